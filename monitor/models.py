@@ -1,0 +1,127 @@
+"""Plain data passed between the stages: catalog -> fetch -> extract -> rules -> state -> report.
+
+Nothing here does I/O. Each stage takes these records and returns new ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from monitor.findings import Finding, Severity
+
+
+class Kind(StrEnum):
+    RESOURCE = "resource"
+    PROGRAM = "program"
+    FUNDER = "funder"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    section: str
+    title: str
+    url: str | None
+    kind: Kind = Kind.RESOURCE
+    author: str | None = None
+    status: str | None = None
+    aliases: tuple[str, ...] = ()
+    expect: tuple[str, ...] = ()
+    watch: str | None = None
+    notes: str | None = None
+    # Where the entry starts in its catalog file, so a report can name the line to change.
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Hub:
+    title: str
+    url: str | None = None
+    maintainer: str | None = None
+
+
+class FetchError(StrEnum):
+    """Why a fetch did not produce a usable HTTP answer. Translated from httpx/OS errors in fetch.py only."""
+
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    TIMEOUT = "timeout"
+    TOO_MANY_REDIRECTS = "too-many-redirects"
+    REDIRECT_LOOP = "redirect-loop"
+    BLOCKED_ADDRESS = "blocked-address"
+    UNSUPPORTED_SCHEME = "unsupported-scheme"
+    PROTOCOL = "protocol"
+    RATE_LIMITED = "rate-limited"
+    NOT_CHECKED = "not-checked"
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One answer in a redirect chain: the URL asked for, its status and where it pointed."""
+
+    url: str
+    status: int
+    location: str | None = None
+    via: str = "http"  # "http" or "meta-refresh"
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    status: int | None = None
+    hops: tuple[Hop, ...] = ()
+    # Lower-cased names; only the headers the rules need (content-type, etag, last-modified, retry-after,
+    # server, cf-mitigated, www-authenticate, x-robots-tag, ...).
+    headers: dict[str, str] = field(default_factory=dict)
+    # Decompressed body, at most max_body bytes; None when not read (non-text content types, errors).
+    body: bytes | None = None
+    truncated: bool = False
+    error: FetchError | None = None
+    error_detail: str = ""
+    elapsed_ms: int = 0
+    attempts: int = 1
+    # A 304 answer to a conditional request: the body is the text remembered from the last run.
+    not_modified: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class PageText:
+    """What a page says, extracted once from the body; small enough to keep for every entry."""
+
+    title: str = ""
+    heading: str = ""
+    text: str = ""
+    watched: str = ""
+    ids: frozenset[str] = frozenset()
+    meta_refresh: str | None = None
+    charset: str = "utf-8"
+    # The page is an app shell rendered by JavaScript: what a plain fetch sees is not what a reader sees.
+    js_rendered: bool = False
+
+
+class Network(StrEnum):
+    OK = "ok"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass
+class EntryResult:
+    entry: Entry
+    findings: list[Finding] = field(default_factory=list)
+    final_url: str | None = None
+    http_status: int | None = None
+    elapsed_ms: int | None = None
+    checked: bool = True
+    # Small facts for the state file (title, hashes, etag...), filled by the pipeline.
+    page: PageText | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.worst([f.severity for f in self.findings])

@@ -1,0 +1,131 @@
+"""A real HTTP server on 127.0.0.1 for integration tests.
+
+Each route is a function that receives the request handler and writes whatever it likes, so tests can
+serve ordinary pages as well as hostile answers (lying lengths, drips, bombs, silence).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class TestServer:
+    host: str
+    port: int
+    routes: dict[str, Route] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def route(self, path: str, handler: Route) -> str:
+        self.routes[path] = handler
+        return self.url(path)
+
+    def hits(self, path: str) -> int:
+        return sum(1 for r in self.requests if r.path == path)
+
+
+def respond(
+    status: int = 200,
+    body: bytes | str = b"",
+    headers: dict[str, str] | None = None,
+    content_type: str = "text/html; charset=utf-8",
+) -> Route:
+    data = body.encode() if isinstance(body, str) else body
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            h.send_header(name, value)
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(data)
+
+    return handler
+
+
+def html(title: str, body: str, status: int = 200, headers: dict[str, str] | None = None) -> Route:
+    page = f"<!doctype html><html><head><title>{title}</title></head><body><main>{body}</main></body></html>"
+    return respond(status, page, headers)
+
+
+def redirect(location: str, status: int = 301) -> Route:
+    return respond(status, b"", {"Location": location})
+
+
+def sequence(*handlers: Route) -> Route:
+    """Answer with each handler in turn, then keep answering with the last one."""
+    calls = {"n": 0}
+    lock = threading.Lock()
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        with lock:
+            index = min(calls["n"], len(handlers) - 1)
+            calls["n"] += 1
+        handlers[index](h)
+
+    return handler
+
+
+def _make_handler(server: TestServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+            pass
+
+        def _dispatch(self) -> None:
+            path = self.path.split("?", 1)[0]
+            server.requests.append(Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+            route = server.routes.get(path)
+            if route is None:
+                respond(404, "<html><head><title>404 Not Found</title></head><body>Not found</body></html>")(self)
+                return
+            try:
+                route(self)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        do_GET = _dispatch
+        do_HEAD = _dispatch
+
+    return Handler
+
+
+@contextmanager
+def serve(host: str = "127.0.0.1") -> Iterator[TestServer]:
+    state = TestServer(host=host, port=0)
+    httpd = ThreadingHTTPServer((host, 0), _make_handler(state))
+    httpd.daemon_threads = True
+    httpd.block_on_close = False
+    state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
