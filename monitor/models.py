@@ -125,3 +125,42 @@ class EntryResult:
     @property
     def severity(self) -> Severity:
         return Severity.worst([f.severity for f in self.findings])
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What the last run saw of an entry's page, from the state file; input to the drift rules."""
+
+    title: str | None = None
+    watched_hash: str | None = None
+    watched_text: str | None = None
+    status_sentence: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    entry_id: str
+    code: str
+
+
+@dataclass
+class RunResult:
+    """One run of `check`, everything the reports need. report.py turns it into the JSON contract."""
+
+    hub: Hub
+    catalog_path: str
+    started_at: str  # ISO 8601, UTC
+    finished_at: str
+    today: str  # YYYY-MM-DD
+    network: Network
+    entries: list[EntryResult]
+    duration_ms: int = 0
+    requests: int = 0
+    hosts: tuple[str, ...] = ()
+    # Settings that differ from the defaults, as display strings (secret header values never appear).
+    settings_changed: dict[str, str] = field(default_factory=dict)
+    new_findings: list[Change] = field(default_factory=list)
+    resolved_findings: list[Change] = field(default_factory=list)
+    confirm_after: int = 2
+    # Entries whose GitHub issue a maintainer closed as "not planned" (filled by `issues`, shown in the report).
+    not_planned: tuple[str, ...] = ()
