@@ -1,0 +1,318 @@
+"""Command line: flags, exit codes and file output. Decisions live in the stages; this only wires them.
+
+`main(argv) -> int` returns the exit code; only `entry_point` calls sys.exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import traceback
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import NoReturn
+
+from monitor import __version__
+from monitor.atomic import LockedError, WriteError, run_lock, write_atomic
+from monitor.catalog import Catalog, CatalogError, load_catalog
+from monitor.findings import Severity
+from monitor.models import Network, RunResult
+from monitor.settings import Settings
+
+log = logging.getLogger("monitor")
+
+DEFAULT_CATALOG = "catalog/hub.yaml"
+
+
+class ExitCode(IntEnum):
+    """As lychee users know them: the tool failing (1) is kept apart from links failing (2)."""
+
+    OK = 0
+    INTERNAL_ERROR = 1
+    FINDINGS = 2
+    BAD_INPUT = 3
+    NETWORK_UNAVAILABLE = 4
+    INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse exits with 2 on a usage error; 2 means "findings" here, so usage errors become 3.
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0}
+    for suffix, factor in sorted(units.items(), key=lambda kv: -len(kv[0])):
+        if text.endswith(suffix):
+            number, scale = text[: -len(suffix)], factor
+            break
+    else:
+        number, scale = text, 1.0
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use seconds, or 100ms, 2s, 1m)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected 'Name: Value', got {text!r}")
+    return name.strip(), value.strip()
+
+
+def _status_codes(text: str) -> set[int]:
+    codes: set[int] = set()
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("..")
+        try:
+            codes.update(range(int(lo), int(hi) + 1) if sep else {int(lo)})
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a status code or range: {part!r}") from None
+    return codes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hub-monitor", description="Link and freshness monitor for curated resource hubs.")
+    parser.add_argument("--version", action="version", version=f"hub-monitor {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    chk = sub.add_parser("check", help="fetch every entry, analyse, write the reports")
+    chk.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help=f"catalog YAML (default {DEFAULT_CATALOG})")
+    chk.add_argument("--report", default="reports/latest.md", help="Markdown report path")
+    chk.add_argument("--json", dest="json_path", default="reports/latest.json", help="JSON report path")
+    chk.add_argument("--state", default="reports/state.json", help="state file remembered between runs")
+    chk.add_argument("--config", help="YAML file of settings (overrides the catalog's settings: block)")
+    chk.add_argument("--today", type=_day, help="the date deadlines are judged against (default: today, UTC)")
+    chk.add_argument("--timeout", type=_seconds, help="total deadline per URL (default 20s)")
+    chk.add_argument("--max-retries", type=_non_negative_int, help="retries for transient failures (default 3)")
+    chk.add_argument("--retry-wait-time", type=_seconds, help="first retry wait, doubled each time (default 1s)")
+    chk.add_argument("--max-concurrency", type=_positive_int, help="requests in flight in all (default 32)")
+    chk.add_argument("--host-concurrency", type=_positive_int, help="requests in flight per host (default 4)")
+    chk.add_argument("--host-request-interval", type=_seconds, help="gap between requests to one host (100ms)")
+    chk.add_argument("--max-redirects", type=_non_negative_int, help="redirect hops followed (default 10)")
+    chk.add_argument("--max-body", type=_positive_int, help="bytes of body read after decompression (2 MiB)")
+    chk.add_argument("--max-runtime", type=_seconds, help="time budget for the whole run (default 15m)")
+    chk.add_argument("--confirm-after", type=_positive_int, help="failing runs before a failure alarms (2)")
+    chk.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                     help="allow fetching this host even if it resolves to a private address (repeatable)")
+    chk.add_argument("--user-agent", help="User-Agent header")
+    chk.add_argument("--header", action="append", default=[], type=_header, metavar="'NAME: VALUE'",
+                     help="extra request header (repeatable)")
+    chk.add_argument("--exclude", action="append", default=[], metavar="REGEX", help="skip URLs matching")
+    chk.add_argument("--include", action="append", default=[], metavar="REGEX", help="check only URLs matching")
+    chk.add_argument("--accept", type=_status_codes, help="status codes that count as OK, e.g. 200..299,403")
+    chk.add_argument("--fail-on", choices=["never", "warning", "error"], default="error",
+                     help="exit 2 when a confirmed finding is at or above this severity (default error)")
+    chk.add_argument("--quiet", action="store_true", help="no progress line, no summary")
+    chk.add_argument("--verbose", action="store_true", help="log each request; tracebacks on internal errors")
+
+    val = sub.add_parser("validate", help="check a catalog and print every problem")
+    val.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG)
+    val.add_argument("--verbose", action="store_true")
+
+    rep = sub.add_parser("report", help="render the Markdown report again from a JSON report")
+    rep.add_argument("json_file", nargs="?", default="reports/latest.json")
+    rep.add_argument("--output", "-o", help="write to this file instead of standard output")
+    rep.add_argument("--verbose", action="store_true")
+    return parser
+
+
+def _settings_for(args: argparse.Namespace, catalog: Catalog) -> Settings:
+    from monitor.settings import load_config
+
+    settings = catalog.settings
+    if args.config:
+        settings = load_config(Path(args.config), base=settings)
+    flags = {
+        "timeout": args.timeout,
+        "max_retries": args.max_retries,
+        "retry_wait_time": args.retry_wait_time,
+        "max_concurrency": args.max_concurrency,
+        "host_concurrency": args.host_concurrency,
+        "host_request_interval": args.host_request_interval,
+        "max_redirects": args.max_redirects,
+        "max_body": args.max_body,
+        "max_runtime": args.max_runtime,
+        "confirm_after": args.confirm_after,
+        "user_agent": args.user_agent,
+    }
+    settings = replace(settings, **{k: v for k, v in flags.items() if v is not None})
+    if args.allow_host:
+        settings = replace(settings, allow_hosts=settings.allow_hosts | {h.lower() for h in args.allow_host})
+    if args.header:
+        settings = replace(settings, headers={**settings.headers, **dict(args.header)})
+    if args.exclude:
+        settings = replace(settings, exclude=(*settings.exclude, *args.exclude))
+    if args.include:
+        settings = replace(settings, include=(*settings.include, *args.include))
+    if args.accept:
+        settings = replace(settings, accept=frozenset(args.accept))
+    return settings
+
+
+def _exit_code(run: RunResult, fail_on: str) -> ExitCode:
+    if run.network is Network.UNAVAILABLE:
+        return ExitCode.NETWORK_UNAVAILABLE
+    if fail_on == "never":
+        return ExitCode.OK
+    threshold = Severity(fail_on)
+    for result in run.entries:
+        for finding in result.findings:
+            if finding.confirmed and finding.severity.rank >= threshold.rank:
+                return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+class _ProgressLine:
+    """One self-overwriting line on a terminal; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, checked: int, total: int, failures: int, host: str) -> None:
+        line = f"\rchecked {checked}/{total}  failures {failures}  {host[:40]}"
+        sys.stderr.write(line.ljust(78))
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 78 + "\r")
+
+
+def _cmd_check(args: argparse.Namespace) -> ExitCode:
+    from monitor import pipeline
+    from monitor.report import render_markdown, step_summary, to_json
+    from monitor.state import load_state, save_state
+
+    catalog = load_catalog(Path(args.catalog))
+    for warning in catalog.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    settings = _settings_for(args, catalog)
+    today = args.today or datetime.now(UTC).date()
+    state_path = Path(args.state)
+    with run_lock(state_path.parent):
+        loaded = load_state(state_path)
+        if loaded.warning:
+            print(f"warning: {loaded.warning}", file=sys.stderr)
+        progress = _ProgressLine() if (sys.stderr.isatty() and not args.quiet) else None
+        try:
+            outcome = pipeline.check(catalog, settings, loaded.state, today=today, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        data = to_json(outcome.run)
+        markdown = render_markdown(data)
+        write_atomic(Path(args.json_path), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_atomic(Path(args.report), markdown)
+        if outcome.state is not None:
+            save_state(state_path, outcome.state)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        step_summary(markdown, Path(summary_path), None)
+    code = _exit_code(outcome.run, args.fail_on)
+    if not args.quiet:
+        print(_one_line(data, args.report), file=sys.stderr)
+    return code
+
+
+def _one_line(data: dict, report_path: str) -> str:
+    if data["network"] == Network.UNAVAILABLE.value:
+        return f"network unavailable: nothing concluded; previous verdicts kept. Report: {report_path}"
+    s = data["summary"]
+    return (f"{s['entries']} entries: {s['error']} error, {s['warning']} warning, {s['info']} info, "
+            f"{s['ok']} ok. Report: {report_path}")
+
+
+def _cmd_validate(args: argparse.Namespace) -> ExitCode:
+    catalog = load_catalog(Path(args.catalog))
+    for warning in catalog.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{args.catalog}: OK, {len(catalog.entries)} entries")
+    return ExitCode.OK
+
+
+def _cmd_report(args: argparse.Namespace) -> ExitCode:
+    from monitor.report import render_markdown
+
+    path = Path(args.json_file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read JSON report {path}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("schema") != 1:
+        raise UsageError(f"{path}: not a hub-monitor JSON report (schema 1)")
+    markdown = render_markdown(data)
+    if args.output:
+        write_atomic(Path(args.output), markdown)
+    else:
+        sys.stdout.write(markdown)
+    return ExitCode.OK
+
+
+COMMANDS = {"check": _cmd_check, "validate": _cmd_validate, "report": _cmd_report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        return int(COMMANDS[args.command](args))
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except CatalogError as exc:
+        print(exc, file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except (LockedError, WriteError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.INTERNAL_ERROR
+    except KeyboardInterrupt:
+        print("interrupted: files on disk are the previous complete versions", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except Exception as exc:
+        print(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)",
+              file=sys.stderr)
+        if verbose:
+            traceback.print_exc()
+        return ExitCode.INTERNAL_ERROR
+
+
+def entry_point() -> NoReturn:
+    sys.exit(main())

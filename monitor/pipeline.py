@@ -1,0 +1,159 @@
+"""The `check` job from end to end: catalog -> fetch -> extract -> rules -> state -> run record.
+
+This module wires the stages together and owns the run's clock and time budget; it writes no files
+(cli.py does, through atomic.py) and decides nothing about links or text (the rules do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from monitor.catalog import Catalog
+from monitor.extract import extract
+from monitor.fetch import Crawler, network_state
+from monitor.models import EntryResult, FetchError, FetchResult, Network, PageText, RunResult
+from monitor.rules import RuleInput, analyse
+from monitor.rules.content import fingerprint
+from monitor.settings import Settings, settings_diff
+from monitor.state import State, page_from_state, remember, remembered, validators
+from monitor.status import find_status_sentences
+
+Progress = Callable[[int, int, int, str], None]  # checked, total, failures so far, current host
+
+
+@dataclass
+class CheckOutcome:
+    run: RunResult
+    state: State | None  # None when nothing may be remembered (network unavailable)
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _first_status_sentence(text: str) -> str | None:
+    sentences = find_status_sentences(text)
+    return sentences[0] if sentences else None
+
+
+async def _crawl(
+    urls: list[str],
+    settings: Settings,
+    prior: State,
+    entry_urls: dict[str, str | None],
+    watch_of: dict[str, str | None],
+    progress: Progress | None,
+    crawler_factory: Callable[..., Crawler],
+) -> tuple[dict[str, FetchResult], dict[str, PageText], int, tuple[str, ...]]:
+    results: dict[str, FetchResult] = {}
+    pages: dict[str, PageText] = {}
+    failures = 0
+
+    def on_result(url: str, fetched: FetchResult) -> None:
+        nonlocal failures
+        # Extract at once and drop the body: only the small PageText is kept per entry.
+        if fetched.body is not None:
+            pages[url] = extract(fetched.body, fetched.headers, watch_of.get(url))
+            fetched.body = None
+        results[url] = fetched
+        if not fetched.ok and fetched.status != 304:
+            failures += 1
+        if progress is not None:
+            host = fetched.url.split("/")[2] if "://" in fetched.url else fetched.url
+            progress(len(results), len(urls), failures, host)
+
+    crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
+    async with crawler:
+        try:
+            await asyncio.wait_for(crawler.fetch_all(urls, on_result=on_result), timeout=settings.max_runtime)
+        except TimeoutError:
+            # Whatever finished is reported; the rest is listed as not checked.
+            pass
+        return results, pages, crawler.requests, tuple(sorted(crawler.hosts))
+
+
+def _not_checked(url: str, reason: str) -> FetchResult:
+    return FetchResult(url=url, final_url=url, error=FetchError.NOT_CHECKED, error_detail=reason)
+
+
+def check(
+    catalog: Catalog,
+    settings: Settings,
+    prior: State,
+    *,
+    today: date,
+    progress: Progress | None = None,
+    crawler_factory: Callable[..., Crawler] = Crawler,
+) -> CheckOutcome:
+    started = _utc_now()
+    t0 = time.monotonic()
+    entries = catalog.entries
+    entry_urls = {e.id: e.url for e in entries}
+    urls = list(dict.fromkeys(e.url for e in entries if e.url))
+    watch_of = {e.url: e.watch for e in entries if e.url}
+    fetched, pages, requests, hosts = asyncio.run(
+        _crawl(urls, settings, prior, entry_urls, watch_of, progress, crawler_factory)
+    )
+    network = network_state(list(fetched.values())) if fetched else Network.OK
+    results: list[EntryResult] = []
+    for entry in entries:
+        if entry.url is None:
+            results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today))))
+            continue
+        got = fetched.get(entry.url) or _not_checked(entry.url, "the run's time budget ran out first")
+        if got.error is FetchError.NOT_CHECKED:
+            results.append(EntryResult(entry, [], checked=False))
+            continue
+        page = pages.get(entry.url)
+        if got.not_modified and page is None:
+            fragment = entry.url.split("#", 1)[1] if "#" in entry.url else None
+            page = page_from_state(prior, entry.id, fragment)
+        inp = RuleInput(entry, got, page, today, remembered(prior, entry.id, entry.url))
+        results.append(
+            EntryResult(
+                entry,
+                analyse(inp),
+                final_url=got.final_url,
+                http_status=got.status,
+                elapsed_ms=got.elapsed_ms,
+                page=page,
+            )
+        )
+    finished = _utc_now()
+    run = RunResult(
+        hub=catalog.hub,
+        catalog_path=catalog.path,
+        started_at=started,
+        finished_at=finished,
+        today=today.isoformat(),
+        network=network,
+        entries=results,
+        duration_ms=int((time.monotonic() - t0) * 1000),
+        requests=requests,
+        hosts=hosts,
+        settings_changed=settings_diff(settings),
+        confirm_after=settings.confirm_after,
+    )
+    if network is Network.UNAVAILABLE:
+        # Nothing was concluded: no counters move, no verdicts change.
+        return CheckOutcome(run, None)
+    memo = remember(
+        prior,
+        results,
+        fetched,
+        today=today.isoformat(),
+        now=finished,
+        confirm_after=settings.confirm_after,
+        fingerprint=fingerprint,
+        status_sentence=_first_status_sentence,
+    )
+    run.entries = memo.results
+    run.new_findings = memo.new
+    run.resolved_findings = memo.resolved
+    return CheckOutcome(run, memo.state)
+
+

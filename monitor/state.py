@@ -1,0 +1,290 @@
+"""What one run remembers for the next: `reports/state.json` and `reports/snapshots/<id>.txt`.
+
+Reading and writing happen at the edges (`load_state`, `save_state`); `remember` is a pure function
+from the previous state and tonight's results to the next state, with the findings marked confirmed
+(or not) and dated. A night whose network was unavailable never reaches `remember`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from monitor.atomic import write_atomic
+from monitor.findings import NEEDS_CONFIRMATION, Finding
+from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered
+
+SCHEMA = 1
+
+
+@dataclass
+class EntryState:
+    url: str | None = None
+    first_seen: str | None = None
+    last_checked: str | None = None
+    last_ok: str | None = None
+    consecutive_failures: int = 0
+    failing_since: str | None = None
+    last_status: int | None = None
+    final_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    watched_hash: str | None = None
+    title: str | None = None
+    heading: str | None = None
+    status_sentence: str | None = None
+    # Whether the URL's #fragment was on the page, so a 304 night can still judge the anchor.
+    fragment_found: bool | None = None
+    js_rendered: bool = False
+    # Finding code -> the date it was first seen, for every finding open after the last run.
+    findings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class State:
+    entries: dict[str, EntryState] = field(default_factory=dict)
+    updated_at: str | None = None
+    # Text of each entry's watched region, kept beside the state as reports/snapshots/<id>.txt.
+    snapshots: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedState:
+    state: State
+    warning: str | None = None
+
+
+def load_state(path: Path) -> LoadedState:
+    """Read the state file; a corrupt one is moved aside (never lost) and the run starts fresh."""
+    if not path.exists():
+        return LoadedState(State())
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        state = _from_json(raw)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        aside = path.with_name(f"{path.name}.corrupt")
+        try:
+            os.replace(path, aside)
+            where = f"moved aside to {aside}"
+        except OSError:
+            where = "left in place"
+        return LoadedState(State(), f"state file {path} is unreadable ({exc}); {where}; starting fresh")
+    state.snapshots = _load_snapshots(path.parent / "snapshots", state.entries)
+    return LoadedState(state)
+
+
+def _from_json(raw: Any) -> State:
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+        raise ValueError(f"expected a state object with schema {SCHEMA}")
+    entries_raw = raw.get("entries")
+    if not isinstance(entries_raw, dict):
+        raise ValueError("'entries' is not an object")
+    known = set(EntryState.__dataclass_fields__)
+    entries: dict[str, EntryState] = {}
+    for entry_id, data in entries_raw.items():
+        if not isinstance(data, dict):
+            raise ValueError(f"entry {entry_id!r} is not an object")
+        entry = EntryState(**{k: v for k, v in data.items() if k in known})
+        if not isinstance(entry.findings, dict) or not isinstance(entry.consecutive_failures, int):
+            raise ValueError(f"entry {entry_id!r} has malformed fields")
+        entries[str(entry_id)] = entry
+    updated = raw.get("updated_at")
+    return State(entries=entries, updated_at=updated if isinstance(updated, str) else None)
+
+
+def _load_snapshots(folder: Path, entries: dict[str, EntryState]) -> dict[str, str]:
+    snapshots: dict[str, str] = {}
+    for entry_id in entries:
+        snap = folder / f"{entry_id}.txt"
+        try:
+            snapshots[entry_id] = snap.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return snapshots
+
+
+def save_state(path: Path, state: State) -> None:
+    """Snapshots first, then the state file: the state never names a snapshot that is not on disk."""
+    folder = path.parent / "snapshots"
+    for entry_id, text in sorted(state.snapshots.items()):
+        snap = folder / f"{entry_id}.txt"
+        if not snap.exists() or snap.read_text(encoding="utf-8", errors="replace") != text:
+            write_atomic(snap, text)
+    payload = {
+        "schema": SCHEMA,
+        "updated_at": state.updated_at,
+        "entries": {k: asdict(v) for k, v in sorted(state.entries.items())},
+    }
+    write_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    if folder.is_dir():
+        for stale in folder.glob("*.txt"):
+            if stale.stem not in state.entries:
+                stale.unlink(missing_ok=True)
+
+
+def remembered(state: State, entry_id: str, url: str | None) -> Remembered | None:
+    """The last run's view of the page, if it was of the same URL."""
+    prev = state.entries.get(entry_id)
+    if prev is None or prev.url != url or prev.watched_hash is None:
+        return None
+    return Remembered(
+        title=prev.title,
+        watched_hash=prev.watched_hash,
+        watched_text=state.snapshots.get(entry_id),
+        status_sentence=prev.status_sentence,
+    )
+
+
+def validators(state: State, urls: dict[str, str | None]) -> dict[str, tuple[str | None, str | None]]:
+    """ETag / Last-Modified to send for each URL whose last answer was a complete success."""
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for entry_id, url in urls.items():
+        prev = state.entries.get(entry_id)
+        if url is None or prev is None or prev.url != url or prev.watched_hash is None:
+            continue
+        if prev.consecutive_failures == 0 and (prev.etag or prev.last_modified):
+            out[url] = (prev.etag, prev.last_modified)
+    return out
+
+
+def page_from_state(state: State, entry_id: str, fragment: str | None) -> PageText | None:
+    """Rebuild what the page said from memory, for a 304 answer."""
+    prev = state.entries.get(entry_id)
+    text = state.snapshots.get(entry_id)
+    if prev is None or text is None:
+        return None
+    ids = frozenset({fragment}) if fragment and prev.fragment_found else frozenset()
+    return PageText(
+        title=prev.title or "",
+        heading=prev.heading or "",
+        text=text,
+        watched=text,
+        ids=ids,
+        js_rendered=prev.js_rendered,
+    )
+
+
+@dataclass
+class Remembrance:
+    state: State
+    results: list[EntryResult]
+    new: list[Change]
+    resolved: list[Change]
+
+
+def remember(
+    previous: State,
+    results: list[EntryResult],
+    fetches: dict[str, FetchResult],
+    *,
+    today: str,
+    now: str,
+    confirm_after: int,
+    fingerprint: Any,
+    status_sentence: Any = None,
+) -> Remembrance:
+    """Next state and tonight's findings, confirmed and dated.
+
+    A failure (dead-link, timeout...) is confirmed only after `confirm_after` consecutive failing runs;
+    content findings are confirmed at once. Entries not checked tonight keep their memory untouched.
+    `fingerprint(text) -> str` is the noise-insensitive hash the drift rules compare.
+    """
+    entries: dict[str, EntryState] = {}
+    snapshots: dict[str, str] = {}
+    out: list[EntryResult] = []
+    new: list[Change] = []
+    resolved: list[Change] = []
+    for result in results:
+        entry = result.entry
+        prev = previous.entries.get(entry.id)
+        if not result.checked:
+            if prev is not None:
+                entries[entry.id] = prev
+                if entry.id in previous.snapshots:
+                    snapshots[entry.id] = previous.snapshots[entry.id]
+            out.append(result)
+            continue
+        same_url = prev is not None and prev.url == entry.url
+        base = prev if (prev is not None and same_url) else EntryState(url=entry.url, first_seen=today)
+        failing = any(f.code in NEEDS_CONFIRMATION for f in result.findings)
+        streak = base.consecutive_failures + 1 if failing else 0
+        since = (base.failing_since or today) if failing else None
+        opened = dict(base.findings)
+        dated: list[Finding] = []
+        for finding in result.findings:
+            first = opened.get(finding.code.value, today)
+            confirmed = finding.code not in NEEDS_CONFIRMATION or streak >= confirm_after
+            if finding.code in NEEDS_CONFIRMATION:
+                first = since or first
+            dated.append(replace(finding, confirmed=confirmed, first_seen=first))
+        codes_now = {f.code.value: f.first_seen or today for f in dated}
+        for code in sorted(set(codes_now) - set(base.findings)):
+            new.append(Change(entry.id, code))
+        for code in sorted(set(base.findings) - set(codes_now)):
+            resolved.append(Change(entry.id, code))
+        fetch = fetches.get(entry.url) if entry.url else None
+        next_state = replace(
+            base,
+            url=entry.url,
+            first_seen=base.first_seen or today,
+            last_checked=now,
+            consecutive_failures=streak,
+            failing_since=since,
+            findings=codes_now,
+        )
+        if fetch is not None:
+            next_state = _with_fetch(next_state, fetch, result.page, entry.url, failing, today, fingerprint,
+                                     status_sentence)
+            page = result.page
+            if page is not None and not failing:
+                snapshots[entry.id] = page.watched
+            elif entry.id in previous.snapshots and same_url:
+                snapshots[entry.id] = previous.snapshots[entry.id]
+        entries[entry.id] = next_state
+        out.append(replace_findings(result, dated))
+    return Remembrance(State(entries=entries, updated_at=now, snapshots=snapshots), out, new, resolved)
+
+
+def _with_fetch(
+    st: EntryState,
+    fetch: FetchResult,
+    page: PageText | None,
+    url: str | None,
+    failing: bool,
+    today: str,
+    fingerprint: Any,
+    status_sentence: Any,
+) -> EntryState:
+    st = replace(st, last_status=fetch.status, final_url=fetch.final_url)
+    if failing or page is None:
+        # Never cache a failure: validators and page memory stay those of the last good answer.
+        return st
+    fragment = url.split("#", 1)[1] if url and "#" in url else None
+    sentence = status_sentence(page.text) if status_sentence else None
+    return replace(
+        st,
+        last_ok=today,
+        etag=fetch.headers.get("etag") or (st.etag if fetch.not_modified else None),
+        last_modified=fetch.headers.get("last-modified") or (st.last_modified if fetch.not_modified else None),
+        watched_hash=fingerprint(page.watched),
+        title=page.title,
+        heading=page.heading,
+        status_sentence=sentence,
+        fragment_found=(fragment in page.ids) if fragment else None,
+        js_rendered=page.js_rendered,
+    )
+
+
+def replace_findings(result: EntryResult, findings: list[Finding]) -> EntryResult:
+    return EntryResult(
+        entry=result.entry,
+        findings=findings,
+        final_url=result.final_url,
+        http_status=result.http_status,
+        elapsed_ms=result.elapsed_ms,
+        checked=result.checked,
+        page=result.page,
+    )
