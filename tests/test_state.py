@@ -1,0 +1,94 @@
+import json
+
+from monitor.findings import Code, Finding
+from monitor.models import Entry, EntryResult, FetchResult, PageText
+from monitor.state import State, load_state, remember, save_state, validators
+
+ENTRY = Entry(id="guide", section="Learning Resources", title="Guide", url="https://example.org/guide")
+
+
+def _fp(text: str) -> str:
+    return f"h:{text}"
+
+
+def _night(state: State, findings: list[Finding], today: str, page: PageText | None = None, **fetch):
+    fetched = FetchResult(url=ENTRY.url, final_url=ENTRY.url, status=fetch.pop("status", 200), **fetch)
+    result = EntryResult(ENTRY, findings, page=page)
+    return remember(state, [result], {ENTRY.url: fetched}, today=today, now=today + "T03:00:00Z",
+                    confirm_after=2, fingerprint=_fp)
+
+
+def test_failure_is_confirmed_only_on_the_second_consecutive_night():
+    dead = Finding(Code.DEAD_LINK, "404")
+    first = _night(State(), [dead], "2026-11-24", status=404)
+    [f1] = first.results[0].findings
+    assert (f1.confirmed, f1.first_seen) == (False, "2026-11-24")
+    second = _night(first.state, [dead], "2026-11-25", status=404)
+    [f2] = second.results[0].findings
+    assert (f2.confirmed, f2.first_seen) == (True, "2026-11-24")
+    assert second.state.entries["guide"].consecutive_failures == 2
+    assert second.state.entries["guide"].failing_since == "2026-11-24"
+
+
+def test_a_good_night_resets_the_failure_streak_and_reports_resolution():
+    dead = Finding(Code.DEAD_LINK, "404")
+    first = _night(State(), [dead], "2026-11-24", status=404)
+    good = _night(first.state, [], "2026-11-25", page=PageText(title="Guide", watched="text"))
+    assert good.state.entries["guide"].consecutive_failures == 0
+    assert [(c.entry_id, c.code) for c in good.resolved] == [("guide", "dead-link")]
+    assert good.state.entries["guide"].last_ok == "2026-11-25"
+
+
+def test_content_findings_are_confirmed_at_once():
+    changed = Finding(Code.STATUS_CHANGED, "now closed")
+    night = _night(State(), [changed], "2026-11-25", page=PageText(watched="x"))
+    assert night.results[0].findings[0].confirmed
+    assert [(c.entry_id, c.code) for c in night.new] == [("guide", "status-changed")]
+
+
+def test_failure_never_caches_validators():
+    ok = _night(State(), [], "2026-11-24", page=PageText(watched="a"), headers={"etag": '"v1"'})
+    assert validators(ok.state, {"guide": ENTRY.url}) == {ENTRY.url: ('"v1"', None)}
+    failed = _night(ok.state, [Finding(Code.HTTP_ERROR, "500")], "2026-11-25", status=500,
+                    headers={"etag": '"broken"'})
+    assert failed.state.entries["guide"].etag == '"v1"'
+    assert validators(failed.state, {"guide": ENTRY.url}) == {}
+
+
+def test_state_and_snapshots_round_trip(tmp_path):
+    night = _night(State(), [], "2026-11-25", page=PageText(title="Guide", watched="the watched text"))
+    path = tmp_path / "state.json"
+    save_state(path, night.state)
+    assert (tmp_path / "snapshots" / "guide.txt").read_text() == "the watched text"
+    loaded = load_state(path)
+    assert loaded.warning is None
+    assert loaded.state.entries["guide"].watched_hash == "h:the watched text"
+    assert loaded.state.snapshots["guide"] == "the watched text"
+
+
+def test_corrupt_state_is_moved_aside_with_a_warning(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text('{"schema": 1, "entries": {"guide": ')
+    loaded = load_state(path)
+    assert loaded.state.entries == {}
+    assert "moved aside" in loaded.warning
+    assert (tmp_path / "state.json.corrupt").read_text().startswith('{"schema": 1')
+
+
+def test_entry_removed_from_catalog_is_forgotten_with_its_snapshot(tmp_path):
+    night = _night(State(), [], "2026-11-25", page=PageText(watched="w"))
+    path = tmp_path / "state.json"
+    save_state(path, night.state)
+    save_state(path, State(entries={}, updated_at="x"))
+    assert json.loads(path.read_text())["entries"] == {}
+    assert not (tmp_path / "snapshots" / "guide.txt").exists()
+
+
+def test_new_url_for_an_entry_starts_a_fresh_memory():
+    dead = Finding(Code.DEAD_LINK, "404")
+    first = _night(State(), [dead], "2026-11-24", status=404)
+    moved = Entry(id="guide", section="Learning Resources", title="Guide", url="https://example.org/new")
+    result = EntryResult(moved, [dead])
+    again = remember(first.state, [result], {moved.url: FetchResult(url=moved.url, final_url=moved.url, status=404)},
+                     today="2026-11-25", now="n", confirm_after=2, fingerprint=_fp)
+    assert again.results[0].findings[0].confirmed is False
