@@ -7,6 +7,7 @@ This module wires the stages together and owns the run's clock and time budget; 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,11 +69,9 @@ async def _crawl(
 
     crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
     async with crawler:
-        try:
+        # Whatever finished within the budget is reported; the rest is listed as not checked.
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(crawler.fetch_all(urls, on_result=on_result), timeout=settings.max_runtime)
-        except TimeoutError:
-            # Whatever finished is reported; the rest is listed as not checked.
-            pass
         return results, pages, crawler.requests, tuple(sorted(crawler.hosts))
 
 

@@ -22,7 +22,7 @@ def test_read_only_folder_gives_clear_error_and_keeps_previous(tmp_path, monkeyp
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr("tempfile.mkstemp", read_only)
-    with pytest.raises(WriteError, match="cannot write .*Permission denied"):
+    with pytest.raises(WriteError, match=r"cannot write .*Permission denied"):
         write_atomic(target, "new")
     assert target.read_text() == "previous"
 
