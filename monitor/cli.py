@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--exclude", action="append", default=[], metavar="REGEX", help="skip URLs matching")
     chk.add_argument("--include", action="append", default=[], metavar="REGEX", help="check only URLs matching")
     chk.add_argument("--accept", type=_status_codes, help="status codes that count as OK, e.g. 200..299,403")
+    chk.add_argument("--suggest", action="store_true",
+                     help="look up a Wayback Machine copy of each dead page (archive.org)")
     chk.add_argument("--fail-on", choices=["never", "warning", "error"], default="error",
                      help="exit 2 when a confirmed finding is at or above this severity (default error)")
     chk.add_argument("--quiet", action="store_true", help="no progress line, no summary")
@@ -232,7 +234,8 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             print(f"warning: {loaded.warning}", file=sys.stderr)
         progress = _ProgressLine() if (sys.stderr.isatty() and not args.quiet) else None
         try:
-            outcome = pipeline.check(catalog, settings, loaded.state, today=today, progress=progress)
+            outcome = pipeline.check(catalog, settings, loaded.state, today=today, progress=progress,
+                                     suggest=args.suggest)
         finally:
             if progress is not None:
                 progress.close()

@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
+from monitor.archive import WORTH_A_SUGGESTION, find_archived
 from monitor.catalog import Catalog
 from monitor.extract import extract
 from monitor.fetch import Crawler, network_state
@@ -87,6 +88,7 @@ def check(
     today: date,
     progress: Progress | None = None,
     crawler_factory: Callable[..., Crawler] = Crawler,
+    suggest: bool = False,
 ) -> CheckOutcome:
     started = _utc_now()
     t0 = time.monotonic()
@@ -150,9 +152,24 @@ def check(
         fingerprint=fingerprint,
         status_sentence=_first_status_sentence,
     )
-    run.entries = memo.results
+    run.entries = _with_archive_links(memo.results, settings) if suggest else memo.results
     run.new_findings = memo.new
     run.resolved_findings = memo.resolved
     return CheckOutcome(run, memo.state)
 
 
+
+
+def _with_archive_links(results: list[EntryResult], settings: Settings) -> list[EntryResult]:
+    dead = [r.entry.url for r in results if r.entry.url and any(f.code in WORTH_A_SUGGESTION for f in r.findings)]
+    found = asyncio.run(find_archived(dead, user_agent=settings.user_agent)) if dead else {}
+    out: list[EntryResult] = []
+    for result in results:
+        snapshot = found.get(result.entry.url or "")
+        if snapshot:
+            result.findings = [
+                replace(f, evidence={**f.evidence, "archive": snapshot}) if f.code in WORTH_A_SUGGESTION else f
+                for f in result.findings
+            ]
+        out.append(result)
+    return out
