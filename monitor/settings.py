@@ -1,13 +1,48 @@
-"""Crawl settings: defaults, the `settings:` block of a catalog (or --config file), and CLI overrides.
+"""Crawl settings: defaults, the `settings:` block of a catalog (or a `--config` file), and CLI overrides.
 
-Precedence: built-in defaults < catalog `settings:` < `--config` file < command-line flags.
+Precedence, lowest first: built-in defaults < the catalog's `settings:` < the `--config` file < command-line
+flags. Each layer is applied on top of the one before it:
+
+    settings = load_catalog(path).settings                  # defaults + catalog `settings:`
+    settings = load_config(config_path, base=settings)      # + --config
+    settings = override(settings, {"timeout": args.timeout, ...})   # + flags (None = flag not given)
+
+A key given in a later layer replaces the earlier value, except the keyed collections, which merge: `headers`
+(by name, ignoring case), `hosts` (host by host, field by field) and `allow_hosts` (united).
+
+Keys (lychee's names where lychee has one):
+
+- `timeout`, `retry_wait_time`, `retry_after_cap`, `host_request_interval`, `max_runtime`: durations, as
+  seconds (`1.5`) or with a unit (`"100ms"`, `"1s"`, `"2m"`, `"1h"`, `"1m30s"`).
+- `max_retries`, `max_redirects` (0 or more); `max_concurrency`, `host_concurrency`, `confirm_after` (1 or more).
+- `max_body`: bytes, as a number or `"2MiB"`, `"512KiB"`, `"10MB"`.
+- `user_agent`: text.
+- `headers`: `{Name: value}` sent to every site. Credentials (Authorization, Cookie, *token*, ...) are refused
+  here because every checked site would receive them; put them under `hosts`.
+- `hosts`: `{github.com: {concurrency: 2, request_interval: 1s, headers: {Name: value}}}`.
+- `exclude`, `include`: regular expressions searched for in each URL; `include` wins over `exclude`, as in lychee.
+- `accept`: status codes that count as success, e.g. `[200, 204, "300..399"]` (ranges are inclusive; lychee's
+  `"200..=299"` is read too).
+- `allow_hosts`: hosts that may resolve to private, loopback or link-local addresses (tests use 127.0.0.1).
+- `confirm_after`: consecutive failing runs before a network failure is confirmed.
+- `check_hub`: whether to fetch the hub page itself to compare it with the catalog.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from yaml.nodes import Node, SequenceNode
 
 from monitor import DEFAULT_USER_AGENT
+from monitor.yamlcheck import BAD, CatalogError, Reader, join
 
 MIB = 1024 * 1024
 
@@ -35,6 +70,7 @@ class Settings:
     user_agent: str = DEFAULT_USER_AGENT
     headers: dict[str, str] = field(default_factory=dict)
     # Header names whose values are secret: sent only to the hosts configured for them, never logged.
+    # Lower-cased; filled with the names of every header configured under `hosts`.
     secret_headers: frozenset[str] = frozenset()
     hosts: dict[str, HostSettings] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
@@ -44,3 +80,487 @@ class Settings:
     confirm_after: int = 2
     max_runtime: float = 900.0  # seconds for the whole run
     check_hub: bool = True
+
+    def is_excluded(self, url: str) -> bool:
+        """Whether `url` is skipped: it matches an `exclude` pattern and no `include` pattern (lychee's rule)."""
+        if any(re.search(pattern, url) for pattern in self.include):
+            return False
+        return any(re.search(pattern, url) for pattern in self.exclude)
+
+    def for_host(self, host: str) -> HostSettings:
+        """The effective concurrency, request interval and headers (global ones included) for one host."""
+        own = self.hosts.get(host.lower().rstrip("."), HostSettings())
+        return HostSettings(
+            concurrency=own.concurrency if own.concurrency is not None else self.host_concurrency,
+            request_interval=(own.request_interval if own.request_interval is not None else self.host_request_interval),
+            headers=_merge_headers(self.headers, own.headers),
+        )
+
+
+# -- values ---------------------------------------------------------------------------------------------
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?", re.IGNORECASE)
+_UNIT_BYTES = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": MIB, "gb": 1000**3, "gib": 1024 * MIB}
+
+
+def parse_duration(value: str | float) -> float:
+    """Seconds from `1.5`, `"1.5"`, `"100ms"`, `"1s"`, `"2m"`, `"1h"` or `"1m30s"`; ValueError otherwise.
+
+    Usable as an argparse `type=`.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = value.strip()
+        negative = text.startswith("-")
+        body = text.lstrip("+-").strip()
+        if re.fullmatch(r"\d+(?:\.\d+)?|\.\d+", body):
+            seconds = float(body)
+        elif body and re.fullmatch(rf"(?:{_DURATION_PART.pattern}\s*)+", body, re.IGNORECASE):
+            seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(body))
+        else:
+            raise ValueError(
+                f"{value!r} is not a duration; write seconds (1.5) or a number with a unit: 100ms, 1s, 2m, 1h"
+            )
+        seconds = -seconds if negative else seconds
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration")
+    if seconds < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    return seconds
+
+
+def parse_size(value: str | int) -> int:
+    """Bytes from `1048576`, `"2MiB"`, `"512KiB"` or `"10MB"`; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.fullmatch(value.strip())
+        if not match:
+            raise ValueError(f"{value!r} is not a size; write bytes (1048576) or a number with a unit: 512KiB, 2MiB")
+        size = int(float(match[1]) * _UNIT_BYTES[(match[2] or "b").lower()])
+    if size < 1:
+        raise ValueError(f"must be at least 1 byte, got {value!r}")
+    return size
+
+
+def parse_status_codes(value: object) -> frozenset[int]:
+    """Status codes from `[200, 204, "300..399"]` or `"200, 204, 300..=399"`; ValueError otherwise."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"expected a list of status codes, got {value!r}")
+    codes: set[int] = set()
+    for item in items:
+        codes.update(_status_range(item))
+    return frozenset(codes)
+
+
+def _status_range(item: object) -> range:
+    if isinstance(item, int) and not isinstance(item, bool):
+        low = high = item
+    elif isinstance(item, str) and (match := re.fullmatch(r"\s*(\d{3})\s*(?:\.\.=?\s*(\d{3})\s*)?", item)):
+        low, high = int(match[1]), int(match[2] or match[1])
+    else:
+        raise ValueError(f"{item!r} is not a status code or a range such as '200..299'")
+    for code in (low, high):
+        if not 100 <= code <= 599:
+            raise ValueError(f"{code} is not an HTTP status code (100 to 599)")
+    if low > high:
+        raise ValueError(f"the range {item!r} is empty: {low} is above {high}")
+    return range(low, high + 1)
+
+
+_HOST = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+
+
+def normalise_host(host: str) -> str:
+    """A lower-case host name or IP address; ValueError for URLs, ports and other non-hosts."""
+    name = host.strip().lower().rstrip(".")
+    if "://" in name or "/" in name:
+        raise ValueError(f"{host!r} should be a host name such as 'github.com', not a URL")
+    try:
+        return str(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        pass
+    if ":" in name:
+        raise ValueError(f"{host!r} should be a host name without a port")
+    if not _HOST.fullmatch(name) or len(name) > 253:
+        raise ValueError(f"{host!r} is not a host name")
+    return name
+
+
+# -- headers --------------------------------------------------------------------------------------------
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_CREDENTIAL_WORDS = ("token", "secret", "api-key", "apikey", "password", "session")
+_OWN_HEADERS = {
+    "host": "is set by hub-monitor from the URL",
+    "content-length": "is set by hub-monitor",
+    "transfer-encoding": "is set by hub-monitor",
+    "connection": "is set by hub-monitor",
+    "user-agent": "has its own setting: use user_agent",
+}
+
+
+def is_credential_header(name: str) -> bool:
+    lower = name.lower()
+    return lower in _CREDENTIAL_HEADERS or any(word in lower for word in _CREDENTIAL_WORDS)
+
+
+def _merge_headers(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, str]:
+    # Header names ignore case, so a later `user-agent` replaces an earlier `User-Agent`.
+    replaced = {name.lower() for name in new}
+    return {**{k: v for k, v in old.items() if k.lower() not in replaced}, **new}
+
+
+# -- reading settings from YAML nodes ---------------------------------------------------------------------
+
+
+def _read_duration(reader: Reader, node: Node, field: str, *, positive: bool) -> float | None:
+    value = reader.value(node, field, "a duration")
+    if value is BAD:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        reader.error(node, field, f"expected a duration such as 20 or '1s', got {reader.describe(node)}")
+        return None
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        reader.error(node, field, str(exc))
+        return None
+    if positive and seconds == 0:
+        reader.error(node, field, "must be more than 0")
+        return None
+    return seconds
+
+
+def _read_size(reader: Reader, node: Node, field: str) -> int | None:
+    value = reader.value(node, field, "a size")
+    if value is BAD:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        reader.error(node, field, f"expected a size such as 2097152 or '2MiB', got {reader.describe(node)}")
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        reader.error(node, field, str(exc))
+        return None
+
+
+def _read_count(reader: Reader, node: Node, field: str, *, minimum: int) -> int | None:
+    return reader.integer(node, field, minimum=minimum)
+
+
+def _read_bool(reader: Reader, node: Node, field: str) -> bool | None:
+    return reader.boolean(node, field)
+
+
+def _read_user_agent(reader: Reader, node: Node, field: str) -> str | None:
+    text = reader.text(node, field)
+    if text is not None and any(ord(c) < 32 for c in text):
+        reader.error(node, field, "must be one line without control characters")
+        return None
+    return text
+
+
+def _read_headers(reader: Reader, node: Node, field: str, *, per_host: bool) -> dict[str, str] | None:
+    headers: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for name, key_node, value_node in reader.pairs(node, field):
+        where = f"{field}[{name}]"
+        lower = name.lower()
+        if not _HEADER_NAME.fullmatch(name):
+            reader.error(key_node, where, f"{name!r} is not a valid header name")
+        elif lower in _OWN_HEADERS:
+            reader.error(key_node, where, _OWN_HEADERS[lower])
+        elif lower in seen:
+            reader.error(key_node, where, f"repeats header {seen[lower]!r} (header names ignore case)")
+        elif not per_host and is_credential_header(name):
+            reader.error(
+                key_node,
+                where,
+                "looks like a credential and would be sent to every checked site; "
+                "put it under hosts: {HOST: {headers: ...}} so only that host receives it",
+            )
+        else:
+            seen[lower] = name
+            value = reader.text(value_node, where, empty=True)
+            if value is not None and any(c in value for c in "\r\n\0"):
+                reader.error(value_node, where, "the value must be one line (no line breaks)")
+            elif value is not None:
+                headers[name] = value
+    return headers
+
+
+_HOST_KEYS = ("concurrency", "request_interval", "headers")
+
+
+def _read_hosts(reader: Reader, node: Node, field: str) -> dict[str, HostSettings] | None:
+    hosts: dict[str, HostSettings] = {}
+    for name, key_node, value_node in reader.pairs(node, field):
+        where = f"{field}[{name}]"
+        try:
+            host = normalise_host(name)
+        except ValueError as exc:
+            reader.error(key_node, where, str(exc))
+            continue
+        found = reader.fields(value_node, where, _HOST_KEYS)
+        if found is None:
+            continue
+        concurrency = interval = None
+        headers: dict[str, str] = {}
+        if "concurrency" in found:
+            concurrency = reader.integer(found["concurrency"], join(where, "concurrency"), minimum=1)
+        if "request_interval" in found:
+            interval = _read_duration(
+                reader, found["request_interval"], join(where, "request_interval"), positive=False
+            )
+        if "headers" in found:
+            headers = _read_headers(reader, found["headers"], join(where, "headers"), per_host=True) or {}
+        hosts[host] = HostSettings(concurrency=concurrency, request_interval=interval, headers=headers)
+    return hosts
+
+
+def _read_patterns(reader: Reader, node: Node, field: str) -> tuple[str, ...]:
+    patterns: list[str] = []
+    for item, pattern in reader.texts(node, field):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            where = f"{field}[{len(patterns)}]"
+            reader.error(item, where, f"{pattern!r} is not a valid regular expression: {exc}")
+            continue
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _read_accept(reader: Reader, node: Node, field: str) -> frozenset[int]:
+    if isinstance(node, SequenceNode) or reader.is_null(node):
+        items = [(f"{field}[{i}]", item) for i, item in enumerate(reader.sequence(node, field))]
+    else:
+        # One code, or lychee's one-string form "200, 204, 300..=399".
+        items = [(field, node)]
+    codes: set[int] = set()
+    for where, item in items:
+        value = reader.value(item, where, "a status code")
+        if value is BAD:
+            continue
+        try:
+            codes |= parse_status_codes(value if isinstance(value, str) else [value])
+        except ValueError as exc:
+            reader.error(item, where, str(exc))
+    return frozenset(codes)
+
+
+def _read_allow_hosts(reader: Reader, node: Node, field: str) -> frozenset[str]:
+    hosts: set[str] = set()
+    for index, (item, name) in enumerate(reader.texts(node, field)):
+        try:
+            hosts.add(normalise_host(name))
+        except ValueError as exc:
+            reader.error(item, f"{field}[{index}]", str(exc))
+    return frozenset(hosts)
+
+
+_Read = Callable[[Reader, Node, str], object]
+
+_KEYS: dict[str, _Read] = {
+    "timeout": partial(_read_duration, positive=True),
+    "max_retries": partial(_read_count, minimum=0),
+    "retry_wait_time": partial(_read_duration, positive=False),
+    "retry_after_cap": partial(_read_duration, positive=False),
+    "max_concurrency": partial(_read_count, minimum=1),
+    "host_concurrency": partial(_read_count, minimum=1),
+    "host_request_interval": partial(_read_duration, positive=False),
+    "max_redirects": partial(_read_count, minimum=0),
+    "max_body": _read_size,
+    "user_agent": _read_user_agent,
+    "headers": partial(_read_headers, per_host=False),
+    "hosts": _read_hosts,
+    "exclude": _read_patterns,
+    "include": _read_patterns,
+    "accept": _read_accept,
+    "allow_hosts": _read_allow_hosts,
+    "confirm_after": partial(_read_count, minimum=1),
+    "max_runtime": partial(_read_duration, positive=True),
+    "check_hub": _read_bool,
+}
+SETTING_KEYS: tuple[str, ...] = tuple(_KEYS)
+
+
+def read_settings(reader: Reader, node: Node, field: str, base: Settings) -> Settings:
+    """`base` with the settings of a YAML mapping node applied; problems go to `reader`, nothing is raised."""
+    found = reader.fields(node, field, SETTING_KEYS)
+    if not found:
+        return base
+    changes = {key: _KEYS[key](reader, value, join(field, key)) for key, value in found.items()}
+    hosts = changes.get("hosts")
+    if isinstance(hosts, dict):
+        changes["secret_headers"] = frozenset(n.lower() for h in hosts.values() for n in h.headers)
+    return override(base, changes)
+
+
+def parse_settings(
+    source: Node | Mapping[str, object], file: str, *, base: Settings | None = None, field: str = "settings"
+) -> Settings:
+    """Settings from a YAML mapping node or a plain mapping, on top of `base` (default: the built-in defaults).
+
+    Raises CatalogError listing every problem, each with `file`, line (0 for a plain mapping) and field.
+    """
+    reader = Reader(file)
+    node = source if isinstance(source, Node) else reader.represent(source, field)
+    settings = read_settings(reader, node, field, base or Settings()) if node is not None else Settings()
+    if reader.problems:
+        raise CatalogError(reader.problems)
+    return settings
+
+
+def load_config(path: Path, base: Settings | None = None) -> Settings:
+    """Settings from a `--config` YAML file (the same keys as a catalog's `settings:`, at the top level).
+
+    Applied on top of `base`, normally the catalog's settings. Raises CatalogError for any problem, a missing
+    or unreadable file included.
+    """
+    reader = Reader(str(path))
+    root = reader.compose_file(path)
+    settings = read_settings(reader, root, "", base or Settings()) if root is not None else Settings()
+    if reader.problems:
+        raise CatalogError(reader.problems)
+    return settings
+
+
+def override(settings: Settings, changes: Mapping[str, Any]) -> Settings:
+    """`settings` with `changes` applied by field name; None values (a flag not given) are skipped.
+
+    `headers`, `hosts`, `allow_hosts` and `secret_headers` merge with the current value; the rest replace it.
+    Lists are accepted where the field is a tuple or a frozenset.
+    """
+    known = {f.name: f for f in fields(Settings)}
+    unknown = sorted(set(changes) - set(known))
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        current = getattr(settings, name)
+        if name == "headers":
+            values[name] = _merge_headers(settings.headers, dict(value))
+        elif name == "hosts":
+            values[name] = _merge_hosts(settings.hosts, value)
+        elif isinstance(current, frozenset):
+            new = frozenset(value)
+            values[name] = current | new if name in ("allow_hosts", "secret_headers") else new
+        elif isinstance(current, tuple):
+            values[name] = tuple(value)
+        else:
+            values[name] = value
+    return replace(settings, **values)
+
+
+def _merge_hosts(old: Mapping[str, HostSettings], new: Mapping[str, HostSettings]) -> dict[str, HostSettings]:
+    merged = dict(old)
+    for host, given in new.items():
+        before = merged.get(host, HostSettings())
+        merged[host] = HostSettings(
+            concurrency=given.concurrency if given.concurrency is not None else before.concurrency,
+            request_interval=(
+                given.request_interval if given.request_interval is not None else before.request_interval
+            ),
+            headers=_merge_headers(before.headers, given.headers),
+        )
+    return merged
+
+
+# -- display ----------------------------------------------------------------------------------------------
+
+_DURATIONS = frozenset({"timeout", "retry_wait_time", "retry_after_cap", "host_request_interval", "max_runtime"})
+SECRET = "***"
+
+
+def settings_diff(settings: Settings) -> dict[str, str]:
+    """The settings that differ from the defaults, as display strings, for reports and `--verbose`.
+
+    Header values are always shown as "***": a report is public, and any header may carry a credential.
+    Per-host settings appear as one key per host, `hosts[github.com]`.
+    """
+    default = Settings()
+    diff: dict[str, str] = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if f.name == "secret_headers" or value == getattr(default, f.name):
+            continue
+        if f.name == "hosts":
+            for host in sorted(value):
+                diff[f"hosts[{host}]"] = _show_host(value[host])
+        else:
+            diff[f.name] = _show(f.name, value)
+    return diff
+
+
+def _show(name: str, value: object) -> str:
+    if name in _DURATIONS and isinstance(value, float | int):
+        return show_duration(value)
+    if name == "max_body" and isinstance(value, int):
+        return _show_size(value)
+    if name == "headers" and isinstance(value, dict):
+        return _show_headers(value)
+    if name == "accept" and isinstance(value, frozenset):
+        return _show_codes(value)
+    if isinstance(value, frozenset):
+        return ", ".join(sorted(str(v) for v in value))
+    if isinstance(value, tuple):
+        return ", ".join(repr(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _show_host(host: HostSettings) -> str:
+    parts = []
+    if host.concurrency is not None:
+        parts.append(f"concurrency={host.concurrency}")
+    if host.request_interval is not None:
+        parts.append(f"request_interval={show_duration(host.request_interval)}")
+    if host.headers:
+        parts.append(f"headers={_show_headers(host.headers)}")
+    return ", ".join(parts) or "(no overrides)"
+
+
+def _show_headers(headers: Mapping[str, str]) -> str:
+    return ", ".join(f"{name}: {SECRET}" for name in sorted(headers, key=str.lower))
+
+
+def show_duration(seconds: float) -> str:
+    """'100ms', '1s', '2m', '1.5s': the way a user would write it in the settings."""
+    if seconds < 1 and round(seconds * 1000, 6).is_integer():
+        return f"{round(seconds * 1000)}ms"
+    if seconds >= 60 and (seconds / 60).is_integer():
+        return f"{round(seconds / 60)}m"
+    return f"{seconds:g}s"
+
+
+def _show_size(size: int) -> str:
+    for unit, factor in (("GiB", 1024 * MIB), ("MiB", MIB), ("KiB", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def _show_codes(codes: frozenset[int]) -> str:
+    ordered = sorted(codes)
+    runs: list[tuple[int, int]] = []
+    for code in ordered:
+        if runs and code == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], code)
+        else:
+            runs.append((code, code))
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in runs)

@@ -1,0 +1,277 @@
+"""Strict reading of YAML input (the catalog and --config files): every problem, each with file, line and field.
+
+PyYAML's loaders turn a file into plain values and forget where each came from, and they stop at the first
+surprise. Here the text is only *composed* (with the safe loader's resolver) into nodes, which keep their start
+line, and a `Reader` walks them by hand: each getter validates one value, records a `Problem` where it is wrong,
+and lets the walk go on, so a maintainer sees every mistake in one run.
+
+Error tree: `CatalogError` is the one exception for bad input files; it carries the list of `Problem`s.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.representer import SafeRepresenter
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a warning) in an input file, e.g. `catalog/hub.yaml:42: entries[7].url: ...`.
+
+    `line` is 1-based; 0 when there is no line to point at (a missing file, settings given as a dict).
+    `field` is the path of the value, such as `entries[7].url` or `settings.hosts[github.com].concurrency`;
+    empty for problems with the file as a whole.
+    """
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line > 0 else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class CatalogError(Exception):
+    """The catalog or a configuration file is not valid; `problems` lists everything wrong, in file order."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = sorted(problems, key=lambda p: (p.file, p.line, p.field))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class _Bad:
+    """Marks a value that was wrong and has already been reported."""
+
+    def __repr__(self) -> str:
+        return "BAD"
+
+
+BAD: Final = _Bad()
+
+
+def join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'title'?)' for a near miss, else an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def line_of(node: Node | None) -> int:
+    # Nodes built from a Python dict (settings given in code) have no marks.
+    if node is None or node.start_mark is None:
+        return 0
+    return node.start_mark.line + 1
+
+
+class Reader:
+    """Walks composed YAML nodes of one file, collecting problems and warnings instead of raising."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        # One constructor per file: it memoises constructed nodes, and that memo must not outlive the file.
+        self._constructor = SafeConstructor()
+
+    # -- recording ------------------------------------------------------------------------------------
+
+    def error(self, where: Node | int | None, field: str, message: str) -> None:
+        line = where if isinstance(where, int) else line_of(where)
+        self.problems.append(Problem(self.file, line, field, message))
+
+    def warn(self, where: Node | int | None, field: str, message: str) -> None:
+        line = where if isinstance(where, int) else line_of(where)
+        self.warnings.append(Problem(self.file, line, field, message))
+
+    # -- sources --------------------------------------------------------------------------------------
+
+    def compose_file(self, path: Path) -> Node | None:
+        """The file's root node, or None (with a problem recorded) when it cannot be read as YAML."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.error(0, "", f"cannot read the file: {exc.strerror or exc}")
+            return None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            self.error(line, "", f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8")
+            return None
+        return self.compose_text(text)
+
+    def compose_text(self, text: str) -> Node | None:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            detail = f"{exc.context}, {exc.problem}" if exc.context else str(exc.problem)
+            self.error(mark.line + 1 if mark else 0, "", f"YAML syntax error: {detail}")
+            return None
+        except yaml.reader.ReaderError as exc:
+            line = text[: exc.position].count("\n") + 1
+            self.error(line, "", f"YAML syntax error: character #x{exc.character:04x} is not allowed in YAML")
+            return None
+        except yaml.YAMLError as exc:
+            self.error(0, "", f"YAML syntax error: {exc}")
+            return None
+        except RecursionError:
+            self.error(0, "", "YAML syntax error: the document is nested too deeply")
+            return None
+        if root is None or (isinstance(root, ScalarNode) and root.tag == "tag:yaml.org,2002:null"):
+            self.error(1, "", "the file is empty")
+            return None
+        return root
+
+    def represent(self, data: Mapping[str, object], field: str) -> Node | None:
+        """Nodes for settings given as a Python mapping, so that one validator serves files and code."""
+        try:
+            return SafeRepresenter().represent_data(dict(data))
+        except yaml.YAMLError as exc:
+            self.error(0, field, f"cannot be read: {exc}")
+            return None
+
+    # -- structure ------------------------------------------------------------------------------------
+
+    def pairs(self, node: Node, field: str) -> list[tuple[str, Node, Node]]:
+        """(key, key node, value node) of a mapping, with non-text and repeated keys reported and skipped."""
+        if not isinstance(node, MappingNode):
+            self.error(node, field, f"expected a mapping (key: value lines), got {self.describe(node)}")
+            return []
+        seen: dict[str, int] = {}
+        result: list[tuple[str, Node, Node]] = []
+        for key_node, value_node in node.value:
+            key = self.value(key_node, field, "a key")
+            if key is BAD:
+                continue
+            if not isinstance(key, str):
+                self.error(key_node, field, f"keys must be text, got {self.describe(key_node)}")
+                continue
+            if key in seen:
+                self.error(key_node, join(field, key), f"repeated key (first given on line {seen[key]})")
+                continue
+            seen[key] = line_of(key_node)
+            result.append((key, key_node, value_node))
+        return result
+
+    def fields(
+        self, node: Node, field: str, allowed: Collection[str], required: Collection[str] = ()
+    ) -> dict[str, Node] | None:
+        """The value nodes of a mapping with a fixed set of keys; unknown and missing keys are reported."""
+        if not isinstance(node, MappingNode):
+            self.error(node, field, f"expected a mapping (key: value lines), got {self.describe(node)}")
+            return None
+        found: dict[str, Node] = {}
+        for key, key_node, value_node in self.pairs(node, field):
+            if key not in allowed:
+                hint = suggest(key, allowed) or f" (expected one of: {', '.join(allowed)})"
+                self.error(key_node, join(field, key), f"unknown key {key!r}{hint}")
+                continue
+            found[key] = value_node
+        for key in required:
+            if key not in found:
+                self.error(node, join(field, key), "missing (required)")
+        return found
+
+    def sequence(self, node: Node, field: str) -> list[Node]:
+        """Items of a list; null counts as an empty list."""
+        if isinstance(node, SequenceNode):
+            return list(node.value)
+        if self.is_null(node):
+            return []
+        self.error(node, field, f"expected a list, got {self.describe(node)}")
+        return []
+
+    # -- scalars --------------------------------------------------------------------------------------
+
+    def value(self, node: Node, field: str, expected: str) -> object:
+        """The Python value of a scalar node, or BAD (reported) for a list, a mapping or an unreadable value."""
+        if not isinstance(node, ScalarNode):
+            self.error(node, field, f"expected {expected}, got {self.describe(node)}")
+            return BAD
+        try:
+            return self._constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            # An unknown tag, or a value that looks like a date but is not one (2023-13-45).
+            reason = getattr(exc, "problem", None) or str(exc)
+            self.error(node, field, f"cannot read {node.value!r}: {reason}; put it in quotes if it is text")
+            return BAD
+
+    def is_null(self, node: Node) -> bool:
+        return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+    def text(self, node: Node, field: str, *, nullable: bool = False, empty: bool = False) -> str | None:
+        """A string; None for null (when allowed) or a reported problem."""
+        if nullable and self.is_null(node):
+            return None
+        value = self.value(node, field, "text")
+        if value is BAD:
+            return None
+        if not isinstance(value, str):
+            self.error(node, field, f"expected text, got {self.describe(node)}; put it in quotes if it is text")
+            return None
+        if not empty and not value.strip():
+            self.error(node, field, "must not be empty")
+            return None
+        return value
+
+    def texts(self, node: Node, field: str) -> list[tuple[Node, str]]:
+        """Each non-empty string of a list, with its node (for the line of a later problem)."""
+        result: list[tuple[Node, str]] = []
+        for index, item in enumerate(self.sequence(node, field)):
+            value = self.text(item, f"{field}[{index}]")
+            if value is not None:
+                result.append((item, value))
+        return result
+
+    def integer(self, node: Node, field: str, *, minimum: int) -> int | None:
+        value = self.value(node, field, "a whole number")
+        if value is BAD:
+            return None
+        # bool is an int in Python, but `yes` is not a count.
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(node, field, f"expected a whole number, got {self.describe(node)}")
+            return None
+        if value < minimum:
+            self.error(node, field, f"must be at least {minimum}, got {value}")
+            return None
+        return value
+
+    def boolean(self, node: Node, field: str) -> bool | None:
+        value = self.value(node, field, "true or false")
+        if value is BAD:
+            return None
+        if not isinstance(value, bool):
+            self.error(node, field, f"expected true or false, got {self.describe(node)}")
+            return None
+        return value
+
+    def describe(self, node: Node) -> str:
+        """How a wrong value reads in a message: 'a list', 'the number 42', 'the text 'abc''."""
+        if isinstance(node, MappingNode):
+            return "a mapping"
+        if isinstance(node, SequenceNode):
+            return "a list"
+        tag = node.tag.rsplit(":", 1)[-1]
+        described = {
+            "null": "nothing (null)",
+            "bool": f"true/false ({node.value})",
+            "int": f"the number {node.value}",
+            "float": f"the number {node.value}",
+            "timestamp": f"the date {node.value}",
+            "binary": "binary data",
+        }
+        return described.get(tag, f"the text {node.value!r}")
