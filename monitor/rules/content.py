@@ -1,0 +1,557 @@
+"""Content rules: what the hub says about an entry, and what the entry's page says about itself.
+
+HTTP-level verdicts (dead, moved, walls, soft-404s) belong to `links`. These rules read text:
+
+- from the catalog alone, so they hold even when the page could not be fetched: `no-url`, `status-unknown`,
+  `deadline-passed`, `dated-title`;
+- from a page that answered 2xx (or 304): `status-changed` (or `status-unverified` when the page cannot tell),
+  `marked-outdated`, `expected-text-missing`, `content-changed`, `title-changed`.
+
+`fingerprint` is the noise-insensitive hash of watched text; the state stage stores exactly this value so
+that the next run's `content-changed` compares like with like.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import hashlib
+import re
+from datetime import date
+
+from monitor.findings import Code, Finding
+from monitor.models import Entry, PageText
+from monitor.rules import Rule, RuleInput
+from monitor.status import Deadline, State, StatusReading, classify, find_status_sentences, parse_deadlines
+
+__all__ = ["DATED_AFTER_MONTHS", "RULES", "dated_mentions", "fingerprint"]
+
+_QUOTE_MAX = 300
+
+
+def _quote(text: str, limit: int = _QUOTE_MAX) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _where(entry: Entry) -> str:
+    return f"entry `{entry.id}` (catalog line {entry.line})" if entry.line else f"entry `{entry.id}`"
+
+
+def _readable(inp: RuleInput) -> PageText | None:
+    """The page, if it is the resource itself: an error page's text says nothing about the resource."""
+    fetch = inp.fetch
+    if inp.page is None or (fetch is not None and not (fetch.ok or fetch.not_modified)):
+        return None
+    return inp.page
+
+
+def _ago(then: date, today: date) -> str:
+    days = (today - then).days
+    if days < 14:
+        return f"{days} day{'s' if days != 1 else ''} ago"
+    if days < 61:
+        return f"{days // 7} weeks ago"
+    months = (today.year - then.year) * 12 + today.month - then.month - (today.day < then.day)
+    if months < 24:
+        return f"{months} months ago"
+    return f"{months // 12} years ago"
+
+
+# --- from the catalog alone -------------------------------------------------------------------------------
+
+
+def no_url(inp: RuleInput) -> list[Finding]:
+    """`no-url`: the catalog has no link for this entry, so nothing about it can be checked.
+
+    The hub shows the entry but its link target is unknown; add the URL to the catalog once it is known.
+    """
+    entry = inp.entry
+    if entry.url is not None:
+        return []
+    evidence = {"notes": _quote(entry.notes)} if entry.notes else {}
+    return [
+        Finding(
+            Code.NO_URL,
+            f"No link to check: the catalog has no URL for {_where(entry)}.",
+            evidence=evidence,
+            fix=f"Find the link the hub uses for “{_quote(entry.title, 80)}” and set `url:` in the catalog.",
+        )
+    ]
+
+
+def status_unknown(inp: RuleInput) -> list[Finding]:
+    """`status-unknown`: the hub's own status text says it does not know ("Status unknown.").
+
+    When the page could be read and has a status sentence, the finding quotes it as a candidate status line.
+    """
+    entry = inp.entry
+    if not entry.status:
+        return []
+    reading = classify(entry.status, inp.today)
+    if not reading.says_unknown:
+        return []
+    evidence = {"hub": _quote(entry.status)}
+    fix = None
+    page = _readable(inp)
+    sentences = find_status_sentences(page.text) if page and not page.js_rendered else []
+    if sentences:
+        evidence["page"] = _quote(sentences[0])
+        fix = f"The page says “{_quote(sentences[0])}”: consider that as the status line of {_where(entry)}."
+    return [Finding(Code.STATUS_UNKNOWN, f"The hub says it does not know the status of “{entry.title}”.",
+                    evidence=evidence, fix=fix)]
+
+
+def deadline_passed(inp: RuleInput) -> list[Finding]:
+    """`deadline-passed`: a deadline in the hub's status text is before today.
+
+    Every date after "close", "deadline", "due", "by" or "until" is read (zones mapped explicitly, a date
+    without a time meaning the end of that day); passed means its calendar day, where it was set, is
+    before `--today`.
+    """
+    entry = inp.entry
+    if not entry.status:
+        return []
+    passed = [d for d in parse_deadlines(entry.status, inp.today) if d.local_date < inp.today]
+    if not passed:
+        return []
+    latest = max(passed, key=lambda d: d.when)
+    day = latest.local_date
+    others = f" (and {len(passed) - 1} earlier)" if len(passed) > 1 else ""
+    message = (
+        f"The hub's status for “{entry.title}” gives a deadline of {day:%B} {day.day}, {day.year}, "
+        f"which passed {_ago(day, inp.today)}{others}."
+    )
+    target = f" at {entry.url}" if entry.url else ""
+    return [
+        Finding(
+            Code.DEADLINE_PASSED,
+            message,
+            evidence={"hub": _quote(entry.status), "deadlines": "; ".join(_describe(d) for d in passed)},
+            fix=f"Check{target} for the next round and update the status line of {_where(entry)} "
+            "(the new deadline, or that applications are closed).",
+        )
+    ]
+
+
+def _describe(deadline: Deadline) -> str:
+    zone = deadline.zone if deadline.zone_stated else "no zone given"
+    return f"“{deadline.clause}” = {deadline.when.isoformat()} ({zone})"
+
+
+# Dated titles. A title or status line that names a period which ended more than this many months before
+# today gets an info note: a year's grace keeps "2025" material from being flagged all through 2026.
+DATED_AFTER_MONTHS = 12
+_PART_END: dict[str, tuple[int, int]] = {
+    # (month, day) the named part of a year ends; each is the latest plausible reading, to err on quiet.
+    "q1": (3, 31), "q2": (6, 30), "q3": (9, 30), "q4": (12, 31), "h1": (6, 30), "h2": (12, 31),
+    "early": (6, 30), "start of": (6, 30), "beginning of": (6, 30), "first half of": (6, 30),
+    "spring": (6, 30), "summer": (9, 30), "mid": (9, 30), "autumn": (11, 30), "fall": (11, 30),
+    "late": (12, 31), "end of": (12, 31), "second half of": (12, 31),
+}  # fmt: skip
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december")  # fmt: skip
+_PERIOD = re.compile(
+    r"(?:\b(?P<part>q[1-4]|h[12]|early|start of|beginning of|first half of|spring|summer|mid|autumn|fall"
+    r"|late|end of|second half of|winter)[\s-]+(?:of\s+)?"
+    rf"|\b(?P<month>{'|'.join(_MONTHS)})\s+)?"
+    r"\b(?P<y1>(?:19|20)\d\d)(?:\s*(?:-|–|—|/|to)\s*(?P<y2>(?:19|20)?\d\d))?\b(?![-/.]\d)",
+    re.IGNORECASE,
+)
+# Full dates are deadlines (deadline-passed reads them), not periods.
+_FULL_DATE = re.compile(
+    rf"\b(?:{'|'.join(_MONTHS)}|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    r"|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]+\.?,?\s+\d{4}|\b\d{4}-\d\d-\d\d\b",
+    re.IGNORECASE,
+)
+
+
+def dated_mentions(text: str, today: date) -> list[tuple[str, date]]:
+    """Periods named in `text` that ended more than DATED_AFTER_MONTHS months before `today`.
+
+    A period is a year ("2022"), a range ("2023-2024", "2024-25"), a part of a year ("end of 2022",
+    "summer 2023", "Q3 2024", "winter 2023") or a month ("November 2023"). Returns (words, day it ended).
+    """
+    text = _FULL_DATE.sub(" ", text or "")
+    found: list[tuple[str, date]] = []
+    for match in _PERIOD.finditer(text):
+        end = _period_end(match)
+        if end is not None and _months_later(end, DATED_AFTER_MONTHS) < today:
+            found.append((match.group(0).strip(), end))
+    return found
+
+
+def _period_end(match: re.Match[str]) -> date | None:
+    year = int(match.group("y1"))
+    if match.group("y2"):
+        raw = match.group("y2")
+        end_year = int(raw) if len(raw) == 4 else year // 100 * 100 + int(raw)
+        # "2024-2025" is a range; "2025-2024" or "2024-06" is not, so only the first year counts.
+        if year < end_year <= year + 5:
+            return date(end_year, 12, 31)
+    part = (match.group("part") or "").lower()
+    if part == "winter":
+        return date(year + 1, 3, 31)  # a winter runs into the next year
+    if part:
+        month, day = _PART_END[" ".join(part.split())]
+        return date(year, month, day)
+    if match.group("month"):
+        month = _MONTHS.index(match.group("month").lower()) + 1
+        return date(year, month, calendar.monthrange(year, month)[1])
+    return date(year, 12, 31)
+
+
+def _months_later(day: date, months: int) -> date:
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+def dated_title(inp: RuleInput) -> list[Finding]:
+    """`dated-title` (info): the hub's title or status names a period that has been over for a year.
+
+    "Neel Nanda’s MATS Training Program 2023-2024" still linked in 2026 is probably history: check whether
+    a newer edition exists, or say in the hub that it is an archive. The rule: a year, range, part of a
+    year or month, ending more than DATED_AFTER_MONTHS (12) months before today; full dates are left to
+    `deadline-passed`.
+    """
+    entry = inp.entry
+    findings: list[Finding] = []
+    for field_name, text in (("title", entry.title), ("status", entry.status)):
+        mentions = dated_mentions(text or "", inp.today)
+        if not mentions:
+            continue
+        words, end = mentions[0]
+        findings.append(
+            Finding(
+                Code.DATED_TITLE,
+                f"The hub's {field_name} for {_where(entry)} names “{words}”, a period that ended "
+                f"{_ago(end, inp.today)} ({end.isoformat()}).",
+                evidence={field_name: _quote(text or "")},
+                fix="Check whether a newer edition exists; if so link it, otherwise mark the entry as historical.",
+            )
+        )
+    return findings
+
+
+# --- from the page ----------------------------------------------------------------------------------------
+
+
+def status_changed(inp: RuleInput) -> list[Finding]:
+    """`status-changed`: the page no longer says what the hub's status line claims.
+
+    The page's own sentences about applications are classified (open, opening soon, closed, rolling) and
+    compared with the hub's line; a page that still says the hub's state anywhere is not a change, unless
+    it names only other deadlines. Where the page has no such sentence, or is drawn by JavaScript, the
+    answer is `status-unverified` ("cannot tell"), never a guessed change.
+    """
+    entry = inp.entry
+    page = _readable(inp)
+    if not entry.status or page is None:
+        return []
+    hub = classify(entry.status, inp.today)
+    if hub.state is State.UNKNOWN:
+        return []
+    if page.js_rendered:
+        return [_cannot_tell(entry, "the page is drawn by JavaScript, so a plain fetch cannot read its status")]
+    readings = [classify(s, inp.today) for s in find_status_sentences(page.text)]
+    if not readings:
+        return [_cannot_tell(entry, "the page has no sentence about applications")]
+    same = [r for r in readings if r.state is hub.state]
+    if same:
+        return _deadline_moved(entry, hub, same)
+    chosen = max(readings, key=lambda r: _PAGE_PRIORITY.index(r.state))
+    suggestion = _suggestion(chosen, readings)
+    return [
+        Finding(
+            Code.STATUS_CHANGED,
+            f"The hub says “{entry.title}” is {hub.state.value}; the page now says {chosen.state.value}.",
+            evidence={"hub": _quote(entry.status), "page": _quote(chosen.text)},
+            fix=f"Change the status line of {_where(entry)} to: “{suggestion}”",
+        )
+    ]
+
+
+# Which page sentence to quote when several disagree with the hub: the one a reader can act on.
+_PAGE_PRIORITY = (State.UNKNOWN, State.CLOSED, State.OPENING_SOON, State.ROLLING, State.OPEN)
+
+
+def _suggestion(chosen: StatusReading, readings: list[StatusReading]) -> str:
+    """The page's words for the new status line: its statement of the state, with its deadline if apart.
+
+    "Applications are now open." and "Apply by June 7th." are two sentences on the page but one status line.
+    """
+    same = [r for r in readings if r.state is chosen.state]
+    plain = next((r for r in same if not r.deadlines), None)
+    dated = chosen if chosen.deadlines else next((r for r in same if r.deadlines), None)
+    parts = [r for r in readings if r is plain or r is dated] or [chosen]
+    return _quote(" ".join(r.text for r in parts))
+
+
+def _deadline_moved(entry: Entry, hub: StatusReading, same: list[StatusReading]) -> list[Finding]:
+    hub_days = {d.local_date for d in hub.deadlines}
+    page_days = {d.local_date for r in same for d in r.deadlines}
+    if not hub_days or not page_days or hub_days & page_days:
+        return []
+    dated = next(r for r in same if r.deadlines)
+    new = min(page_days)
+    return [
+        Finding(
+            Code.STATUS_CHANGED,
+            f"The page for “{entry.title}” gives a new deadline, {new:%B} {new.day}, {new.year}, "
+            "not the one(s) in the hub's status.",
+            evidence={"hub": _quote(entry.status), "page": _quote(dated.text)},
+            fix=f"Change the status line of {_where(entry)} to: “{_suggestion(dated, same)}”",
+        )
+    ]
+
+
+def _cannot_tell(entry: Entry, why: str) -> Finding:
+    return Finding(
+        Code.STATUS_UNVERIFIED,
+        f"Cannot tell whether the hub's status for “{entry.title}” still holds: {why}.",
+        evidence={"hub": _quote(entry.status or "")},
+        fix=None,
+    )
+
+
+# The page's own notice that it is out of date. Looked for only near the top of the page (and its watched
+# region): notices sit there, while a discussion of "deprecated APIs" further down is not about the page.
+_TOP_CHARS = 2000
+_SELF = (
+    r"(?:post|page|article|document|doc|guide|list|sequence|repo(?:sitory)?|project|library|package|tool"
+    r"|site|website|resource|tutorial|course|version|write-?up|essay|book|content|information|material|notebook"
+    r"|wiki|documentation|docs|code|agenda|curriculum|syllabus|overview|report)"
+)
+_STALE = (
+    r"(?:out of date|out-of-date|outdated|deprecated|obsolete|unmaintained|archived|superseded|stale"
+    r"|no longer (?:maintained|updated|supported|accurate|current|relevant|recommended|being (?:maintained|updated)))"
+)
+_OUTDATED = re.compile(
+    rf"\b(?:this|these|the following) {_SELF}\b[^.!?\n]{{0,80}}?\b(?:is|are|has been|have been|was|were)\b"
+    rf"[^.!?\n]{{0,60}}?\b{_STALE}"
+    r"|\brepository has been archived by the owner\b"
+    r"|\bout of date,? (?:please )?see\b|\bsee (?:the )?(?:v\d+|version \d+|new(?:er)? version|updated version)\b"
+    r"|\b(?:has been |is )?superseded by\b"
+    r"|\bI (?:no longer|don't|do not) (?:recommend|endorse|stand by)\b"
+    r"|\bno longer (?:maintained|being maintained|updated|recommended)\b"
+    r"|^\s*\[?(?:deprecated|archived|obsolete|outdated)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_OUTDATED_TITLE = re.compile(r"^\s*[\[(]\s*(?:old|outdated|deprecated|archived|obsolete)\s*[\])]", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?](?=\s|$)|$)")
+
+
+def marked_outdated(inp: RuleInput) -> list[Finding]:
+    """`marked-outdated`: the page says of itself that it is out of date, superseded, archived or deprecated.
+
+    Examples: "This post is out of date, see v2 here", "This repository has been archived by the owner",
+    "I no longer recommend it". Only the top of the page and of its watched region is read, and the
+    sentence is quoted so a maintainer can judge it.
+    """
+    page = _readable(inp)
+    if page is None:
+        return []
+    if _OUTDATED_TITLE.search(page.title):
+        return [_outdated(inp.entry, page.title, "title")]
+    for region in (page.watched[:_TOP_CHARS], page.text[:_TOP_CHARS]):
+        match = _OUTDATED.search(region)
+        if match:
+            return [_outdated(inp.entry, _sentence_around(region, match.start(), match.end()), "page")]
+    return []
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    left = max(text.rfind(".", 0, start), text.rfind("\n", 0, start), text.rfind("!", 0, start),
+               text.rfind("?", 0, start))  # fmt: skip
+    stops = [i for i in (text.find(c, end) for c in ".!?\n") if i != -1]
+    right = min(stops) + 1 if stops else len(text)
+    sentence = text[left + 1 : right].strip()
+    # "This post is out of date, see v2 here." is one sentence; a bare "See v2" reads better with what follows.
+    if len(sentence) < 25 and right < len(text):
+        sentence = text[left + 1 : min(len(text), right + 120)].split("\n")[0].strip()
+    return sentence
+
+
+def _outdated(entry: Entry, quote: str, where: str) -> Finding:
+    return Finding(
+        Code.MARKED_OUTDATED,
+        f"The {where} of the page linked for “{entry.title}” says it is out of date: “{_quote(quote, 160)}”",
+        evidence={where: _quote(quote)},
+        fix=f"Link the newer version if the page names one, or drop or annotate {_where(entry)}.",
+    )
+
+
+_FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.translate(_FOLD).casefold().split())
+
+
+def expected_text_missing(inp: RuleInput) -> list[Finding]:
+    """`expected-text-missing`: a phrase from the entry's `expect` list is no longer on the page.
+
+    Case, whitespace, curly quotes and dashes are ignored. Pages drawn by JavaScript are skipped: their
+    text is not what a reader sees.
+    """
+    page = _readable(inp)
+    if page is None or not inp.entry.expect or page.js_rendered:
+        return []
+    haystack = _fold(page.text)
+    partial = " (only the first part of the page was read)" if inp.fetch and inp.fetch.truncated else ""
+    return [
+        Finding(
+            Code.EXPECTED_TEXT_MISSING,
+            f"The page of “{inp.entry.title}” no longer contains “{_quote(phrase, 120)}”{partial}.",
+            evidence={"expected": _quote(phrase)},
+            fix=f"Check the page: if it moved or changed, update the link or the `expect` list of {_where(inp.entry)}.",
+        )
+        for phrase in inp.entry.expect
+        if _fold(phrase) and _fold(phrase) not in haystack
+    ]
+
+
+# --- drift between runs -------------------------------------------------------------------------------------
+
+# What changes on every request without the page saying anything new. Bare dates stay: "Apply by June 7"
+# becoming "June 14" is real news; dates introduced by stamp words ("Last updated ...") are noise.
+_MONTH_NAME = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_ANY_DATE = (
+    rf"(?:(?:[a-z]+day,?\s+)?(?:{_MONTH_NAME}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_NAME},?\s+\d{{4}}|\d{{4}}-\d\d-\d\d|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}))"
+)
+_NOISE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
+    (
+        re.compile(
+            r"\b(?:last (?:updated|modified|edited|checked|built)|updated|generated|modified|rendered|fetched"
+            rf"|retrieved|built|as of|current time|server time|today is|page loaded)\b[:\s]*(?:on\s+)?{_ANY_DATE}",
+            re.IGNORECASE,
+        ),
+        "<stamp>",
+    ),
+    (
+        re.compile(r"\b\d{1,2}:\d\d(?::\d\d(?:\.\d+)?)?(?:\s*[ap]\.?m\b\.?)?(?:\s*\(?(?-i:[A-Z]{2,4})\)?)?", re.I),
+        "<time>",
+    ),
+    (re.compile(r"\b\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago\b", re.I), "<ago>"),
+    (re.compile(r"\b(?:just now|an? (?:few )?(?:seconds?|minutes?|hours?|day|week|month|year) ago)\b", re.I), "<ago>"),
+    (
+        re.compile(
+            r"\b\d[\d,.]*\s*[kKmM]?\s+(?:views?|visits?|visitors?|reads?|stars?|forks?|watchers?|comments?"
+            r"|karma|points?|votes?|likes?|downloads?|followers?|clicks?|online|reactions?)\b"
+            r"|\b(?:views?|visits?|visitors?|stars?|forks?|watchers?|comments?|karma|downloads?|followers?)"
+            r"\s*[:(]?\s*\d[\d,.]*[kKmM]?\)?",
+            re.IGNORECASE,
+        ),
+        "<count>",
+    ),
+    (re.compile(r"\b(?:in|took)\s+\d+(?:\.\d+)?\s*(?:ms|s|seconds)\b", re.I), "<duration>"),
+    (
+        re.compile(r"\b(?=[0-9a-f-]*\d)(?=[0-9a-f-]*[a-f])[0-9a-f]{8}(?:-?[0-9a-f]{4}){3}-?[0-9a-f]{12}\b", re.I),
+        "<id>",
+    ),
+    (re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{24,}\b", re.I), "<id>"),
+    (re.compile(r"\b1[5-9]\d{8}(?:\d{3})?\b"), "<epoch>"),
+)
+
+
+def _denoise(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        for pattern, token in _NOISE:
+            line = pattern.sub(token, line)
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def fingerprint(text: str) -> str:
+    """Hash of `text` that ignores whitespace, clock times, "updated ..." stamps, "5 minutes ago", view
+    counters and request ids: the value the state file stores as `watched_hash`."""
+    return hashlib.sha256(_denoise(text or "").encode("utf-8", "replace")).hexdigest()
+
+
+_DIFF_LINES = 40
+
+
+def _diff(old: str, new: str) -> str:
+    """A short unified diff of the lines that changed beyond noise (compared denoised, shown as written)."""
+    a, b = old.splitlines(), new.splitlines()
+    keys_a = [_denoise(line) for line in a]
+    keys_b = [_denoise(line) for line in b]
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)
+    for group in matcher.get_grouped_opcodes(1):
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out.extend(f" {line}" for line in b[j1:j2])
+                continue
+            out.extend(f"-{line}" for line in a[i1:i2])
+            out.extend(f"+{line}" for line in b[j1:j2])
+    if len(out) > _DIFF_LINES:
+        hidden = len(out) - _DIFF_LINES
+        out = [*out[:_DIFF_LINES], f"… {hidden} more diff line{'s' if hidden != 1 else ''}"]
+    return "\n".join(line if len(line) <= 200 else line[:199] + "…" for line in out)
+
+
+def content_changed(inp: RuleInput) -> list[Finding]:
+    """`content-changed` (info): the watched text differs from the last run's, beyond noise.
+
+    The watched region is the entry's `watch` selector, else `main`, else `article`, else the body.
+    Whitespace, clock times, "last updated" stamps, relative times, counters and request ids are ignored;
+    the evidence is a short unified diff against the last snapshot.
+    """
+    page, previous = _readable(inp), inp.previous
+    if page is None or previous is None or previous.watched_hash is None:
+        return []
+    if fingerprint(page.watched) == previous.watched_hash:
+        return []
+    entry = inp.entry
+    if not page.watched and entry.watch:
+        message = f"The watched region `{entry.watch}` of “{entry.title}” is no longer on the page."
+    else:
+        message = f"The watched text of “{entry.title}” changed since the last run."
+    evidence = {"diff": _diff(previous.watched_text, page.watched)} if previous.watched_text is not None else {}
+    return [
+        Finding(
+            Code.CONTENT_CHANGED,
+            message,
+            evidence=evidence,
+            fix=f"Read the change; if the hub's description of {_where(entry)} no longer fits, update it.",
+        )
+    ]
+
+
+def title_changed(inp: RuleInput) -> list[Finding]:
+    """`title-changed` (info): the page's title differs from the last run's (whitespace and noise aside)."""
+    page, previous = _readable(inp), inp.previous
+    if page is None or previous is None or previous.title is None:
+        return []
+    if _denoise(previous.title) == _denoise(page.title):
+        return []
+    return [
+        Finding(
+            Code.TITLE_CHANGED,
+            f"The page title of “{inp.entry.title}” changed from “{_quote(previous.title, 120)}” "
+            f"to “{_quote(page.title, 120)}”.",
+            evidence={"before": _quote(previous.title), "after": _quote(page.title)},
+            fix=f"If the resource was renamed or replaced, update the title or link of {_where(inp.entry)}.",
+        )
+    ]
+
+
+RULES: list[Rule] = [
+    no_url,
+    status_unknown,
+    status_changed,
+    deadline_passed,
+    marked_outdated,
+    expected_text_missing,
+    dated_title,
+    content_changed,
+    title_changed,
+]
