@@ -308,23 +308,33 @@ def _watched_root(soup: BeautifulSoup, watch: str | None) -> Tag | None:
 
 
 _BLOCK_END = object()
+_PRE_END = object()
 
 
 def _text_of(root: Tag) -> str:
     """Visible text, one line per block element. Iterative: hostile pages nest deeper than the stack."""
     parts: list[str] = []
     stack: list[object] = [root]
+    in_pre = 0
     while stack:
         node = stack.pop()
         if node is _BLOCK_END:
             parts.append("\n")
+        elif node is _PRE_END:
+            in_pre -= 1
+            parts.append("\n")
         elif isinstance(node, Tag):
-            if node.name in _BLOCK_TAGS:
+            if node.name == "pre":
+                in_pre += 1
+                parts.append("\n")
+                stack.append(_PRE_END)
+            elif node.name in _BLOCK_TAGS:
                 parts.append("\n")
                 stack.append(_BLOCK_END)
             stack.extend(reversed(node.contents))
         elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
-            parts.append(node)
+            # Line breaks in the source are spaces to a reader, except inside <pre>.
+            parts.append(node if in_pre else node.replace("\n", " "))
     return "\n".join(_clean_lines("".join(parts).split("\n")))
 
 
