@@ -1,0 +1,194 @@
+"""Status text: the hub's real wordings, the pages' wordings, and the hard date cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.status import State, classify, find_status_sentences, parse_deadlines
+
+TODAY = date(2026, 11, 25)
+LA = ZoneInfo("America/Los_Angeles")
+NY = ZoneInfo("America/New_York")
+PDT = timezone(timedelta(hours=-7))
+PST = timezone(timedelta(hours=-8))
+AOE = timezone(timedelta(hours=-12))
+MATS_HUB = (
+    "Applications for Neel Nanda’s stream close November 10, 2023 11:59 PM (PST); "
+    "other streams close November 17, 2023 11:59 PM (PST)."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("Applications open soon.", State.OPENING_SOON),
+        ("Applications are now open. Apply by June 7th", State.OPEN),
+        (MATS_HUB, State.OPEN),
+        ("Applications for ARENA 7.0 are now closed", State.CLOSED),
+        ("Applications for the Winter 2024-25 program are now closed", State.CLOSED),
+        ("Currently closed.", State.CLOSED),
+        ("We are no longer accepting applications for this cohort.", State.CLOSED),
+        ("We're not currently accepting applications.", State.CLOSED),
+        ("Applications are not currently open.", State.CLOSED),
+        ("Expressions of interest", State.OPENING_SOON),
+        ("Submit an expression of interest for the next cohort.", State.OPENING_SOON),
+        ("Applications are not yet open.", State.OPENING_SOON),
+        ("Applications are reviewed on a rolling basis.", State.ROLLING),
+        ("Status unknown.", State.UNKNOWN),
+        ("Applications for the 2024 cohort close soon.", State.OPEN),
+        ("Apply now!", State.OPEN),
+        # Both at once: the one a reader can act on wins.
+        ("ARENA 7.0 applications are closed. Expressions of interest for 8.0 are welcome.", State.OPENING_SOON),
+        # Says nothing about applications.
+        ("Maintained by MATS.", State.UNKNOWN),
+        ("The following funders might be receptive to grant requests for mechanistic interpretability research:",
+         State.UNKNOWN),
+        ("", State.UNKNOWN),
+    ],
+)
+def test_classify_state(text: str, state: State) -> None:
+    assert classify(text, TODAY).state is state
+
+
+def test_status_unknown_is_a_statement_not_silence() -> None:
+    assert classify("Status unknown.", TODAY).says_unknown
+    assert not classify("Maintained by MATS.", TODAY).says_unknown
+
+
+def test_classify_carries_deadlines() -> None:
+    reading = classify("Applications are now open. Apply by June 7th", TODAY)
+    assert [d.local_date for d in reading.deadlines] == [date(2026, 6, 7)]
+    assert reading.signal == "Applications are now open"
+
+
+def test_mats_hub_status_pst_in_november() -> None:
+    first, second = parse_deadlines(MATS_HUB, TODAY)
+    assert first.clause == "close November 10, 2023 11:59 PM (PST)"
+    assert first.when == datetime(2023, 11, 10, 23, 59, tzinfo=LA)
+    assert first.when.utcoffset() == timedelta(hours=-8)
+    assert first.zone == "America/Los_Angeles"
+    assert second.when == datetime(2023, 11, 17, 23, 59, tzinfo=LA)
+
+
+def _one(text: str, today: date = TODAY) -> datetime:
+    (deadline,) = parse_deadlines(text, today)
+    return deadline.when
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A "PST" deadline in June is daylight time: the zone, not the label, decides the offset.
+        ("Applications close June 7, 2024 11:59 PM PST", datetime(2024, 6, 7, 23, 59, tzinfo=PDT)),
+        ("Applications due June 7, 2024 5pm PDT", datetime(2024, 6, 7, 17, 0, tzinfo=PDT)),
+        ("Deadline: 1 December 2024, 9am PT", datetime(2024, 12, 1, 9, 0, tzinfo=PST)),
+        ("Apply by 7 June 2024 (AoE)", datetime(2024, 6, 7, 23, 59, 59, tzinfo=AOE)),
+        ("Applications close at 11:59pm AoE on 7 June 2024", datetime(2024, 6, 7, 23, 59, tzinfo=AOE)),
+        ("Submissions due 2025-03-01", datetime(2025, 3, 1, 23, 59, 59, tzinfo=UTC)),
+        ("Applications close 2025-03-01T17:00 UTC", datetime(2025, 3, 1, 17, 0, tzinfo=UTC)),
+        ("The deadline is the 10th of June, 2024 at 5 p.m. ET", datetime(2024, 6, 10, 17, 0, tzinfo=NY)),
+        ("Open until March 3rd, 2025 (GMT)", datetime(2025, 3, 3, 23, 59, 59, tzinfo=UTC)),
+        ("Apply by 3 March 2025 at noon BST", datetime(2025, 3, 3, 12, 0, tzinfo=ZoneInfo("Europe/London"))),
+        ("Apply by Monday, 2 June 2025, 18:00 CET", datetime(2025, 6, 2, 18, 0, tzinfo=ZoneInfo("Europe/Berlin"))),
+        ("Applications close June 2nd 2025 at midnight UTC+2",
+         datetime(2025, 6, 2, 23, 59, 59, tzinfo=timezone(timedelta(hours=2)))),
+    ],
+)  # fmt: skip
+def test_parse_deadline(text: str, expected: datetime) -> None:
+    when = _one(text)
+    assert when == expected
+    assert when.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        # No year: the occurrence nearest today. In late November "June 7th" is the June just gone...
+        ("Apply by June 7th", date(2026, 11, 25), date(2026, 6, 7)),
+        # ...and "January 5" the coming one.
+        ("Applications close January 5", date(2026, 11, 25), date(2027, 1, 5)),
+        ("Apply by June 7th", date(2026, 3, 1), date(2026, 6, 7)),
+    ],
+)
+def test_date_without_year_is_nearest_to_today(text: str, today: date, expected: date) -> None:
+    assert _one(text, today).date() == expected
+
+
+def test_date_without_year_takes_the_year_from_its_context() -> None:
+    text = "Our stream closes November 10, 2023; others close November 17"
+    dates = [d.local_date for d in parse_deadlines(text, TODAY)]
+    assert dates == [date(2023, 11, 10), date(2023, 11, 17)]
+
+
+def test_date_without_time_is_end_of_day_and_without_zone_is_utc() -> None:
+    (deadline,) = parse_deadlines("Apply by June 7, 2024", TODAY)
+    assert deadline.when == datetime(2024, 6, 7, 23, 59, 59, tzinfo=UTC)
+    assert not deadline.zone_stated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Applications for the 2024 cohort close soon.",  # "the 2024" is not a date
+        "Apply by the 2024 deadline.",
+        "Written by Neel Nanda in 2022.",
+        "ARENA 7.0 closed due to high demand.",
+        "Applications for ARENA 7.0 are now closed",
+        "Applications close in 3 days.",
+        "Apply by Friday.",
+        "",
+    ],
+)
+def test_no_deadline(text: str) -> None:
+    assert parse_deadlines(text, TODAY) == []
+
+
+def test_dates_outside_a_deadline_clause_are_ignored() -> None:
+    text = "The course ran from June 1, 2024 to July 5, 2024. Applications close August 1, 2025."
+    assert [d.local_date for d in parse_deadlines(text, TODAY)] == [date(2025, 8, 1)]
+
+
+def test_find_status_sentences_on_a_page() -> None:
+    page = (
+        "MATS\nHome About Apply\n"
+        "Applications are now open. Apply by June 7th. Our scholars apply their skills to real research.\n"
+        "The summer cohort starts in June.\n"
+        "Applications for the Winter 2024-25 program are now closed.\n"
+        "How do I apply? See the FAQ."
+    )
+    assert find_status_sentences(page) == [
+        "Applications are now open.",
+        "Apply by June 7th.",
+        "Applications for the Winter 2024-25 program are now closed.",
+    ]
+
+
+def test_find_status_sentences_ignores_pages_about_other_things() -> None:
+    page = "TransformerLens\nA library for interpretability.\nInstall with pip. Open an issue to report bugs."
+    assert find_status_sentences(page) == []
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=300),
+        st.lists(
+            st.sampled_from(["close", "by", "due", "until", "deadline:", "June", "Feb", "29", "31st", "7th", "2024",
+                             "11:59", "PM", "(PST)", "AoE", "UTC+99", "GMT-13", "the", "of", "9999-99-99", "2023-02-29",
+                             "noon", "midnight", "T25:00", ",", "open", "closed", "soon", " "]),
+            max_size=30,
+        ).map(" ".join),
+    ),
+    today=st.dates(min_value=date(1901, 1, 1), max_value=date(2098, 12, 31)),
+)  # fmt: skip
+def test_never_raises(text: str, today: date) -> None:
+    reading = classify(text, today)
+    assert reading.state in State
+    for deadline in parse_deadlines(text, today):
+        assert deadline.when.tzinfo is not None
+    find_status_sentences(text)
