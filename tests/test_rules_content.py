@@ -1,0 +1,362 @@
+"""Content rules: each rule on its own, from catalog entries and extracted pages."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from monitor.extract import extract
+from monitor.findings import Code, Finding
+from monitor.models import Entry, FetchResult, PageText, Remembered
+from monitor.rules import RuleInput
+from monitor.rules.content import (
+    RULES,
+    content_changed,
+    dated_mentions,
+    dated_title,
+    deadline_passed,
+    expected_text_missing,
+    fingerprint,
+    marked_outdated,
+    no_url,
+    status_changed,
+    status_unknown,
+    title_changed,
+)
+
+TODAY = date(2026, 11, 25)
+HTML = {"content-type": "text/html; charset=utf-8"}
+
+ARENA = Entry(
+    id="arena",
+    section="Training programs",
+    title="Alignment Research Engineer Accelerator (ARENA)",
+    url="https://www.arena.education/",
+    status="Applications open soon.",
+    line=30,
+)
+MATS = Entry(
+    id="mats",
+    section="Training programs",
+    title="ML Alignment & Theory Scholars Program (MATS)",
+    url="https://www.matsprogram.org/",
+    status="Applications for Neel Nanda’s stream close November 10, 2023 11:59 PM (PST); "
+    "other streams close November 17, 2023 11:59 PM (PST).",
+    line=22,
+)
+HACKATHON = Entry(
+    id="apart-hackathon",
+    section="Training programs",
+    title="Interpretability Hackathon - Apart Research",
+    url="https://alignmentjam.com/jam/interpretability",
+    status="Status unknown.",
+)
+RESOURCE = Entry(id="res", section="Learning Resources", title="A resource", url="https://example.org/post")
+
+
+def inp(
+    entry: Entry,
+    page: PageText | None = None,
+    *,
+    status: int = 200,
+    previous: Remembered | None = None,
+    truncated: bool = False,
+) -> RuleInput:
+    fetch = None
+    if entry.url:
+        fetch = FetchResult(url=entry.url, final_url=entry.url, status=status, truncated=truncated)
+    return RuleInput(entry=entry, fetch=fetch, page=page, today=TODAY, previous=previous)
+
+
+def html_page(body: str, title: str = "Page") -> PageText:
+    return extract(f"<html><head><title>{title}</title></head><body>{body}</body></html>".encode(), HTML)
+
+
+def codes(findings: list[Finding]) -> list[Code]:
+    return [f.code for f in findings]
+
+
+# --- no-url ---------------------------------------------------------------------------------------------------
+
+
+def test_no_url_quotes_the_catalog_note() -> None:
+    entry = Entry(id="tp", section="Learning Resources", title="Working on Remote Machines", url=None,
+                  notes="Probably a Google Doc.")  # fmt: skip
+    (finding,) = no_url(inp(entry))
+    assert finding.code is Code.NO_URL
+    assert "no link to check" in finding.message.lower()
+    assert finding.evidence == {"notes": "Probably a Google Doc."}
+    assert no_url(inp(RESOURCE)) == []
+
+
+# --- status-unknown -------------------------------------------------------------------------------------------
+
+
+def test_status_unknown_from_the_catalog_alone() -> None:
+    (finding,) = status_unknown(inp(HACKATHON))
+    assert finding.code is Code.STATUS_UNKNOWN
+    assert finding.evidence == {"hub": "Status unknown."}
+
+
+def test_status_unknown_offers_the_pages_own_status() -> None:
+    page = html_page("<main><p>The hackathon has ended. Registration is closed.</p></main>")
+    (finding,) = status_unknown(inp(HACKATHON, page))
+    assert finding.evidence["page"] == "Registration is closed."
+
+
+@pytest.mark.parametrize("status", ["Applications open soon.", "Currently closed.", None])
+def test_status_unknown_only_when_the_hub_says_so(status: str | None) -> None:
+    assert status_unknown(inp(replace(ARENA, status=status))) == []
+
+
+# --- status-changed -----------------------------------------------------------------------------------------
+
+
+def test_status_changed_quotes_both_and_suggests_the_new_line() -> None:
+    page = html_page("<main><h1>ARENA</h1><p>Applications for ARENA 7.0 are now closed. Thank you!</p></main>")
+    (finding,) = status_changed(inp(ARENA, page))
+    assert finding.code is Code.STATUS_CHANGED
+    assert finding.evidence == {"hub": "Applications open soon.", "page": "Applications for ARENA 7.0 are now closed."}
+    assert "opening-soon" in finding.message and "closed" in finding.message
+    assert finding.fix == "Change the status line of entry `arena` (catalog line 30) to: " \
+        "“Applications for ARENA 7.0 are now closed.”"
+
+
+def test_status_changed_when_the_page_gives_a_new_deadline() -> None:
+    page = html_page("<main><p>Applications are now open. Apply by June 7th.</p><p>Our scholars apply ML.</p></main>")
+    (finding,) = status_changed(inp(MATS, page))
+    assert finding.code is Code.STATUS_CHANGED
+    assert "June 7, 2026" in finding.message
+    assert finding.evidence["page"] == "Apply by June 7th."
+    assert finding.fix is not None and finding.fix.endswith("“Applications are now open. Apply by June 7th.”")
+
+
+def test_no_change_when_the_page_still_says_it() -> None:
+    page = html_page("<main><p>Applications for ARENA 8.0 open soon. ARENA 7.0 applications are closed.</p></main>")
+    assert status_changed(inp(ARENA, page)) == []
+
+
+@pytest.mark.parametrize(
+    ("page", "why"),
+    [
+        (html_page("<main><p>We teach ML engineering for alignment.</p></main>"), "no sentence about applications"),
+        (PageText(text="Loading…", js_rendered=True), "JavaScript"),
+    ],
+)
+def test_cannot_tell_is_information_not_a_change(page: PageText, why: str) -> None:
+    (finding,) = status_changed(inp(ARENA, page))
+    assert finding.code is Code.STATUS_UNVERIFIED
+    assert finding.severity.value == "info"
+    assert why in finding.message
+
+
+def test_status_rules_need_a_page_that_is_the_resource() -> None:
+    page = html_page("<main><p>Applications are closed.</p></main>")
+    # A 404 page's text is about the error; links.py reports the failure.
+    assert status_changed(inp(ARENA, page, status=404)) == []
+    assert status_changed(inp(ARENA, None)) == []
+
+
+# --- deadline-passed ----------------------------------------------------------------------------------------
+
+
+def test_deadline_passed_names_the_date_and_how_long_ago() -> None:
+    (finding,) = deadline_passed(inp(MATS))  # no page: works from the catalog alone
+    assert finding.code is Code.DEADLINE_PASSED
+    assert "November 17, 2023" in finding.message
+    assert "3 years ago" in finding.message
+    assert "America/Los_Angeles" in finding.evidence["deadlines"]
+    assert finding.fix is not None and "next round" in finding.fix and "https://www.matsprogram.org/" in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("status", "passed"),
+    [
+        ("Applications are now open. Apply by June 7th", True),  # the June just gone
+        ("Apply by November 24, 2026", True),
+        ("Apply by November 25, 2026", False),  # today is not yet past
+        ("Applications close January 5", False),
+        ("Applications open soon.", False),
+    ],
+)
+def test_deadline_passed_against_today(status: str, passed: bool) -> None:
+    assert bool(deadline_passed(inp(replace(ARENA, status=status)))) is passed
+
+
+# --- marked-outdated ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "quote"),
+    [
+        ("<main><p><em>This post is out of date, see v2 here</em></p><p>Papers...</p></main>",
+         "This post is out of date, see v2 here"),
+        ("<main><div class=flash>This repository has been archived by the owner on May 2, 2023. It is now read-only."
+         "</div><article>README</article></main>",
+         "This repository has been archived by the owner on May 2, 2023."),
+        ("<main><p>EDIT 19/7/24: This sequence is now two years old, and fairly out of date. I no longer recommend "
+         "it as a reliable source of problems worth working on.</p></main>",
+         "EDIT 19/7/24: This sequence is now two years old, and fairly out of date."),
+        ("<main><p>I no longer recommend this guide.</p></main>", "I no longer recommend this guide."),
+        ("<main><p>DEPRECATED: use the new library instead.</p></main>", "DEPRECATED: use the new library instead."),
+        ("<main><p>This project is no longer maintained.</p></main>", "This project is no longer maintained."),
+    ],
+)  # fmt: skip
+def test_marked_outdated_quotes_the_sentence(body: str, quote: str) -> None:
+    (finding,) = marked_outdated(inp(RESOURCE, html_page(body)))
+    assert finding.code is Code.MARKED_OUTDATED
+    assert finding.evidence["page"] == quote
+
+
+def test_marked_outdated_by_title() -> None:
+    page = html_page("<main><p>Papers.</p></main>", title="[Old] An Extremely Opinionated Annotated List")
+    (finding,) = marked_outdated(inp(RESOURCE, page))
+    assert finding.evidence == {"title": "[Old] An Extremely Opinionated Annotated List"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A discussion of deprecation, not a notice about the page.
+        "<main><p>How to migrate off deprecated APIs in PyTorch.</p></main>",
+        # A notice deep in the page belongs to something else (a quoted repo, a comment).
+        "<main><p>Intro.</p>" + "<p>" + "Plenty of current content. " * 120 + "</p>"
+        "<p>This repository has been archived by the owner.</p></main>",
+    ],
+)
+def test_marked_outdated_ignores_discussion(body: str) -> None:
+    assert marked_outdated(inp(RESOURCE, html_page(body))) == []
+
+
+# --- expected-text-missing ------------------------------------------------------------------------------
+
+
+def test_expected_text_missing_each_phrase() -> None:
+    entry = replace(RESOURCE, expect=("The core design principle I’ve followed", "exploratory  ANALYSIS", "GPT-2"))
+    page = html_page("<main><p>The core design principle I've followed is to enable\nexploratory analysis.</p></main>")
+    (finding,) = expected_text_missing(inp(entry, page))
+    assert finding.code is Code.EXPECTED_TEXT_MISSING
+    assert finding.evidence == {"expected": "GPT-2"}
+
+
+def test_expected_text_missing_says_when_the_page_was_cut() -> None:
+    entry = replace(RESOURCE, expect=("tail phrase",))
+    (finding,) = expected_text_missing(inp(entry, html_page("<p>head</p>"), truncated=True))
+    assert "only the first part" in finding.message
+
+
+# --- dated-title --------------------------------------------------------------------------------------------
+
+
+def test_dated_title_from_the_hub_title() -> None:
+    entry = Entry(id="mats-training", section="Learning Resources", url=None,
+                  title="Neel Nanda’s MATS Training Program 2023-2024")  # fmt: skip
+    (finding,) = dated_title(inp(entry))
+    assert finding.code is Code.DATED_TITLE
+    assert "2023-2024" in finding.message and "2024-12-31" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("collected and written by Neel Nanda at the end of 2022.", ["end of 2022"]),
+        ("Neel Nanda’s MATS Training Program 2023-2024", ["2023-2024"]),
+        ("over the summer and winter 2023-2024 cohorts", ["winter 2023-2024"]),
+        ("Notes from summer 2024 and Q3 2025", ["summer 2024", "Q3 2025"]),
+        ("Written in November 2024", ["November 2024"]),
+        # Within the year of grace, or not a period at all.
+        ("Applications for the Winter 2024-25 program are now closed", []),
+        ("ARENA 2026 cohort", []),
+        ("200 Concrete Open Problems in Mechanistic Interpretability", []),
+        ("GPT-2 small", []),
+        # Full dates are deadlines, read by deadline-passed.
+        ("Applications close November 10, 2023 11:59 PM (PST)", []),
+    ],
+)
+def test_dated_mentions(text: str, words: list[str]) -> None:
+    assert [w for w, _ in dated_mentions(text, TODAY)] == words
+
+
+# --- content-changed and title-changed -----------------------------------------------------------------------
+
+CLOCK_PAGE = """<html><head><title>Compute notes</title></head><body><main>
+<p>Server time: {time} UTC. Page generated in {ms} ms. {views} views.</p>
+<p>Last updated {day}.</p>
+<p>Request id {rid}</p>
+<p>Use a cloud GPU for anything bigger than GPT-2 small. Apply by {deadline}.</p>
+</main></body></html>"""
+
+
+def clock_page(time: str = "13:45:02", ms: str = "34", views: str = "1,234", day: str = "November 24, 2026",
+               rid: str = "3f2a9c1e-0b7d-4e55-9a61-2c8f0d4b7e13", deadline: str = "June 7") -> PageText:  # fmt: skip
+    body = CLOCK_PAGE.format(time=time, ms=ms, views=views, day=day, rid=rid, deadline=deadline)
+    return extract(body.encode(), HTML)
+
+
+def remembered(page: PageText) -> Remembered:
+    return Remembered(title=page.title, watched_hash=fingerprint(page.watched), watched_text=page.watched)
+
+
+def test_noise_is_not_drift() -> None:
+    before = clock_page()
+    after = clock_page(time="09:01:59", ms="51", views="1,240", day="November 25, 2026",
+                       rid="9d0e7b3a-5c21-4f08-8e6b-71a4c2d9f005")  # fmt: skip
+    assert before.watched != after.watched
+    assert fingerprint(before.watched) == fingerprint(after.watched)
+    assert content_changed(inp(RESOURCE, after, previous=remembered(before))) == []
+    assert fingerprint("a  b\n\n c") == fingerprint("a b\nc")
+
+
+def test_real_drift_comes_with_a_short_diff() -> None:
+    before = clock_page()
+    after = clock_page(time="09:01:59", deadline="June 14")
+    (finding,) = content_changed(inp(RESOURCE, after, previous=remembered(before)))
+    assert finding.code is Code.CONTENT_CHANGED
+    diff = finding.evidence["diff"].splitlines()
+    assert diff[0].startswith("@@")
+    assert "-Use a cloud GPU for anything bigger than GPT-2 small. Apply by June 7." in diff
+    assert "+Use a cloud GPU for anything bigger than GPT-2 small. Apply by June 14." in diff
+    # The clock line changed too, but only as noise: it is not shown as a change.
+    assert not any(line.startswith(("-Server", "+Server")) for line in diff)
+
+
+def test_watched_region_gone() -> None:
+    entry = replace(RESOURCE, watch="#status")
+    before = PageText(watched="Applications open soon.")
+    (finding,) = content_changed(inp(entry, PageText(watched=""), previous=remembered(before)))
+    assert "`#status`" in finding.message and "no longer on the page" in finding.message
+
+
+def test_first_run_has_nothing_to_compare() -> None:
+    assert content_changed(inp(RESOURCE, clock_page(), previous=None)) == []
+    assert title_changed(inp(RESOURCE, clock_page(), previous=Remembered())) == []
+
+
+def test_title_changed() -> None:
+    previous = Remembered(title="Mechanistic Interpretability Quickstart Guide")
+    page = html_page("<p>x</p>", title="How To Become A Mechanistic Interpretability Researcher")
+    (finding,) = title_changed(inp(RESOURCE, page, previous=previous))
+    assert finding.code is Code.TITLE_CHANGED
+    assert finding.evidence == {"before": "Mechanistic Interpretability Quickstart Guide",
+                                "after": "How To Become A Mechanistic Interpretability Researcher"}  # fmt: skip
+    same = html_page("<p>x</p>", title="Mechanistic  Interpretability Quickstart Guide")
+    assert title_changed(inp(RESOURCE, same, previous=previous)) == []
+
+
+# --- the registry -------------------------------------------------------------------------------------------
+
+
+def test_catalog_rules_work_without_a_page() -> None:
+    findings = [f for rule in RULES for f in rule(inp(MATS, None, status=503))]
+    assert codes(findings) == [Code.DEADLINE_PASSED]
+    unknown = [f for rule in RULES for f in rule(inp(HACKATHON, None))]
+    assert codes(unknown) == [Code.STATUS_UNKNOWN]
+
+
+def test_every_rule_is_documented_and_pure() -> None:
+    page = clock_page()
+    for rule in RULES:
+        assert rule.__doc__, rule.__name__
+        assert rule(inp(ARENA, page, previous=remembered(page))) == rule(inp(ARENA, page, previous=remembered(page)))
