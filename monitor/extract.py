@@ -117,10 +117,10 @@ def _label(codec_name: str) -> str:
 
 # --- what a reader does not see ----------------------------------------------------------------------
 
-_INVISIBLE_TAGS = frozenset(
-    {"script", "style", "template", "noscript", "head", "svg", "math", "iframe", "object", "embed",
-     "canvas", "select", "option", "datalist", "button", "input", "textarea", "dialog"}
-)
+_INVISIBLE_TAGS = frozenset({
+    "script", "style", "template", "noscript", "head", "svg", "math", "iframe", "object", "embed",
+    "canvas", "select", "option", "datalist", "button", "input", "textarea", "dialog",
+})  # fmt: skip
 # Navigation chrome: the same on every page of a site, so it says nothing about this page and its menus
 # would make every site-wide menu edit look like a content change.
 _CHROME_TAGS = frozenset({"nav"})
@@ -129,12 +129,12 @@ _CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "menubar", "se
 _SECTIONING = frozenset({"article", "aside", "main", "section", "nav"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
-_BLOCK_TAGS = frozenset(
-    {"address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "div", "dl",
-     "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-     "header", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
-     "title"}
-)
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details", "div", "dl",
+    "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr",
+    "ul", "title",
+})  # fmt: skip
 _SPACES = re.compile(r"[^\S\n]+")
 _INVISIBLE_CHARS = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
@@ -230,8 +230,16 @@ def _html(text: str, charset: str, watch: str | None) -> PageText:
 
 
 class _Scan:
-    __slots__ = ("dropped", "empty_spa_root", "ids", "meta_refresh", "noscript", "script_bytes", "scripts",
-                 "spa_signature")
+    __slots__ = (
+        "dropped",
+        "empty_spa_root",
+        "ids",
+        "meta_refresh",
+        "noscript",
+        "script_bytes",
+        "scripts",
+        "spa_signature",
+    )
 
     def __init__(self) -> None:
         self.dropped: list[Tag] = []

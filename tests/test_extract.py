@@ -170,8 +170,17 @@ CASES = {
     "hidden elements dropped": Case(
         HIDDEN,
         contains=("Visible paragraph.\nSecond paragraph with spaces.",),
-        absent=("hidden attribute", "aria hidden", "display none", "visibility hidden", "script text",
-                "color: blue", "template text", "noscript text", "a comment"),
+        absent=(
+            "hidden attribute",
+            "aria hidden",
+            "display none",
+            "visibility hidden",
+            "script text",
+            "color: blue",
+            "template text",
+            "noscript text",
+            "a comment",
+        ),
     ),
     "navigation chrome dropped, sectioning header kept": Case(
         NAV_CHROME,
@@ -277,9 +286,27 @@ def test_big_page_is_read_once_and_quickly() -> None:
     body=st.one_of(
         st.binary(max_size=2000),
         st.text(max_size=500).map(lambda s: f"<html><body><main>{s}</main></body></html>".encode("utf-8", "replace")),
-        st.lists(st.sampled_from(["<div>", "</div>", "<p hidden>", "<script>", "</script>", "<nav>", "x", "é",
-                                  "<meta charset=utf-16>", "<template>", "\x00", "<!--", "<a name=n>", "]]>"]),
-                 max_size=60).map(lambda parts: "".join(parts).encode()),
+        st.lists(
+            st.sampled_from(
+                [
+                    "<div>",
+                    "</div>",
+                    "<p hidden>",
+                    "<script>",
+                    "</script>",
+                    "<nav>",
+                    "x",
+                    "é",
+                    "<meta charset=utf-16>",
+                    "<template>",
+                    "\x00",
+                    "<!--",
+                    "<a name=n>",
+                    "]]>",
+                ]
+            ),
+            max_size=60,
+        ).map(lambda parts: "".join(parts).encode()),
     ),
     content_type=st.sampled_from(["", "text/html", "text/plain", "text/html; charset=utf-16", "text/html; charset=x"]),
     watch=st.sampled_from([None, "main", "#x > p", "::bad", "a[href"]),

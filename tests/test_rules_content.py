@@ -120,8 +120,10 @@ def test_status_changed_quotes_both_and_suggests_the_new_line() -> None:
     assert finding.code is Code.STATUS_CHANGED
     assert finding.evidence == {"hub": "Applications open soon.", "page": "Applications for ARENA 7.0 are now closed."}
     assert "opening-soon" in finding.message and "closed" in finding.message
-    assert finding.fix == "Change the status line of entry `arena` (catalog line 30) to: " \
+    assert (
+        finding.fix == "Change the status line of entry `arena` (catalog line 30) to: "
         "“Applications for ARENA 7.0 are now closed.”"
+    )
 
 
 def test_status_changed_when_the_page_gives_a_new_deadline() -> None:

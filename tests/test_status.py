@@ -46,8 +46,10 @@ MATS_HUB = (
         ("ARENA 7.0 applications are closed. Expressions of interest for 8.0 are welcome.", State.OPENING_SOON),
         # Says nothing about applications.
         ("Maintained by MATS.", State.UNKNOWN),
-        ("The following funders might be receptive to grant requests for mechanistic interpretability research:",
-         State.UNKNOWN),
+        (
+            "The following funders might be receptive to grant requests for mechanistic interpretability research:",
+            State.UNKNOWN,
+        ),
         ("", State.UNKNOWN),
     ],
 )

@@ -98,8 +98,14 @@ def status_unknown(inp: RuleInput) -> list[Finding]:
     if sentences:
         evidence["page"] = _quote(sentences[0])
         fix = f"The page says “{_quote(sentences[0])}”: consider that as the status line of {_where(entry)}."
-    return [Finding(Code.STATUS_UNKNOWN, f"The hub says it does not know the status of “{entry.title}”.",
-                    evidence=evidence, fix=fix)]
+    return [
+        Finding(
+            Code.STATUS_UNKNOWN,
+            f"The hub says it does not know the status of “{entry.title}”.",
+            evidence=evidence,
+            fix=fix,
+        )
+    ]
 
 
 def deadline_passed(inp: RuleInput) -> list[Finding]:
