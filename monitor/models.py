@@ -85,10 +85,12 @@ class FetchResult:
     attempts: int = 1
     # A 304 answer to a conditional request: the body is the text remembered from the last run.
     not_modified: bool = False
+    # The status is listed in Settings.accept: the user declared it a success for their catalog.
+    accepted: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.status is not None and 200 <= self.status < 300
+        return self.error is None and self.status is not None and (200 <= self.status < 300 or self.accepted)
 
 
 @dataclass(frozen=True)

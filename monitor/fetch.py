@@ -1,0 +1,864 @@
+"""The crawler: fetch every catalog URL politely and safely, and describe each answer as plain data.
+
+One ``httpx.AsyncClient`` serves the whole run. For each URL the crawler follows redirects itself, hop by
+hop (httpx's ``follow_redirects`` stays off), so that every hop is recorded in ``FetchResult.hops`` and its
+host checked against the private-address policy (``addresses.py``) after DNS resolution. ``hops`` holds
+the redirecting answers only (HTTP 301/302/303/307/308 and ``<meta http-equiv="refresh">``); the final
+answer is ``status`` / ``final_url``.
+
+Decisions worth knowing (the README's flags table repeats them):
+
+* Deadline: ``Settings.timeout`` bounds the network time of one attempt, every hop and the body reads
+  included, so a server that drips a byte a second cannot hold a URL longer. Waiting for a turn (host
+  interval, concurrency slots, Retry-After, backoff) is not network time and is not counted: a polite
+  wait must not turn into a false ``timeout``.
+* Retries: connect errors, resets, timeouts, malformed answers and 408/425/429/500/502/503/504 are retried
+  up to ``max_retries`` times after ``retry_wait_time`` doubling, with jitter. DNS failures are not
+  retried within a pass (they are rarely momentary, and failing fast makes "network unavailable" quick);
+  the second pass gives them another chance. 404/410 are never retried within a pass.
+* Retry-After (429/503, seconds or HTTP date) postpones the next request *to that host only*; other
+  hosts go on. Beyond ``retry_after_cap`` the URL is ``rate-limited`` at once, and so is every other URL
+  of that host until the requested time. A host that answered 429 or sent Retry-After is slowed down
+  for the rest of the run: one request at a time, at least a second apart (or twice its interval).
+* Second pass: after the first pass, URLs that failed with connect/DNS/TLS/timeout/protocol errors,
+  5xx, 404/410, 408 or 425 are fetched once more; the later answer is kept.
+* Bodies are read only for text types (HTML, XML, plain text, or no content type), streamed and
+  decompressed here with bounded decoders (gzip, deflate, br, zstd): at most ``max_body`` bytes after
+  decompression, so a bomb stops at the cap with ``truncated=True`` and bounded memory.
+* Only http and https are followed: a redirect to ``file:``, ``ftp:``, ``javascript:``, ``data:`` and
+  the like ends the chain with ``FetchError.UNSUPPORTED_SCHEME`` (reported as ``blocked-address``: the
+  monitor refused to follow it).
+* Loops: revisiting a URL within one chain is a loop, unless a cookie set along the way changed what the
+  server sees (cookies live for one chain only and are never kept between entries).
+* Headers: ``Settings.headers`` go to every host except those named in ``secret_headers``, which are
+  never sent to a checked site from the global list; per-host headers (``Settings.hosts``) go only to
+  that exact host, and never to the next host of a redirect.
+* Hosts are matched exactly (case-insensitive): settings for ``github.com`` do not apply to
+  ``gist.github.com``. Politeness state (interval, slots, Retry-After) is kept per host and port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import random as random_module
+import re
+import socket
+import ssl
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Protocol
+
+import brotli
+import httpcore
+import httpx
+import zstandard
+
+from monitor.addresses import AddressBlocked, AddressPolicy, PinnedBackend, Resolver, UnresolvableHost
+from monitor.models import FetchError, FetchResult, Hop, Network
+from monitor.settings import HostSettings, Settings
+
+log = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+RETRY_ERRORS = frozenset({FetchError.CONNECT, FetchError.TIMEOUT, FetchError.PROTOCOL})
+SECOND_PASS_ERRORS = frozenset(
+    {FetchError.DNS, FetchError.CONNECT, FetchError.TLS, FetchError.TIMEOUT, FetchError.PROTOCOL}
+)
+SECOND_PASS_STATUSES = frozenset({404, 408, 410, 425})
+# What the rules read; everything else (cookies, tracking headers, header bombs) is dropped.
+KEPT_HEADERS = frozenset(
+    {
+        "content-type", "content-length", "content-encoding", "etag", "last-modified", "retry-after",
+        "server", "cf-mitigated", "cf-ray", "www-authenticate", "x-robots-tag", "location",
+        "x-amzn-waf-action", "x-datadome", "x-sucuri-id",
+    }
+)
+MAX_HEADER_VALUE = 1000
+# A meta refresh belongs in <head>; looking further would mean parsing whole pages here.
+META_REFRESH_WINDOW = 64 * 1024
+# Decoders hand out at most this much at a time, so one compressed chunk cannot inflate all at once.
+_PIECE = 64 * 1024
+# zstd has no output limit per call; feeding it small slices bounds each call's output (a few MiB).
+_ZSTD_SLICE = 64
+SLOWED_INTERVAL = 1.0  # seconds between requests to a host that asked us to slow down
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
+ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+# --- errors: foreign exceptions become FetchError here and nowhere else ---------------------------------
+
+
+class DeadlineExceeded(Exception):
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"no complete answer within {seconds:g} s")
+
+
+class HostAsksToWait(Exception):
+    """The host's Retry-After reaches further than the cap: do not send, report rate-limited."""
+
+    def __init__(self, host: str, seconds: float) -> None:
+        super().__init__(f"{host} asked to wait {seconds:.0f} s (Retry-After), longer than the cap")
+
+
+# Every httpx exception class, each with a decision. None marks a bug in the monitor, not a fact about a
+# link: it is re-raised so that "the tool failed" never hides among link findings.
+_HTTPX_ERRORS: dict[type[Exception], FetchError | None] = {
+    httpx.ConnectTimeout: FetchError.CONNECT,
+    httpx.ReadTimeout: FetchError.TIMEOUT,
+    httpx.WriteTimeout: FetchError.TIMEOUT,
+    httpx.PoolTimeout: FetchError.TIMEOUT,
+    httpx.TimeoutException: FetchError.TIMEOUT,
+    httpx.ConnectError: FetchError.CONNECT,
+    httpx.ReadError: FetchError.CONNECT,
+    httpx.WriteError: FetchError.CONNECT,
+    httpx.CloseError: FetchError.CONNECT,
+    httpx.NetworkError: FetchError.CONNECT,
+    httpx.ProxyError: FetchError.CONNECT,
+    httpx.TransportError: FetchError.CONNECT,
+    httpx.UnsupportedProtocol: FetchError.UNSUPPORTED_SCHEME,
+    httpx.LocalProtocolError: FetchError.PROTOCOL,
+    httpx.RemoteProtocolError: FetchError.PROTOCOL,
+    httpx.ProtocolError: FetchError.PROTOCOL,
+    httpx.DecodingError: FetchError.PROTOCOL,
+    httpx.InvalidURL: FetchError.PROTOCOL,
+    httpx.TooManyRedirects: FetchError.TOO_MANY_REDIRECTS,
+    httpx.RequestError: FetchError.PROTOCOL,
+    httpx.HTTPStatusError: None,
+    httpx.HTTPError: None,
+    httpx.CookieConflict: None,
+    httpx.StreamError: None,
+    httpx.StreamConsumed: None,
+    httpx.StreamClosed: None,
+    httpx.ResponseNotRead: None,
+    httpx.RequestNotRead: None,
+}
+
+# OpenSSL X509_V_ERR_* codes whose cause a maintainer can act on.
+_TLS_CAUSES = {
+    9: "certificate is not yet valid",
+    10: "certificate has expired",
+    18: "self-signed certificate",
+    19: "self-signed certificate in the chain",
+    20: "certificate issued by an unknown authority",
+    21: "certificate issued by an unknown authority",
+    62: "certificate is for another host name (hostname mismatch)",
+}
+
+
+def translate_error(exc: BaseException) -> tuple[FetchError, str] | None:
+    """The FetchError and a human detail for an exception raised while fetching; None for our own bugs."""
+    if isinstance(exc, AddressBlocked):
+        return FetchError.BLOCKED_ADDRESS, str(exc)
+    if isinstance(exc, UnresolvableHost):
+        return FetchError.DNS, str(exc)
+    if isinstance(exc, HostAsksToWait):
+        return FetchError.RATE_LIMITED, str(exc)
+    if isinstance(exc, DeadlineExceeded | TimeoutError):
+        return FetchError.TIMEOUT, str(exc) or "timed out"
+    if isinstance(exc, zlib.error | brotli.error | zstandard.ZstdError):
+        return FetchError.PROTOCOL, f"the body could not be decompressed: {exc}"
+    cause = _os_cause(exc)
+    if isinstance(cause, ssl.SSLError):
+        return FetchError.TLS, _tls_detail(cause)
+    if isinstance(exc, httpx.HTTPError | httpx.InvalidURL | httpx.CookieConflict | httpx.StreamError):
+        kind = next((_HTTPX_ERRORS[c] for c in type(exc).__mro__ if c in _HTTPX_ERRORS), None)
+        if kind is None:
+            return None
+        if kind is FetchError.CONNECT and _is_dns(cause):
+            return FetchError.DNS, _describe(cause or exc)
+        return kind, _describe(cause or exc)
+    if isinstance(exc, OSError):
+        return (FetchError.DNS if _is_dns(exc) else FetchError.CONNECT), _describe(exc)
+    return None
+
+
+def _os_cause(exc: BaseException) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _is_dns(exc: BaseException | None) -> bool:
+    return isinstance(exc, socket.gaierror)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def _tls_detail(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        cause = _TLS_CAUSES.get(exc.verify_code, exc.verify_message or "certificate not trusted")
+        return f"TLS certificate rejected: {cause}"
+    return f"TLS handshake failed: {exc.reason or exc}"
+
+
+# --- small pure helpers ---------------------------------------------------------------------------------
+
+
+def parse_retry_after(value: str, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or HTTP date); None when unreadable."""
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+_META_TAG = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+_REFRESH = re.compile(r"\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def find_meta_refresh(body: bytes) -> str | None:
+    """The target of a ``<meta http-equiv="refresh">`` near the top of an HTML page, if any."""
+    head = body[:META_REFRESH_WINDOW]
+    lower = head.lower()
+    for match in _META_TAG.finditer(head):
+        attrs = _attributes(match.group(0).decode("latin-1"))
+        if attrs.get("http-equiv", "").strip().lower() != "refresh":
+            continue
+        # A refresh inside <noscript> is for browsers without JavaScript; in a comment it does nothing.
+        if _inside(lower, match.start(), b"<noscript", b"</noscript") or _inside(
+            lower, match.start(), b"<!--", b"-->"
+        ):
+            continue
+        found = _REFRESH.match(attrs.get("content", ""))
+        target = found.group(1).strip().strip("'\"").strip() if found else ""
+        if target:
+            return target
+    return None
+
+
+def _attributes(tag: str) -> dict[str, str]:
+    return {
+        m.group(1).lower(): html.unescape(next(g for g in m.groups()[1:] if g is not None))
+        for m in _ATTRIBUTE.finditer(tag)
+    }
+
+
+def _inside(lower: bytes, position: int, opening: bytes, closing: bytes) -> bool:
+    return lower.rfind(opening, 0, position) > lower.rfind(closing, 0, position)
+
+
+def _mime(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_text_type(content_type: str) -> bool:
+    mime = _mime(content_type)
+    return (
+        not mime
+        or mime.startswith("text/")
+        or mime in {"application/xhtml+xml", "application/xml"}
+        or mime.endswith("+xml")
+    )
+
+
+def _is_html(content_type: str) -> bool:
+    mime = _mime(content_type)
+    return not mime or "html" in mime
+
+
+def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {
+        name: headers[name][:MAX_HEADER_VALUE] for name in sorted(KEPT_HEADERS) if name in headers
+    }
+
+
+def _hostname(url: str) -> str:
+    try:
+        return (httpx.URL(url).host or "").lower()
+    except httpx.InvalidURL:
+        return ""
+
+
+def _port(url: httpx.URL) -> int:
+    return url.port or (443 if url.scheme == "https" else 80)
+
+
+def _without_fragment(url: httpx.URL) -> str:
+    return str(url.copy_with(fragment=None))
+
+
+def _join(base: httpx.URL, location: str) -> httpx.URL:
+    target = base.join(location.strip())
+    # RFC 9110 10.2.2: a Location without a fragment inherits the fragment of the request URL.
+    if not target.fragment and base.fragment:
+        target = target.copy_with(fragment=base.fragment)
+    return target
+
+
+def _cookie_state(jar: httpx.Cookies) -> tuple[tuple[str, str, str, str], ...]:
+    return tuple(sorted((c.domain, c.path, c.name, c.value or "") for c in jar.jar))
+
+
+def _closed_jar() -> httpx.Cookies:
+    # The client's own jar must never keep a cookie from one entry for the next.
+    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+
+
+# --- bounded decompression ----------------------------------------------------------------------------
+
+
+class _Decoder(Protocol):
+    def feed(self, data: bytes) -> Iterator[bytes]: ...
+
+
+class _ZlibDecoder:
+    def __init__(self, wbits: int, raw_fallback: bool = False) -> None:
+        self._d = zlib.decompressobj(wbits)
+        # Servers send "deflate" both as zlib-wrapped and raw deflate; browsers accept both.
+        self._raw_fallback = raw_fallback
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            first = self._d.decompress(data, _PIECE)
+        except zlib.error:
+            if not self._raw_fallback:
+                raise
+            self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+            first = self._d.decompress(data, _PIECE)
+        self._raw_fallback = False
+        out = first
+        while True:
+            if out:
+                yield out
+            pending = self._d.unconsumed_tail
+            if self._d.eof or (not pending and len(out) < _PIECE):
+                return
+            out = self._d.decompress(pending, _PIECE)
+
+
+class _BrotliDecoder:
+    def __init__(self) -> None:
+        self._d = brotli.Decompressor()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._d.is_finished():
+            return
+        out = self._d.process(data, output_buffer_limit=_PIECE)
+        while out:
+            yield out
+            if self._d.can_accept_more_data():
+                return
+            out = self._d.process(b"", output_buffer_limit=_PIECE)
+
+
+class _ZstdDecoder:
+    def __init__(self) -> None:
+        self._d = zstandard.ZstdDecompressor().decompressobj()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        for start in range(0, len(data), _ZSTD_SLICE):
+            chunk = data[start : start + _ZSTD_SLICE]
+            while chunk:
+                out = self._d.decompress(chunk)
+                if out:
+                    yield out
+                # A body may hold several frames; each frame needs a fresh decompressor.
+                chunk = self._d.unused_data if self._d.eof else b""
+                if self._d.eof:
+                    self._d = zstandard.ZstdDecompressor().decompressobj()
+
+
+def _decoders(content_encoding: str) -> list[_Decoder]:
+    makers: dict[str, Callable[[], _Decoder]] = {
+        "gzip": lambda: _ZlibDecoder(16 + zlib.MAX_WBITS),
+        "x-gzip": lambda: _ZlibDecoder(16 + zlib.MAX_WBITS),
+        "deflate": lambda: _ZlibDecoder(zlib.MAX_WBITS, raw_fallback=True),
+        "br": _BrotliDecoder,
+        "zstd": _ZstdDecoder,
+    }
+    names = [n.strip().lower() for n in content_encoding.split(",")]
+    return [makers[n]() for n in names if n in makers]
+
+
+def _decode(decoders: list[_Decoder], data: bytes) -> Iterator[bytes]:
+    if not decoders:
+        yield data
+        return
+    # Encodings are listed in the order applied, so the last one listed is undone first.
+    *rest, last = decoders
+    for piece in last.feed(data):
+        yield from _decode(rest, piece)
+
+
+async def read_capped(chunks: AsyncIterator[bytes], content_encoding: str, cap: int) -> tuple[bytes, bool]:
+    """Decompressed body up to ``cap`` bytes, and whether there was more."""
+    decoders = _decoders(content_encoding)
+    body = bytearray()
+    async for raw in chunks:
+        for piece in _decode(decoders, raw):
+            room = cap - len(body)
+            if len(piece) > room:
+                body += piece[:room]
+                return bytes(body), True
+            body += piece
+    return bytes(body), False
+
+
+# --- the network verdict ------------------------------------------------------------------------------
+
+NETWORK_FAILURES = frozenset({FetchError.DNS, FetchError.CONNECT, FetchError.TIMEOUT})
+# With fewer hosts than this, a run cannot tell a dead network from dead sites.
+NETWORK_MIN_HOSTS = 3
+NETWORK_FAILED_SHARE = 0.9
+
+
+def network_state(results: Mapping[str, FetchResult] | Iterable[FetchResult]) -> Network:
+    """UNAVAILABLE when (nearly) every host the run tried failed before any server answered.
+
+    A host counts as failed when none of its URLs got an HTTP answer and all failed with DNS, connect
+    or timeout errors; a TLS error or any status means a server answered. URLs that were never tried
+    (excluded, blocked) do not count. The network is unavailable when at least ``NETWORK_MIN_HOSTS``
+    hosts were tried and at least 90% of them failed (with fewer than ten hosts: all of them).
+
+    With one or two hosts the run cannot tell a dead network from dead sites. Calling it "network
+    unavailable" there would hide a lapsed domain for good (exit 4, verdicts kept, every night), so
+    such a run reports the failures as ``unreachable``; those findings need confirmation over several
+    runs before they alarm anyone, which absorbs a single offline night.
+    """
+    values = results.values() if isinstance(results, Mapping) else results
+    by_host: dict[str, list[FetchResult]] = {}
+    for result in values:
+        if result.error in {FetchError.NOT_CHECKED, FetchError.BLOCKED_ADDRESS, FetchError.UNSUPPORTED_SCHEME}:
+            continue
+        by_host.setdefault(_hostname(result.url), []).append(result)
+    if len(by_host) < NETWORK_MIN_HOSTS:
+        return Network.OK
+    failed = sum(
+        all(r.status is None and r.error in NETWORK_FAILURES for r in rs) for rs in by_host.values()
+    )
+    return Network.UNAVAILABLE if failed >= NETWORK_FAILED_SHARE * len(by_host) else Network.OK
+
+
+def worth_second_pass(result: FetchResult) -> bool:
+    if result.accepted or result.not_modified:
+        return False
+    if result.error is not None:
+        return result.error in SECOND_PASS_ERRORS
+    status = result.status or 0
+    return status >= 500 or status in SECOND_PASS_STATUSES
+
+
+# --- per-host politeness ------------------------------------------------------------------------------
+
+
+@dataclass
+class _HostState:
+    name: str
+    limit: int
+    interval: float
+    next_at: float = 0.0  # clock time before which no request to this host may start
+    active: int = 0
+    slowed: bool = False
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.active < self.limit)
+            self.active += 1
+        try:
+            yield
+        finally:
+            async with self.changed:
+                self.active -= 1
+                self.changed.notify_all()
+
+    def slow_down(self) -> None:
+        if not self.slowed:
+            log.info("slowing down %s for the rest of the run", self.name)
+        self.slowed = True
+        self.limit = 1
+        self.interval = max(self.interval * 2, SLOWED_INTERVAL)
+
+    def defer(self, until: float) -> None:
+        self.next_at = max(self.next_at, until)
+
+
+class _Deadline:
+    """The network-time budget of one attempt."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.used = 0.0
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(max(0.0, self.seconds - self.used)):
+                yield
+        except TimeoutError as exc:
+            raise DeadlineExceeded(self.seconds) from exc
+        finally:
+            self.used += time.monotonic() - started
+
+
+@dataclass
+class _Chain:
+    """What one attempt has learned so far; kept when the attempt fails part-way."""
+
+    url: str
+    final_url: str
+    hops: list[Hop] = field(default_factory=list)
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    truncated: bool = False
+    not_modified: bool = False
+
+    def result(self, deadline: _Deadline, error: FetchError | None = None, detail: str = "") -> FetchResult:
+        return FetchResult(
+            url=self.url, final_url=self.final_url, status=self.status, hops=tuple(self.hops),
+            headers=self.headers, body=self.body, truncated=self.truncated, error=error,
+            error_detail=detail, elapsed_ms=round(deadline.used * 1000), not_modified=self.not_modified,
+        )
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
+        super().__init__(trust_env=False, limits=limits)
+        # httpx offers no public way to give its pool a network backend, so the pool it built is replaced
+        # by an identical one that connects through ours (tests/test_fetch_integration.py proves it).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+# --- the crawler ----------------------------------------------------------------------------------------
+
+
+class Crawler:
+    """Fetches URLs under the run's settings. Use as ``async with Crawler(settings) as crawler``.
+
+    ``resolver``, ``sleep``, ``clock`` and ``random`` are injectable for tests: ``clock`` and ``sleep``
+    drive the politeness schedule (host intervals, Retry-After, backoff), ``random`` the jitter. The
+    per-attempt deadline always runs on real time. ``validators`` maps a URL to the (ETag,
+    Last-Modified) remembered from the last run, sent as If-None-Match / If-Modified-Since.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        resolver: Resolver | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        random: Callable[[], float] | None = None,
+        validators: dict[str, tuple[str | None, str | None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.requests = 0
+        self._seen_hosts: set[str] = set()
+        self._policy = AddressPolicy(settings.allow_hosts, resolver)
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._clock: Clock = clock or time.monotonic
+        self._random = random or random_module.random
+        self._validators = validators or {}
+        self._include = [re.compile(p) for p in settings.include]
+        self._exclude = [re.compile(p) for p in settings.exclude]
+        self._overrides = {k.strip().lower(): v for k, v in settings.hosts.items()}
+        self._secret = {name.lower() for name in settings.secret_headers}
+        self._hosts: dict[tuple[str, int], _HostState] = {}
+        self._global = asyncio.Semaphore(settings.max_concurrency)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every host name a request was sent to (or refused), sorted."""
+        return tuple(sorted(self._seen_hosts))
+
+    async def __aenter__(self) -> Crawler:
+        limits = httpx.Limits(
+            max_connections=self.settings.max_concurrency,
+            max_keepalive_connections=self.settings.max_concurrency,
+        )
+        timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
+        self._client = httpx.AsyncClient(
+            transport=_PinnedTransport(PinnedBackend(self._policy), limits),
+            follow_redirects=False,
+            trust_env=False,
+            timeout=timeout,
+            cookies=_closed_jar(),
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- public API
+
+    async def fetch_all(
+        self, urls: list[str], on_result: Callable[[str, FetchResult], None] | None = None
+    ) -> dict[str, FetchResult]:
+        """Fetch each distinct URL, then fetch the failures once more; ``on_result`` sees each URL once."""
+        unique = list(dict.fromkeys(urls))
+        results: dict[str, FetchResult] = {}
+
+        async def first(url: str) -> None:
+            results[url] = await self.fetch(url)
+            if on_result and not worth_second_pass(results[url]):
+                on_result(url, results[url])
+
+        async def second(url: str) -> None:
+            earlier = results[url]
+            again = await self.fetch(url)
+            again.attempts += earlier.attempts
+            results[url] = again
+            if on_result:
+                on_result(url, again)
+
+        async with asyncio.TaskGroup() as group:
+            for url in unique:
+                group.create_task(first(url))
+        retry = [url for url in unique if worth_second_pass(results[url])]
+        if retry:
+            log.info("second pass over %d failed URL(s)", len(retry))
+        async with asyncio.TaskGroup() as group:
+            for url in retry:
+                group.create_task(second(url))
+        return {url: results[url] for url in unique}
+
+    async def fetch(self, url: str) -> FetchResult:
+        """Fetch one URL with retries; never raises for anything the network or the site does."""
+        skip = self._skip_reason(url)
+        if skip:
+            return FetchResult(url=url, final_url=url, error=FetchError.NOT_CHECKED, error_detail=skip, attempts=0)
+        attempt = 0
+        while True:
+            attempt += 1
+            result = await self._attempt(url)
+            result.attempts = attempt
+            delay = self._plan_retry(result, attempt)
+            if delay is None:
+                return self._settle(result)
+            log.info("retry %d for %s in %.1f s (%s)", attempt, url, delay, result.error or result.status)
+            if delay > 0:
+                await self._sleep(delay)
+
+    # -- attempts and hops
+
+    def _skip_reason(self, url: str) -> str | None:
+        if any(p.search(url) for p in self._include):
+            return None
+        pattern = next((p.pattern for p in self._exclude if p.search(url)), None)
+        if pattern is not None:
+            return f"excluded by the pattern {pattern!r}"
+        if self._include and not self._exclude:
+            return "not matched by any include pattern"
+        return None
+
+    async def _attempt(self, url: str) -> FetchResult:
+        chain = _Chain(url=url, final_url=url)
+        deadline = _Deadline(self.settings.timeout)
+        jar = httpx.Cookies()
+        seen: set[tuple[str, tuple[tuple[str, str, str, str], ...]]] = set()
+        try:
+            target = httpx.URL(url)
+            while True:
+                chain.final_url = str(target)
+                if target.scheme not in ("http", "https"):
+                    shown = str(target)[:80]
+                    return chain.result(
+                        deadline, FetchError.UNSUPPORTED_SCHEME,
+                        f"points to a {target.scheme}: URL ({shown}); only http and https are followed",
+                    )
+                visit = (_without_fragment(target), _cookie_state(jar))
+                if visit in seen:
+                    return chain.result(deadline, FetchError.REDIRECT_LOOP, f"the chain returns to {visit[0]}")
+                seen.add(visit)
+                if len(chain.hops) > self.settings.max_redirects:
+                    return chain.result(
+                        deadline, FetchError.TOO_MANY_REDIRECTS,
+                        f"more than {self.settings.max_redirects} redirects",
+                    )
+                self._seen_hosts.add(target.host.lower())
+                await self._policy.check(target.host, _port(target))
+                following = await self._exchange(target, chain, jar, deadline)
+                if following is None:
+                    return chain.result(deadline)
+                log.debug("hop %s -> %s", target, following)
+                target = following
+        except Exception as exc:
+            translated = translate_error(exc)
+            if translated is None:
+                raise
+            return chain.result(deadline, *translated)
+
+    async def _exchange(
+        self, target: httpx.URL, chain: _Chain, jar: httpx.Cookies, deadline: _Deadline
+    ) -> httpx.URL | None:
+        """Send one GET; return the next hop's URL, or None when this answer ends the chain."""
+        assert self._client is not None, "use Crawler as an async context manager"
+        host = self._host_state(target)
+        request = self._client.build_request("GET", target, headers=self._headers(target, chain.url))
+        jar.set_cookie_header(request)
+        async with host.slot():
+            await self._take_turn(host)
+            async with self._global:
+                self.requests += 1
+                log.debug("GET %s", target)
+                async with deadline.running():
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        return await self._read(response, target, chain, jar)
+                    finally:
+                        await response.aclose()
+
+    async def _read(
+        self, response: httpx.Response, target: httpx.URL, chain: _Chain, jar: httpx.Cookies
+    ) -> httpx.URL | None:
+        jar.extract_cookies(response)
+        status = response.status_code
+        chain.status = status
+        chain.headers = _kept_headers(response.headers)
+        chain.body, chain.truncated = None, False
+        location = response.headers.get("location")
+        if status in REDIRECT_STATUSES and location:
+            following = _join(target, location)
+            chain.hops.append(Hop(url=str(target), status=status, location=str(following)))
+            return following
+        if status == 304:
+            chain.not_modified = chain.url in self._validators
+            return None
+        content_type = response.headers.get("content-type", "")
+        if not is_text_type(content_type):
+            return None
+        chain.body, chain.truncated = await read_capped(
+            response.aiter_raw(), response.headers.get("content-encoding", ""), self.settings.max_body
+        )
+        if 200 <= status < 300 and _is_html(content_type):
+            refresh = find_meta_refresh(chain.body)
+            if refresh:
+                following = _join(target, refresh)
+                if _without_fragment(following) != _without_fragment(target):
+                    chain.hops.append(Hop(url=str(target), status=status, location=str(following), via="meta-refresh"))
+                    return following
+        return None
+
+    def _headers(self, target: httpx.URL, original: str) -> dict[str, str]:
+        headers = {"User-Agent": self.settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+        headers.update({k: v for k, v in self.settings.headers.items() if k.lower() not in self._secret})
+        override = self._override(target.host)
+        if override is not None:
+            headers.update(override.headers)
+        etag, modified = self._validators.get(original, (None, None))
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        return headers
+
+    # -- politeness
+
+    def _override(self, host: str) -> HostSettings | None:
+        return self._overrides.get(host.lower())
+
+    def _host_state(self, target: httpx.URL) -> _HostState:
+        key = (target.host.lower(), _port(target))
+        state = self._hosts.get(key)
+        if state is None:
+            override = self._override(target.host)
+            limit = (override.concurrency if override else None) or self.settings.host_concurrency
+            interval = override.request_interval if override and override.request_interval is not None else None
+            state = _HostState(
+                name=target.host.lower(),
+                limit=max(1, limit),
+                interval=self.settings.host_request_interval if interval is None else interval,
+            )
+            self._hosts[key] = state
+        return state
+
+    async def _take_turn(self, host: _HostState) -> None:
+        now = self._clock()
+        start = max(now, host.next_at)
+        wait = start - now
+        if wait > self.settings.retry_after_cap:
+            raise HostAsksToWait(host.name, wait)
+        host.next_at = start + host.interval
+        if wait > 0:
+            await self._sleep(wait)
+
+    def _plan_retry(self, result: FetchResult, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None to stop. Registers Retry-After with the host."""
+        if self._accepted(result) or not self._retryable(result):
+            return None
+        retry_after = self._retry_after(result)
+        if result.status == 429 or retry_after is not None:
+            host = self._host_state(httpx.URL(result.final_url))
+            host.slow_down()
+            if retry_after is not None:
+                host.defer(self._clock() + retry_after)
+                if retry_after > self.settings.retry_after_cap:
+                    result.error = FetchError.RATE_LIMITED
+                    result.error_detail = (
+                        f"asked to wait {retry_after:.0f} s (Retry-After), longer than the "
+                        f"{self.settings.retry_after_cap:g} s cap"
+                    )
+                    return None
+                # The wait happens in the host's schedule, so other hosts go on meanwhile.
+                return None if attempt > self.settings.max_retries else 0.0
+        if attempt > self.settings.max_retries:
+            return None
+        base = self.settings.retry_wait_time * 2 ** (attempt - 1)
+        return base * (0.5 + self._random())
+
+    def _retryable(self, result: FetchResult) -> bool:
+        if result.error is not None:
+            return result.error in RETRY_ERRORS
+        return result.status in RETRY_STATUSES
+
+    def _retry_after(self, result: FetchResult) -> float | None:
+        if result.status not in (429, 503) or "retry-after" not in result.headers:
+            return None
+        return parse_retry_after(result.headers["retry-after"], datetime.now(UTC))
+
+    def _accepted(self, result: FetchResult) -> bool:
+        return result.error is None and result.status is not None and result.status in self.settings.accept
+
+    def _settle(self, result: FetchResult) -> FetchResult:
+        if self._accepted(result):
+            result.accepted = True
+        elif result.status == 429 and result.error is None:
+            result.error = FetchError.RATE_LIMITED
+            result.error_detail = f"still 429 Too Many Requests after {result.attempts} attempts"
+        return result
