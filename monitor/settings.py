@@ -7,8 +7,10 @@ flags. Each layer is applied on top of the one before it:
     settings = load_config(config_path, base=settings)      # + --config
     settings = override(settings, {"timeout": args.timeout, ...})   # + flags (None = flag not given)
 
-A key given in a later layer replaces the earlier value, except the keyed collections, which merge: `headers`
-(by name, ignoring case), `hosts` (host by host, field by field) and `allow_hosts` (united).
+A key given in a later layer replaces the earlier value, except collections that only ever widen what is
+configured: `headers` merge by name (ignoring case), `hosts` host by host and field by field, and `allow_hosts`,
+`exclude` and `include` add to the earlier values (so a flag can exclude one more URL without repeating the
+catalog's list). `accept` replaces: it says exactly which codes count as success.
 
 Keys (lychee's names where lychee has one):
 
@@ -398,6 +400,9 @@ SETTING_KEYS: tuple[str, ...] = tuple(_KEYS)
 
 def read_settings(reader: Reader, node: Node, field: str, base: Settings) -> Settings:
     """`base` with the settings of a YAML mapping node applied; problems go to `reader`, nothing is raised."""
+    if reader.is_null(node):
+        # `settings:` with nothing under it, e.g. every line commented out.
+        return base
     found = reader.fields(node, field, SETTING_KEYS)
     if not found:
         return base
@@ -440,8 +445,8 @@ def load_config(path: Path, base: Settings | None = None) -> Settings:
 def override(settings: Settings, changes: Mapping[str, Any]) -> Settings:
     """`settings` with `changes` applied by field name; None values (a flag not given) are skipped.
 
-    `headers`, `hosts`, `allow_hosts` and `secret_headers` merge with the current value; the rest replace it.
-    Lists are accepted where the field is a tuple or a frozenset.
+    `headers` and `hosts` merge with the current value; `allow_hosts`, `secret_headers`, `exclude` and
+    `include` add to it; the rest replace it. Lists are accepted where the field is a tuple or a frozenset.
     """
     known = {f.name: f for f in fields(Settings)}
     unknown = sorted(set(changes) - set(known))
@@ -460,7 +465,7 @@ def override(settings: Settings, changes: Mapping[str, Any]) -> Settings:
             new = frozenset(value)
             values[name] = current | new if name in ("allow_hosts", "secret_headers") else new
         elif isinstance(current, tuple):
-            values[name] = tuple(value)
+            values[name] = tuple(dict.fromkeys((*current, *value)))
         else:
             values[name] = value
     return replace(settings, **values)

@@ -329,10 +329,15 @@ def test_override_merges_headers_ignoring_case() -> None:
     assert settings.headers == {"X-A": "1", "accept-language": "de"}
 
 
-def test_override_converts_lists_and_rejects_unknown_names() -> None:
-    settings = override(Settings(), {"exclude": ["a", "b"], "accept": [200]})
+def test_override_adds_patterns_and_replaces_accepted_codes() -> None:
+    settings = override(
+        Settings(exclude=("a",), accept=frozenset({200, 204})), {"exclude": ["b", "a"], "accept": [200]}
+    )
     assert settings.exclude == ("a", "b")
     assert settings.accept == frozenset({200})
+
+
+def test_override_rejects_unknown_names() -> None:
     with pytest.raises(ValueError, match="tiemout"):
         override(Settings(), {"tiemout": 3})
 
