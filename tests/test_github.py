@@ -1,0 +1,489 @@
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import cmarkgfm
+import httpx
+import pytest
+from cmarkgfm.cmark import Options
+from pytest_httpx import HTTPXMock
+
+from monitor import github
+from monitor.findings import Code, Finding
+from monitor.github import BODY_LIMIT, parse_issue, sync_issues
+from monitor.models import Entry, EntryResult, Hub, Network, RunResult
+from monitor.report import to_json
+
+API = "https://api.github.com"
+REPO = "octo-org/hub"
+TOKEN = "ghs_s3cr3tT0kenValue0123456789"
+NOW = 1_800_000_000.0
+
+
+# ------------------------------------------------------------------------------------- fake GitHub
+
+
+def _label(name: str) -> dict[str, Any]:
+    return {"id": 208045946, "node_id": "MDU6TGFiZWwyMDgwNDU5NDY=", "url": f"{API}/repos/{REPO}/labels/{name}",
+            "name": name, "description": None, "color": "ededed", "default": False}  # fmt: skip
+
+
+def _user() -> dict[str, Any]:
+    return {"login": "github-actions[bot]", "id": 41898282, "type": "Bot", "site_admin": False}
+
+
+@dataclass
+class FakeGitHub:
+    """Enough of GitHub's issues API, answering with its real shapes: listing filtered by label with
+    Link-header pages, create, edit, comment. Records every write."""
+
+    api: str = API
+    per_page_cap: int = 100
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    comments: dict[int, list[str]] = field(default_factory=dict)
+    writes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Answers to give instead of the normal one, first in first out (for rate limits).
+    interrupts: list[httpx.Response] = field(default_factory=list)
+
+    def add(self, title: str, body: str, *, state: str = "open", state_reason: str | None = None,
+            labels: tuple[str, ...] = ("stale-entry",), pull_request: bool = False) -> int:  # fmt: skip
+        number = len(self.issues) + 1
+        issue: dict[str, Any] = {
+            "url": f"{self.api}/repos/{REPO}/issues/{number}",
+            "repository_url": f"{self.api}/repos/{REPO}",
+            "html_url": f"https://github.com/{REPO}/issues/{number}",
+            "id": 1_000_000 + number,
+            "node_id": f"I_kwDO{number:08d}",
+            "number": number,
+            "title": title,
+            "user": _user(),
+            "labels": [_label(n) for n in labels],
+            "state": state,
+            "locked": False,
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "comments": 0,
+            "created_at": "2026-11-20T03:17:05Z",
+            "updated_at": "2026-11-20T03:17:05Z",
+            "closed_at": None if state == "open" else "2026-11-21T09:00:00Z",
+            "author_association": "NONE",
+            "active_lock_reason": None,
+            "body": body,
+            "state_reason": state_reason,
+        }
+        if pull_request:
+            issue["pull_request"] = {
+                "url": f"{self.api}/repos/{REPO}/pulls/{number}",
+                "html_url": f"https://github.com/{REPO}/pull/{number}",
+                "diff_url": f"https://github.com/{REPO}/pull/{number}.diff",
+                "patch_url": f"https://github.com/{REPO}/pull/{number}.patch",
+                "merged_at": None,
+            }
+        self.issues.append(issue)
+        return number
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.interrupts:
+            return self.interrupts.pop(0)
+        path = request.url.path.removeprefix(httpx.URL(self.api).path.rstrip("/"))
+        body = json.loads(request.content) if request.content else {}
+        issues_path = f"/repos/{REPO}/issues"
+        if request.method == "GET" and path in (issues_path, "/repositories/42/issues"):
+            return self._list(request)
+        if request.method != "GET":
+            self.writes.append((request.method, path, body))
+        if request.method == "POST" and path == issues_path:
+            number = self.add(body["title"], body["body"], labels=tuple(body.get("labels", ())))
+            return httpx.Response(201, json=self.issues[number - 1])
+        number = int(path.split("/")[5])
+        issue = self.issues[number - 1]
+        if request.method == "PATCH" and path == f"{issues_path}/{number}":
+            issue.update(body)
+            if body.get("state") == "closed":
+                issue["closed_at"] = "2026-11-25T03:17:09Z"
+            return httpx.Response(200, json=issue)
+        if request.method == "POST" and path == f"{issues_path}/{number}/comments":
+            self.comments.setdefault(number, []).append(body["body"])
+            issue["comments"] += 1
+            return httpx.Response(201, json={"id": 5, "body": body["body"], "user": _user()})
+        return httpx.Response(404, json={"message": "Not Found", "documentation_url": "https://docs.github.com"})
+
+    def _list(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        assert params["state"] == "all"
+        label = params["labels"]
+        per_page = min(int(params.get("per_page", 30)), self.per_page_cap)
+        page = int(params.get("page", 1))
+        matching = [i for i in self.issues if any(lb["name"] == label for lb in i["labels"])]
+        chunk = matching[(page - 1) * per_page : page * per_page]
+        headers = {}
+        last = max(1, -(-len(matching) // per_page))
+        if page < last:
+            # GitHub's Link URLs use the repository id, not its name.
+            base = f"{self.api}/repositories/42/issues?labels={label}&state=all&per_page={per_page}"
+            headers["link"] = f'<{base}&page={page + 1}>; rel="next", <{base}&page={last}>; rel="last"'
+        return httpx.Response(200, json=chunk, headers=headers)
+
+    def ours(self) -> list[dict[str, Any]]:
+        return [i for i in self.issues if "hub-monitor:entry=" in (i["body"] or "")]
+
+
+@pytest.fixture
+def fake(httpx_mock: HTTPXMock) -> FakeGitHub:
+    gh = FakeGitHub()
+    httpx_mock.add_callback(gh, is_reusable=True, is_optional=True)
+    return gh
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def sync(report: dict[str, Any], **kw: Any) -> github.SyncResult:
+    kw.setdefault("repo", REPO)
+    kw.setdefault("token", TOKEN)
+    kw.setdefault("sleep", Sleeps())
+    kw.setdefault("clock", lambda: NOW)
+    return sync_issues(report, **kw)
+
+
+# ------------------------------------------------------------------------------------------ reports
+
+
+def entry(entry_id: str, **kw: Any) -> Entry:
+    return Entry(id=entry_id, section="Learning resources", title=kw.pop("title", entry_id.upper()),
+                 url=kw.pop("url", f"https://{entry_id}.example/"), line=7, **kw)  # fmt: skip
+
+
+def night(today: str, results: list[EntryResult], network: Network = Network.OK) -> dict[str, Any]:
+    run = RunResult(
+        hub=Hub("Mechanistic Interpretability Hub"),
+        catalog_path="catalog/hub.yaml",
+        started_at=f"{today}T03:17:00Z",
+        finished_at=f"{today}T03:17:04Z",
+        today=today,
+        network=network,
+        entries=results,
+    )
+    return to_json(run)
+
+
+def dead(confirmed: bool = True) -> Finding:
+    return Finding(Code.DEAD_LINK, "The page answers 404 Not Found.", fix="Remove or replace this entry.",
+                   confirmed=confirmed, first_seen="2026-11-22")  # fmt: skip
+
+
+STATUS = Finding(
+    Code.STATUS_CHANGED,
+    "The page no longer says applications open soon.",
+    {"hub": "Applications open soon.", "page": "Applications are now closed."},
+    fix='Change the status line to "Applications closed."',
+)
+
+
+def fine(entry_id: str) -> EntryResult:
+    return EntryResult(entry(entry_id), http_status=200)
+
+
+# ------------------------------------------------------------------------------------------ the week
+
+
+def test_a_week_create_edit_close_without_duplicates(fake: FakeGitHub) -> None:
+    fake.add("Unrelated bug", "Something else entirely", labels=("bug",))
+
+    # Night 1: the page fails once: not yet confirmed, so no issue.
+    r1 = sync(night("2026-11-22", [EntryResult(entry("arena"), [dead(confirmed=False)]), fine("mats")]))
+    assert r1.plan == [] and fake.writes == [] and r1.complete
+
+    # Night 2: it fails again, now confirmed: one issue.
+    n2 = night("2026-11-23", [EntryResult(entry("arena"), [dead()]), fine("mats")])
+    r2 = sync(n2)
+    assert [a.kind for a in r2.done] == ["create"]
+    assert [w[0:2] for w in fake.writes] == [("POST", f"/repos/{REPO}/issues")]
+    created = fake.writes[0][2]
+    assert created["labels"] == ["stale-entry"]
+    assert created["title"] == "Stale entry: ARENA"
+    assert created["body"].startswith("<!-- hub-monitor:entry=arena -->\n")
+    assert "The page answers 404 Not Found." in created["body"]
+    assert "**Fix:** Remove or replace this entry." in created["body"]
+    assert r2.done[0].number == 2
+
+    # The same night again (a re-run): nothing to do.
+    fake.writes.clear()
+    assert sync(n2).plan == [] and fake.writes == []
+
+    # Night 3: the status line changes too: the same issue is edited and commented.
+    r3 = sync(night("2026-11-24", [EntryResult(entry("arena"), [dead(), STATUS]), fine("mats")]))
+    assert [(a.kind, a.number) for a in r3.done] == [("update", 2)]
+    assert [w[0:2] for w in fake.writes] == [("PATCH", f"/repos/{REPO}/issues/2"),
+                                              ("POST", f"/repos/{REPO}/issues/2/comments")]  # fmt: skip
+    assert "Applications are now closed." in fake.issues[1]["body"]
+    assert fake.comments[2] == [
+        "Hub Monitor's findings for this entry changed on 2026-11-24: new: `status-changed`. "
+        "The description above is updated."
+    ]
+
+    # Night 4: everything is fine: comment, then close as completed.
+    fake.writes.clear()
+    r4 = sync(night("2026-11-25", [fine("arena"), fine("mats")]))
+    assert [(a.kind, a.number) for a in r4.done] == [("close", 2)]
+    assert [w[0:2] for w in fake.writes] == [("POST", f"/repos/{REPO}/issues/2/comments"),
+                                              ("PATCH", f"/repos/{REPO}/issues/2")]  # fmt: skip
+    assert fake.writes[1][2] == {"state": "closed", "state_reason": "completed"}
+    assert "found no problem with this entry on 2026-11-25" in fake.comments[2][-1]
+
+    # Never a duplicate: one issue of ours over the whole week.
+    assert len(fake.ours()) == 1
+    # A clean night after the close touches nothing.
+    fake.writes.clear()
+    assert sync(night("2026-11-26", [fine("arena"), fine("mats")])).plan == [] and fake.writes == []
+
+
+def test_volatile_evidence_does_not_edit_the_issue(fake: FakeGitHub) -> None:
+    f1 = Finding(Code.DEAD_LINK, "404", {"failing_runs": "2"}, first_seen="2026-11-22")
+    f2 = Finding(Code.DEAD_LINK, "404", {"failing_runs": "3"}, first_seen="2026-11-22")
+    sync(night("2026-11-23", [EntryResult(entry("a"), [f1])]))
+    fake.writes.clear()
+    assert sync(night("2026-11-24", [EntryResult(entry("a"), [f2])])).plan == []
+
+
+def test_unconfirmed_failure_keeps_an_open_issue_open(fake: FakeGitHub) -> None:
+    sync(night("2026-11-23", [EntryResult(entry("a"), [dead()])]))
+    fake.writes.clear()
+    other = Finding(Code.TIMEOUT, "No answer.", confirmed=False)
+    assert sync(night("2026-11-24", [EntryResult(entry("a"), [other])])).plan == []
+    not_checked = EntryResult(entry("a"), checked=False)
+    assert sync(night("2026-11-24", [not_checked])).plan == []
+
+
+def test_entry_removed_from_the_catalog_closes_its_issue(fake: FakeGitHub) -> None:
+    sync(night("2026-11-23", [EntryResult(entry("gone"), [dead()])]))
+    result = sync(night("2026-11-24", [fine("other")]))
+    assert [(a.kind, a.entry_id) for a in result.done] == [("close", "gone")]
+    assert fake.issues[0]["state"] == "closed"
+
+
+# ------------------------------------------------------------------------------------------ listing
+
+
+def test_listing_follows_link_pages_and_skips_pull_requests(fake: FakeGitHub, httpx_mock: HTTPXMock) -> None:
+    for n in range(150):
+        fake.add(f"Other {n}", f"<!-- hub-monitor:entry=other{n} -->", state="closed", state_reason="completed")
+    # Our open issue is on page 2; a pull request on page 2 carries the same marker and label.
+    body = github.issue_body(night("2026-11-23", [EntryResult(entry("arena"), [dead()])])["entries"][0],
+                             {"catalog": "catalog/hub.yaml"})  # fmt: skip
+    fake.add("Stale entry: ARENA", body)
+    fake.add("Fix arena link", "<!-- hub-monitor:entry=pr -->", pull_request=True)
+    result = sync(night("2026-11-24", [EntryResult(entry("arena"), [dead()]), EntryResult(entry("pr"), [dead()])]))
+    assert [(a.kind, a.entry_id) for a in result.done] == [("create", "pr")]
+    gets = [r for r in httpx_mock.get_requests() if r.method == "GET"]
+    assert len(gets) == 2
+    assert gets[0].url.params["per_page"] == "100"
+    assert gets[1].url.path == "/repositories/42/issues" and gets[1].url.params["page"] == "2"
+    assert all(r.url.host == "api.github.com" for r in httpx_mock.get_requests())
+
+
+def test_parse_issue_reads_marker_and_fingerprint() -> None:
+    item = {"number": 7, "state": "closed", "state_reason": "not_planned", "title": "t",
+            "body": "<!-- hub-monitor:entry=arena -->\n<!-- hub-monitor:findings=dead-link:abc -->\n"}  # fmt: skip
+    issue = parse_issue(item)
+    assert issue is not None
+    assert (issue.entry_id, issue.prints, issue.state_reason) == ("arena", ("dead-link:abc",), "not_planned")
+    assert parse_issue({**item, "pull_request": {}}) is None
+    assert parse_issue({**item, "body": None}) is None
+
+
+def test_not_planned_stays_closed_and_is_reported(fake: FakeGitHub) -> None:
+    fake.add("Stale entry: ARENA", "<!-- hub-monitor:entry=arena -->", state="closed", state_reason="not_planned")
+    result = sync(night("2026-11-24", [EntryResult(entry("arena"), [dead(), STATUS])]))
+    assert result.plan == [] and fake.writes == []
+    assert result.not_planned == ["arena"]
+    assert "Left closed as not planned by a maintainer: arena" in result.render()
+
+
+def test_closed_as_completed_then_failing_again_opens_a_new_issue(fake: FakeGitHub) -> None:
+    fake.add("Stale entry: ARENA", "<!-- hub-monitor:entry=arena -->", state="closed", state_reason="completed")
+    result = sync(night("2026-11-24", [EntryResult(entry("arena"), [dead()])]))
+    assert [(a.kind, a.number) for a in result.done] == [("create", 2)]
+
+
+# ------------------------------------------------------------------------------------------ limits
+
+
+def test_max_new_caps_creation(fake: FakeGitHub) -> None:
+    report = night("2026-11-24", [EntryResult(entry(f"e{n:02d}"), [dead()]) for n in range(15)])
+    sleeps = Sleeps()
+    result = sync(report, max_new=10, sleep=sleeps)
+    assert [a.entry_id for a in result.done] == [f"e{n:02d}" for n in range(10)]
+    assert len(fake.ours()) == 10
+    assert any("--max-new 10 reached: 5 new issue(s) left for the next run" in m for m in result.messages)
+    # One write at a time, a second apart.
+    assert sleeps == [github.WRITE_INTERVAL] * 9
+    # The next night creates the rest and nothing twice.
+    result = sync(report, max_new=10)
+    assert [a.entry_id for a in result.done] == [f"e{n:02d}" for n in range(10, 15)]
+    assert len(fake.ours()) == 15
+
+
+def test_rate_limit_with_a_short_reset_waits_and_goes_on(fake: FakeGitHub) -> None:
+    fake.interrupts.append(httpx.Response(
+        403,
+        json={"message": "API rate limit exceeded for installation ID 1.",
+              "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
+        headers={"x-ratelimit-limit": "1000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "1000",
+                 "x-ratelimit-reset": str(int(NOW) + 20), "x-ratelimit-resource": "core"},
+    ))  # fmt: skip
+    sleeps = Sleeps()
+    result = sync(night("2026-11-24", [EntryResult(entry("a"), [dead()])]), sleep=sleeps)
+    assert result.complete and [a.kind for a in result.done] == ["create"]
+    assert sleeps[0] == 21.0
+
+
+def test_rate_limit_with_a_long_reset_stops_cleanly(fake: FakeGitHub) -> None:
+    report = night("2026-11-24", [EntryResult(entry(f"e{n}"), [dead()]) for n in range(3)])
+    result = sync(report, max_new=10)
+    assert len(result.done) == 3
+    fake.writes.clear()
+    # The next night all three change; the budget runs out after the first edit.
+    report = night("2026-11-25", [EntryResult(entry(f"e{n}"), [dead(), STATUS]) for n in range(3)])
+    reset = str(int(NOW) + 3000)
+    limited = httpx.Response(403, json={"message": "API rate limit exceeded"},
+                             headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})  # fmt: skip
+    calls: list[str] = []
+
+    def budget(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if request.method != "GET" and len([c for c in calls if c != "GET"]) > 2:
+            return limited
+        return fake(request)
+
+    result = sync_issues(report, repo=REPO, token=TOKEN, sleep=Sleeps(), clock=lambda: NOW,
+                         client=httpx.Client(transport=httpx.MockTransport(budget)))  # fmt: skip
+    assert not result.complete
+    assert result.stopped is not None and "rate limit is exhausted for about 3001 s" in result.stopped
+    assert "(1 of 3 planned change(s) made)" in result.stopped
+    assert "2027-01-15 08:50 UTC" in result.stopped
+    assert [a.entry_id for a in result.done] == ["e0"]
+
+
+def test_429_with_retry_after_is_honoured(fake: FakeGitHub) -> None:
+    fake.interrupts.append(httpx.Response(429, headers={"retry-after": "7"}, json={"message": "slow down"}))
+    sleeps = Sleeps()
+    result = sync(night("2026-11-24", [fine("a")]), sleep=sleeps)
+    assert result.complete and sleeps == [7.0]
+
+
+def test_secondary_rate_limit_without_headers_waits_a_minute_or_stops(fake: FakeGitHub) -> None:
+    secondary = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}
+    fake.interrupts.append(httpx.Response(403, json=secondary))
+    sleeps = Sleeps()
+    assert sync(night("2026-11-24", [fine("a")]), sleep=sleeps).complete and sleeps == [60.0]
+    fake.interrupts.append(httpx.Response(403, json=secondary))
+    result = sync(night("2026-11-24", [fine("a")]), max_wait=10)
+    assert result.stopped is not None and "rate limit" in result.stopped
+
+
+def test_permission_error_says_what_to_check(fake: FakeGitHub) -> None:
+    fake.interrupts.append(httpx.Response(403, json={"message": "Resource not accessible by integration"}))
+    result = sync(night("2026-11-24", [fine("a")]))
+    assert result.stopped is not None
+    assert "403 (Resource not accessible by integration)" in result.stopped
+    assert "issues: write" in result.stopped
+
+
+def test_body_stays_under_githubs_cap() -> None:
+    huge = [
+        Finding(Code.EXPECTED_TEXT_MISSING, "x" * 5000, {f"phrase {i}": "y" * 5000 for i in range(60)}, fix="z" * 5000)
+        for _ in range(40)
+    ]
+    report = night("2026-11-24", [EntryResult(entry("a"), huge)])
+    body = github.issue_body(report["entries"][0], report)
+    assert len(body) < BODY_LIMIT
+    assert body.startswith("<!-- hub-monitor:entry=a -->")
+    assert "did not fit here" in body
+
+
+def test_page_text_cannot_inject_into_the_issue_body() -> None:
+    payload = "<img src=x onerror=alert(1)> [phish](https://evil.example) @octocat #1 \n# Heading | cell"
+    f = Finding(Code.STATUS_CHANGED, payload, {"hub": payload, "page": payload, "diff": payload + "\n```"}, fix=payload)
+    report = night("2026-11-24", [EntryResult(entry("a", title=payload), [f], final_url=payload)])
+    html = cmarkgfm.github_flavored_markdown_to_html(github.issue_body(report["entries"][0], report),
+                                                     options=Options.CMARK_OPT_UNSAFE)  # fmt: skip
+    # GitHub links neither mentions nor references inside code, so only text outside code counts.
+    prose = re.sub(r"<code>.*?</code>", "", html, flags=re.S)
+    for bad in ("<img", "<h1", 'evil.example"', "@octocat", "#1 ", "<script"):
+        assert bad not in prose
+    assert html.count("<a ") == 1  # the catalog's own URL
+
+
+# ------------------------------------------------------------------------------------------ dry run, safety
+
+
+def test_dry_run_plans_and_writes_nothing(fake: FakeGitHub, httpx_mock: HTTPXMock) -> None:
+    sync(night("2026-11-23", [EntryResult(entry("a"), [dead()]), EntryResult(entry("b"), [dead()])]))
+    fake.writes.clear()
+    report = night("2026-11-24", [EntryResult(entry("a"), [dead(), STATUS]), fine("b"),
+                                  EntryResult(entry("c"), [dead()])])  # fmt: skip
+    before = len(httpx_mock.get_requests())
+    result = sync(report, dry_run=True)
+    assert [(a.kind, a.entry_id) for a in result.plan] == [("update", "a"), ("close", "b"), ("create", "c")]
+    assert result.done == [] and fake.writes == []
+    assert {r.method for r in httpx_mock.get_requests()[before:]} == {"GET"}
+    text = result.render()
+    assert "Dry run: 3 change(s) planned, nothing written." in text
+    assert "create new issue for c: 'Stale entry: C'" in text
+    assert "update #1 for a" in text and "close  #2 for b" in text
+
+
+def test_network_unavailable_touches_nothing(httpx_mock: HTTPXMock) -> None:
+    report = night("2026-11-24", [EntryResult(entry("a"), checked=False)], network=Network.UNAVAILABLE)
+    result = sync(report)
+    assert httpx_mock.get_requests() == []
+    assert result.plan == [] and "no issue was touched" in result.messages[0]
+
+
+def test_token_goes_only_to_the_api_host_and_never_into_output(httpx_mock: HTTPXMock) -> None:
+    ghe = "https://ghe.example.com/api/v3"
+    fake = FakeGitHub(api=ghe, per_page_cap=1)
+    fake.add("x", "<!-- hub-monitor:entry=x -->")
+    fake.add("y", "<!-- hub-monitor:entry=y -->")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        resp = fake(request)
+        if "link" in resp.headers:
+            # A hostile or misconfigured Link header pointing at another host.
+            resp.headers["link"] = '<https://evil.example/steal?page=2>; rel="next"'
+        return resp
+
+    httpx_mock.add_callback(handler, is_reusable=True)
+    result = sync(night("2026-11-24", [fine("x")]), api_url=ghe)
+    assert result.stopped is not None and "refusing to send a request to https://evil.example" in result.stopped
+    requests = httpx_mock.get_requests()
+    assert {r.url.host for r in requests} == {"ghe.example.com"}
+    assert all(r.url.path.startswith("/api/v3/repos/") for r in requests)
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in requests)
+    assert TOKEN not in result.render() and TOKEN not in repr(result)
+
+
+def test_token_absent_from_errors(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=401, json={"message": "Bad credentials"})
+    result = sync(night("2026-11-24", [fine("a")]))
+    assert result.stopped == (
+        f"GET /repos/{REPO}/issues answered 401 (Bad credentials): the token was refused: check GITHUB_TOKEN"
+    )
+    assert TOKEN not in result.render()
+
+
+def test_bad_arguments() -> None:
+    report = night("2026-11-24", [fine("a")])
+    with pytest.raises(ValueError, match="OWNER/NAME"):
+        sync_issues(report, repo="not a repo", token=TOKEN)
+    with pytest.raises(ValueError, match="GITHUB_TOKEN is not set"):
+        sync_issues(report, repo=REPO, token=None)
+    with pytest.raises(ValueError, match="without commas"):
+        sync_issues(report, repo=REPO, token=TOKEN, label="a,b")
