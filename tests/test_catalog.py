@@ -6,6 +6,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitor.catalog import Catalog, CatalogError, Problem, load_catalog
 from monitor.models import Kind
@@ -389,3 +391,52 @@ def test_deprecated_selector_is_a_warning(tmp_path: Path) -> None:
     catalog = load_catalog(write(tmp_path, HEADER + entry(watch="'p:contains(x)'")))
     [warning] = catalog.warnings
     assert warning.field == "entries[0].watch"
+
+
+# -- nothing but CatalogError, whatever the file holds -------------------------------------------------------
+
+_FRAGMENTS = [
+    "version: 1\n",
+    "hub:\n",
+    "  title: T\n",
+    "entries:\n",
+    "  - id: a\n",
+    "    url: ",
+    "https://x.org/",
+    "null",
+    "[",
+    "]",
+    "{",
+    "}",
+    ": ",
+    "- ",
+    "&a ",
+    "*a ",
+    "!!python/object ",
+    "'",
+    '"',
+    "\t",
+    "\n",
+    "    ",
+    "2023-13-45",
+    "settings:\n",
+    "  hosts:\n",
+    "    h: {concurrency: ",
+    "watch: ",
+    "div[",
+    "\x00",
+    "é",
+    "\ufeff",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(_FRAGMENTS), max_size=40), noise=st.binary(max_size=8))
+def test_any_input_gives_a_catalog_or_a_catalog_error(tmp_path: Path, parts: list[str], noise: bytes) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_bytes("".join(parts).encode() + noise)
+    try:
+        load_catalog(path)
+    except CatalogError as exc:
+        assert exc.problems
+        assert all(p.file == str(path) for p in exc.problems)
