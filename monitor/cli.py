@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 import traceback
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
@@ -22,7 +21,16 @@ from monitor.atomic import LockedError, WriteError, run_lock, write_atomic
 from monitor.catalog import Catalog, CatalogError, load_catalog
 from monitor.findings import Severity
 from monitor.models import Network, RunResult
-from monitor.settings import Settings
+from monitor.settings import (
+    HostSettings,
+    Settings,
+    is_credential_header,
+    load_config,
+    normalise_host,
+    override,
+    parse_duration,
+    parse_status_codes,
+)
 
 log = logging.getLogger("monitor")
 
@@ -65,20 +73,10 @@ def _non_negative_int(text: str) -> int:
 
 
 def _seconds(text: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0}
-    for suffix, factor in sorted(units.items(), key=lambda kv: -len(kv[0])):
-        if text.endswith(suffix):
-            number, scale = text[: -len(suffix)], factor
-            break
-    else:
-        number, scale = text, 1.0
     try:
-        value = float(number) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use seconds, or 100ms, 2s, 1m)") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _day(text: str) -> date:
@@ -92,18 +90,37 @@ def _header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"expected 'Name: Value', got {text!r}")
+    if is_credential_header(name.strip()):
+        # Every checked site would receive it: credentials belong to one host only.
+        raise argparse.ArgumentTypeError(
+            f"{name.strip()!r} looks like a credential and would be sent to every checked site; "
+            "use --host-header 'HOST=Name: Value' to send it to one host only"
+        )
     return name.strip(), value.strip()
 
 
-def _status_codes(text: str) -> set[int]:
-    codes: set[int] = set()
-    for part in text.split(","):
-        lo, sep, hi = part.strip().partition("..")
-        try:
-            codes.update(range(int(lo), int(hi) + 1) if sep else {int(lo)})
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a status code or range: {part!r}") from None
-    return codes
+def _host(text: str) -> str:
+    try:
+        return normalise_host(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _host_header(text: str) -> tuple[str, str, str]:
+    host, sep, rest = text.partition("=")
+    if not sep or not host.strip() or "/" in host:
+        raise argparse.ArgumentTypeError(f"expected 'HOST=Name: Value', got {text!r}")
+    name, sep, value = rest.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected 'HOST=Name: Value', got {text!r}")
+    return _host(host), name.strip(), value.strip()
+
+
+def _status_codes(text: str) -> frozenset[int]:
+    try:
+        return parse_status_codes(text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,11 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--max-body", type=_positive_int, help="bytes of body read after decompression (2 MiB)")
     chk.add_argument("--max-runtime", type=_seconds, help="time budget for the whole run (default 15m)")
     chk.add_argument("--confirm-after", type=_positive_int, help="failing runs before a failure alarms (2)")
-    chk.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+    chk.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
                      help="allow fetching this host even if it resolves to a private address (repeatable)")
     chk.add_argument("--user-agent", help="User-Agent header")
     chk.add_argument("--header", action="append", default=[], type=_header, metavar="'NAME: VALUE'",
-                     help="extra request header (repeatable)")
+                     help="extra request header for every checked site (repeatable)")
+    chk.add_argument("--host-header", action="append", default=[], type=_host_header, metavar="'HOST=NAME: VALUE'",
+                     help="request header sent to HOST only, never after a redirect elsewhere (repeatable)")
     chk.add_argument("--exclude", action="append", default=[], metavar="REGEX", help="skip URLs matching")
     chk.add_argument("--include", action="append", default=[], metavar="REGEX", help="check only URLs matching")
     chk.add_argument("--accept", type=_status_codes, help="status codes that count as OK, e.g. 200..299,403")
@@ -155,12 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings_for(args: argparse.Namespace, catalog: Catalog) -> Settings:
-    from monitor.settings import load_config
-
     settings = catalog.settings
     if args.config:
         settings = load_config(Path(args.config), base=settings)
-    flags = {
+    hosts: dict[str, HostSettings] = {}
+    for host, name, value in args.host_header:
+        hosts[host] = HostSettings(headers={**(hosts[host].headers if host in hosts else {}), name: value})
+    return override(settings, {
         "timeout": args.timeout,
         "max_retries": args.max_retries,
         "retry_wait_time": args.retry_wait_time,
@@ -172,19 +192,14 @@ def _settings_for(args: argparse.Namespace, catalog: Catalog) -> Settings:
         "max_runtime": args.max_runtime,
         "confirm_after": args.confirm_after,
         "user_agent": args.user_agent,
-    }
-    settings = replace(settings, **{k: v for k, v in flags.items() if v is not None})
-    if args.allow_host:
-        settings = replace(settings, allow_hosts=settings.allow_hosts | {h.lower() for h in args.allow_host})
-    if args.header:
-        settings = replace(settings, headers={**settings.headers, **dict(args.header)})
-    if args.exclude:
-        settings = replace(settings, exclude=(*settings.exclude, *args.exclude))
-    if args.include:
-        settings = replace(settings, include=(*settings.include, *args.include))
-    if args.accept:
-        settings = replace(settings, accept=frozenset(args.accept))
-    return settings
+        "allow_hosts": args.allow_host or None,
+        "headers": dict(args.header) or None,
+        "hosts": hosts or None,
+        "secret_headers": [name for _, name, _ in args.host_header] or None,
+        "exclude": args.exclude or None,
+        "include": args.include or None,
+        "accept": args.accept,
+    })
 
 
 def _exit_code(run: RunResult, fail_on: str) -> ExitCode:

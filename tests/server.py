@@ -25,6 +25,8 @@ class Recorded:
 
 @dataclass
 class TestServer:
+    __test__ = False  # a fixture, not a test class
+
     host: str
     port: int
     routes: dict[str, Route] = field(default_factory=dict)

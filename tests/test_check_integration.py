@@ -1,0 +1,152 @@
+"""`hub-monitor check` end to end, as a user runs it, against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from tests.server import TestServer, html, redirect, respond
+
+FAST = ["--allow-host", "127.0.0.1", "--retry-wait-time", "10ms", "--host-request-interval", "0",
+        "--today", "2026-11-25", "--quiet"]
+
+
+def write_catalog(path: Path, entries: list[dict]) -> Path:
+    lines = ["version: 1", "hub:", "  title: Test Hub", "entries:"]
+    for e in entries:
+        lines.append(f"  - id: {e['id']}")
+        lines.append("    section: Test")
+        lines.append(f"    title: {json.dumps(e.get('title', e['id']))}")
+        lines.append(f"    url: {json.dumps(e.get('url'))}")
+        for key in ("kind", "status"):
+            if key in e:
+                lines.append(f"    {key}: {json.dumps(e[key])}")
+        if "aliases" in e:
+            lines.append(f"    aliases: {json.dumps(e['aliases'])}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_check(tmp_path: Path, catalog: Path, *extra: str) -> tuple[int, dict, str]:
+    reports = tmp_path / "reports"
+    code = main(["check", str(catalog), "--report", str(reports / "latest.md"), "--json",
+                 str(reports / "latest.json"), "--state", str(reports / "state.json"), *FAST, *extra])
+    data = json.loads((reports / "latest.json").read_text())
+    return code, data, (reports / "latest.md").read_text()
+
+
+def codes(data: dict, entry_id: str) -> list[str]:
+    [entry] = [e for e in data["entries"] if e["id"] == entry_id]
+    return [f["code"] for f in entry["findings"]]
+
+
+@pytest.fixture
+def site(server: TestServer) -> TestServer:
+    server.route("/ok", html("Fine page", "<h1>Fine</h1><p>All good here.</p>"))
+    server.route("/gone", html("Not Found", "<h1>Not Found</h1>", status=404))
+    server.route("/removed", html("Gone", "<h1>Gone</h1>", status=410))
+    server.route("/old", redirect("/new", 301))
+    server.route("/new", html("New home", "<h1>New home</h1><p>The resource lives here now.</p>"))
+    server.route("/loop-a", redirect("/loop-b", 302))
+    server.route("/loop-b", redirect("/loop-a", 302))
+    server.route("/metadata", redirect("http://169.254.169.254/latest/meta-data/", 302))
+    server.route("/closed", html("ARENA", "<h1>ARENA</h1><p>Applications are now closed.</p>"))
+    server.route("/mats", html("MATS", "<h1>MATS</h1><p>Our scholars do research.</p>"))
+    return server
+
+
+def test_each_problem_page_gives_its_finding(tmp_path, site):
+    catalog = write_catalog(tmp_path / "hub.yaml", [
+        {"id": "fine", "url": site.url("/ok")},
+        {"id": "dead", "url": site.url("/gone")},
+        {"id": "removed", "url": site.url("/removed")},
+        {"id": "moved", "url": site.url("/old")},
+        {"id": "loop", "url": site.url("/loop-a")},
+        {"id": "metadata", "url": site.url("/metadata")},
+        {"id": "arena", "url": site.url("/closed"), "kind": "program", "status": "Applications open soon."},
+        {"id": "mats", "url": site.url("/mats"), "kind": "program",
+         "status": "Applications close November 10, 2023 11:59 PM (PST)."},
+        {"id": "nolink", "url": None},
+    ])
+    code, data, markdown = run_check(tmp_path, catalog, "--confirm-after", "1")
+    assert code == 2
+    assert data["network"] == "ok"
+    assert codes(data, "fine") == []
+    assert codes(data, "dead") == ["dead-link"]
+    assert codes(data, "removed") == ["dead-link"]
+    assert codes(data, "moved") == ["moved-permanently"]
+    moved = next(e for e in data["entries"] if e["id"] == "moved")
+    assert site.url("/new") in moved["findings"][0]["message"]
+    assert codes(data, "loop") == ["redirect-loop"]
+    assert codes(data, "metadata") == ["blocked-address"]
+    assert "status-changed" in codes(data, "arena")
+    assert "deadline-passed" in codes(data, "mats")
+    assert codes(data, "nolink") == ["no-url"]
+    assert "Needs attention" in markdown
+
+
+def test_timeout_is_reported_as_timeout(tmp_path, server):
+    def never_answers(handler):
+        server.stopping.wait(10)
+
+    server.route("/slow", never_answers)
+    catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "slow", "url": server.url("/slow")}])
+    code, data, _ = run_check(tmp_path, catalog, "--timeout", "0.3", "--max-retries", "0", "--confirm-after", "1")
+    assert codes(data, "slow") == ["timeout"]
+    assert code == 2
+
+
+def test_first_failure_waits_for_confirmation_then_alarms(tmp_path, site):
+    catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "dead", "url": site.url("/gone")}])
+    code, data, markdown = run_check(tmp_path, catalog)
+    assert code == 0  # one failing night is not yet an alarm
+    [finding] = data["entries"][0]["findings"]
+    assert (finding["code"], finding["confirmed"]) == ("dead-link", False)
+    assert "Not yet confirmed" in markdown
+    code, data, _ = run_check(tmp_path, catalog)
+    [finding] = data["entries"][0]["findings"]
+    assert (finding["confirmed"], finding["first_seen"]) == (True, "2026-11-25")
+    assert code == 2
+
+
+def test_fail_on_warning_and_never(tmp_path, site):
+    catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "moved", "url": site.url("/old")}])
+    assert run_check(tmp_path, catalog)[0] == 0
+    assert run_check(tmp_path, catalog, "--fail-on", "warning")[0] == 2
+    assert run_check(tmp_path, catalog, "--fail-on", "never")[0] == 0
+
+
+def test_private_addresses_are_blocked_unless_allowed(tmp_path, site):
+    catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "fine", "url": site.url("/ok")}])
+    reports = tmp_path / "reports"
+    code = main(["check", str(catalog), "--report", str(reports / "r.md"), "--json", str(reports / "r.json"),
+                 "--state", str(reports / "s.json"), "--quiet", "--confirm-after", "1"])
+    data = json.loads((reports / "r.json").read_text())
+    assert codes(data, "fine") == ["blocked-address"]
+    assert code == 2
+    assert site.hits("/ok") == 0
+
+
+def test_bad_catalog_exits_3_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "hub.yaml"
+    bad.write_text("version: 1\nhub:\n  title: T\nentries:\n  - id: x\n    tittle: X\n    section: S\n    url: ftp://x\n")
+    assert main(["validate", str(bad)]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{bad}:6" in err or f"{bad}:5" in err
+
+
+def test_usage_error_exits_3(capsys):
+    assert main(["check", "--fail-on", "sometimes"]) == 3
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_report_command_renders_the_same_markdown_from_json(tmp_path, site, capsys):
+    catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "fine", "url": site.url("/ok")}])
+    _, _, markdown = run_check(tmp_path, catalog)
+    out = tmp_path / "again.md"
+    assert main(["report", str(tmp_path / "reports" / "latest.json"), "--output", str(out)]) == 0
+    assert out.read_text() == markdown
