@@ -486,10 +486,14 @@ def _pending(data: Mapping[str, Any], pending: list[tuple[Mapping[str, Any], Map
     needed = data["confirm_after"]
     for e, f in pending:
         seen = f.get("first_seen") or data["today"]
-        runs = (f.get("evidence") or {}).get("failing_runs") or "1"
+        runs = (f.get("evidence") or {}).get("failing_runs")
+        if runs is None and (needed <= 2 or seen == data["today"]):
+            # Unconfirmed with confirm_after 2, or first seen tonight: this is its first failing run.
+            runs = "1"
+        count = f"{escape_md(runs, 10)} of {needed} runs" if runs else f"fewer than {needed} runs so far"
         lines.append(
             f"- {escape_md(e['title'], 200)}: {escape_md(f['code'], 40)}, {escape_md(f['message'])}; "
-            f"failing since {escape_md(seen, 40)} ({escape_md(runs, 10)} of {needed} runs)"
+            f"failing since {escape_md(seen, 40)} ({count})"
         )
     return lines
 

@@ -447,3 +447,11 @@ def test_step_summary_cut_without_url_names_the_file(tmp_path: Path) -> None:
     text = summary.read_text(encoding="utf-8")
     assert len(text.encode()) <= 600
     assert text.endswith("see the full report file.*\n")
+
+
+def test_unconfirmed_count_without_evidence_is_never_guessed() -> None:
+    old = Finding(Code.DEAD_LINK, "gone", confirmed=False, first_seen="2026-11-23")
+    md = render_markdown(to_json(make_run([EntryResult(entry("a"), findings=[old])], confirm_after=3)))
+    assert "failing since 2026-11-23 (fewer than 3 runs so far)" in md
+    md = render_markdown(to_json(make_run([EntryResult(entry("a"), findings=[old])], confirm_after=2)))
+    assert "failing since 2026-11-23 (1 of 2 runs)" in md
