@@ -652,6 +652,16 @@ class _CatalogDumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # PyYAML writes NEL (U+0085) raw in plain and single-quoted scalars, where its reader folds it into a
+    # space; only the double-quoted style escapes it.
+    style = '"' if "\x85" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_CatalogDumper.add_representer(str, _represent_str)
+
+
 def _dump(data: Any) -> str:
     return yaml.dump(data, Dumper=_CatalogDumper, sort_keys=False, allow_unicode=True, width=110)
 
