@@ -170,6 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("json_file", nargs="?", default="reports/latest.json")
     rep.add_argument("--output", "-o", help="write to this file instead of standard output")
     rep.add_argument("--verbose", action="store_true")
+
+    iss = sub.add_parser("issues", help="open, update and close one GitHub issue per stale entry")
+    iss.add_argument("--repo", required=True, metavar="OWNER/NAME", help="repository that holds the issues")
+    iss.add_argument("--json", dest="json_path", default="reports/latest.json", help="JSON report to act on")
+    iss.add_argument("--report", default="reports/latest.md",
+                     help="Markdown report updated with issues a maintainer closed as not planned")
+    iss.add_argument("--label", default="stale-entry", help="label that marks the tool's issues")
+    iss.add_argument("--max-new", type=_non_negative_int, default=10, help="issues created at most per run")
+    iss.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    iss.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
+    iss.add_argument("--verbose", action="store_true")
     return parser
 
 
@@ -285,17 +296,21 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _read_report(path: Path) -> dict:
+    from monitor.report import load_json
+
+    try:
+        return load_json(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read JSON report {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def _cmd_report(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown
 
-    path = Path(args.json_file)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read JSON report {path}: {exc}") from exc
-    if not isinstance(data, dict) or data.get("schema") != 1:
-        raise UsageError(f"{path}: not a hub-monitor JSON report (schema 1)")
-    markdown = render_markdown(data)
+    markdown = render_markdown(_read_report(Path(args.json_file)))
     if args.output:
         write_atomic(Path(args.output), markdown)
     else:
@@ -303,7 +318,34 @@ def _cmd_report(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-COMMANDS = {"check": _cmd_check, "validate": _cmd_validate, "report": _cmd_report}
+def _cmd_issues(args: argparse.Namespace) -> ExitCode:
+    from monitor.github import sync_issues
+    from monitor.report import render_markdown
+
+    json_path = Path(args.json_path)
+    data = _read_report(json_path)
+    token = os.environ.get("GITHUB_TOKEN")
+    try:
+        result = sync_issues(data, repo=args.repo, token=token, label=args.label, max_new=args.max_new,
+                             dry_run=args.dry_run, api_url=args.api_url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(result.render())
+    if not args.dry_run and sorted(result.not_planned) != sorted(data.get("not_planned", [])):
+        # The maintainer's "not planned" decisions belong in the morning's report too.
+        data["not_planned"] = sorted(result.not_planned)
+        with run_lock(json_path.parent):
+            write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(Path(args.report), render_markdown(data))
+    return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
+
+
+COMMANDS = {
+    "check": _cmd_check,
+    "validate": _cmd_validate,
+    "report": _cmd_report,
+    "issues": _cmd_issues,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
