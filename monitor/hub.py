@@ -41,6 +41,7 @@ on structure that survives redesigns rather than on class names:
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -227,19 +228,23 @@ class _Reader:
         self.headings = [h for h in root.find_all(_HEADINGS) if _clean(h.get_text())]
         self.heading_ids = {id(h) for h in self.headings}
         self.headings_under = self._count_headings()
+        # Section headings and their document positions, ascending; set by `read`.
+        self.sections: list[Tag] = []
+        self.section_pos: list[int] = []
 
     def read(self) -> HubPage:
         title, rest = self._title()
         sections, cards = self._classify(rest)
-        covered = self._covered(cards)
-        cards += self._headless_cards(sections, covered)
+        self.sections = sections
+        self.section_pos = [self._pos(section) for section in sections]
+        cards += self._headless_cards(cards, self._covered(cards))
         cards.sort(key=lambda c: self._pos(c.anchor))
         card_ids = {id(c.anchor) for c in cards}
         page = HubPage(title=title, maintainer=self._maintainer())
         for heading in sections:
             page.sections.append(HubSection(_clean(heading.get_text()), self._intro(heading, card_ids)))
         for card in cards:
-            page.entries.append(self._entry(card, sections))
+            page.entries.append(self._entry(card))
         return page
 
     # -- structure --
@@ -319,35 +324,27 @@ class _Reader:
                     covered.update(id(d) for d in node.descendants)
         return covered
 
-    def _headless_cards(self, sections: list[Tag], covered: set[int]) -> list[_Card]:
-        if not sections:
+    def _headless_cards(self, cards: list[_Card], covered: set[int]) -> list[_Card]:
+        if not self.sections:
             return []
-        first = self._pos(sections[0])
-        with_cards = {id(s) for s in sections if self._has_heading_cards(s, sections)}
+        first = self.section_pos[0]
+        with_cards = {id(self._section_of(card.anchor)) for card in cards}
         found: list[_Card] = []
         taken: set[int] = set()
         for tag in self.root.find_all(("a", "li")):
             if id(tag) in covered or id(tag) in taken or self._pos(tag) < first or id(tag) in self.headings_under:
                 continue
             card = self._link_card(tag) if tag.name == "a" else None
-            if tag.name == "li" and id(self._section_of(tag, sections)) not in with_cards:
+            if tag.name == "li" and id(self._section_of(tag)) not in with_cards:
                 card = self._list_card(tag)
             if card is not None:
                 found.append(card)
                 taken.update(id(d) for d in tag.descendants)
         return found
 
-    def _has_heading_cards(self, section: Tag, sections: list[Tag]) -> bool:
-        start = self._pos(section)
-        later = [self._pos(s) for s in sections if self._pos(s) > start]
-        end = min(later, default=len(self.order) + 1)
-        section_ids = {id(s) for s in sections}
-        return any(start < self._pos(h) < end and id(h) not in section_ids for h in self.headings)
-
-    def _section_of(self, element: PageElement, sections: list[Tag]) -> Tag | None:
-        pos = self._pos(element)
-        before = [s for s in sections if self._pos(s) < pos]
-        return before[-1] if before else None
+    def _section_of(self, element: PageElement) -> Tag | None:
+        index = bisect.bisect_left(self.section_pos, self._pos(element)) - 1
+        return self.sections[index] if index >= 0 else None
 
     def _link_card(self, link: Tag) -> _Card | None:
         href = link.get("href")
@@ -388,8 +385,8 @@ class _Reader:
         skip = {id(heading)} | card_ids
         return " ".join(b.text for b in _blocks(self._extent(heading), skip))
 
-    def _entry(self, card: _Card, sections: list[Tag]) -> HubEntry:
-        section = self._section_of(card.anchor, sections)
+    def _entry(self, card: _Card) -> HubEntry:
+        section = self._section_of(card.anchor)
         title, author = split_author(card.title)
         skip = card.skip | {id(a) for a in _links(card.extent) if _is_button(a, card.extent)}
         description: list[str] = []

@@ -9,6 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.catalog import load_catalog
 from monitor.findings import Code
 from monitor.hub import (
     DriftItem,
@@ -297,6 +298,17 @@ def test_catalog_yaml_round_trips_and_follows_schema_1() -> None:
     assert entries["lightspeed-grants"]["kind"] == "funder"
     assert entries["lightspeed-grants"]["status"] == "Currently closed."
     assert "\n  - id: transformerlens\n" in text  # entries indented under their key, as written by hand
+
+
+@pytest.mark.parametrize("fixture", ["hub.html", "hub-drifted.html"])
+def test_imported_catalog_validates_and_has_no_drift_from_its_hub(fixture: str, tmp_path: Path) -> None:
+    page = _hub(fixture)
+    path = tmp_path / "hub.yaml"
+    path.write_text(to_catalog_yaml(page, HUB_URL), encoding="utf-8")
+    catalog = load_catalog(path)
+    assert catalog.warnings == ()
+    assert len(catalog.entries) == len(page.entries)
+    assert hub_drift(catalog.entries, page) == []
 
 
 def test_ids_are_unique_slugs() -> None:
