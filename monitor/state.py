@@ -217,9 +217,11 @@ def remember(
         for finding in result.findings:
             first = opened.get(finding.code.value, today)
             confirmed = finding.code not in NEEDS_CONFIRMATION or streak >= confirm_after
+            evidence = finding.evidence
             if finding.code in NEEDS_CONFIRMATION:
                 first = since or first
-            dated.append(replace(finding, confirmed=confirmed, first_seen=first))
+                evidence = {**evidence, "failing_runs": str(streak)}
+            dated.append(replace(finding, confirmed=confirmed, first_seen=first, evidence=evidence))
         codes_now = {f.code.value: f.first_seen or today for f in dated}
         for code in sorted(set(codes_now) - set(base.findings)):
             new.append(Change(entry.id, code))

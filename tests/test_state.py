@@ -22,7 +22,7 @@ def test_failure_is_confirmed_only_on_the_second_consecutive_night():
     dead = Finding(Code.DEAD_LINK, "404")
     first = _night(State(), [dead], "2026-11-24", status=404)
     [f1] = first.results[0].findings
-    assert (f1.confirmed, f1.first_seen) == (False, "2026-11-24")
+    assert (f1.confirmed, f1.first_seen, f1.evidence["failing_runs"]) == (False, "2026-11-24", "1")
     second = _night(first.state, [dead], "2026-11-25", status=404)
     [f2] = second.results[0].findings
     assert (f2.confirmed, f2.first_seen) == (True, "2026-11-24")
