@@ -368,9 +368,10 @@ class _BrotliDecoder:
         if self._d.is_finished():
             return
         out = self._d.process(data, output_buffer_limit=_PIECE)
+        # Output may stay buffered even when the decoder says it accepts more input: drain until empty.
         while out:
             yield out
-            if self._d.can_accept_more_data():
+            if self._d.is_finished():
                 return
             out = self._d.process(b"", output_buffer_limit=_PIECE)
 
@@ -599,6 +600,7 @@ class Crawler:
         self._hosts: dict[tuple[str, int], _HostState] = {}
         self._global = asyncio.Semaphore(settings.max_concurrency)
         self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncBaseTransport | None = None
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -611,8 +613,9 @@ class Crawler:
             max_keepalive_connections=self.settings.max_concurrency,
         )
         timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
+        self._transport = _PinnedTransport(PinnedBackend(self._policy), limits)
         self._client = httpx.AsyncClient(
-            transport=_PinnedTransport(PinnedBackend(self._policy), limits),
+            transport=self._transport,
             follow_redirects=False,
             trust_env=False,
             timeout=timeout,
@@ -728,9 +731,13 @@ class Crawler:
         self, target: httpx.URL, chain: _Chain, jar: httpx.Cookies, deadline: _Deadline
     ) -> httpx.URL | None:
         """Send one GET; return the next hop's URL, or None when this answer ends the chain."""
-        assert self._client is not None, "use Crawler as an async context manager"
+        if self._client is None or self._transport is None:
+            raise RuntimeError("use Crawler as an async context manager")
         host = self._host_state(target)
-        request = self._client.build_request("GET", target, headers=self._headers(target, chain.url))
+        # The fragment is never sent; it stays in the chain for final_url and the anchor check.
+        request = self._client.build_request(
+            "GET", target.copy_with(fragment=None), headers=self._headers(target, chain.url)
+        )
         jar.set_cookie_header(request)
         async with host.slot():
             await self._take_turn(host)
@@ -738,7 +745,10 @@ class Crawler:
                 self.requests += 1
                 log.debug("GET %s", target)
                 async with deadline.running():
-                    response = await self._client.send(request, stream=True)
+                    # Straight to the transport: client.send parses Location even when not following
+                    # redirects, and raises on hostile values (``javascript:``), losing the answer.
+                    response = await self._transport.handle_async_request(request)
+                    response.request = request
                     try:
                         return await self._read(response, target, chain, jar)
                     finally:
