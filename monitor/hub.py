@@ -106,7 +106,7 @@ NO_SECTION = "Other"
 # --- reading the page ---------------------------------------------------------------------------------
 
 _HEADINGS = ("h1", "h2", "h3", "h4")
-_DROPPED_TAGS = ("script", "style", "template", "noscript", "svg", "iframe", "object", "nav", "footer", "head")
+_DROPPED_TAGS = ("script", "style", "template", "noscript", "svg", "iframe", "object", "nav", "footer")
 _CHROME_ROLES = frozenset({"navigation", "contentinfo", "menubar", "search"})
 # Webflow renders CMS items hidden by conditional visibility, and "No items found." placeholders, into the
 # HTML and hides them with CSS we never load.
@@ -218,7 +218,8 @@ class _Card:
 
 
 class _Reader:
-    """One pass over a cleaned page; kept as an object only to share the document-order index."""
+    """One reading of a cleaned page. An object only so that the helpers share the document-order index,
+    the heading counts and the section positions instead of passing them around."""
 
     def __init__(self, soup: BeautifulSoup, root: Tag, base: str) -> None:
         self.soup = soup
@@ -375,8 +376,8 @@ class _Reader:
     # -- text --
 
     def _maintainer(self) -> str | None:
-        for line in self.root.get_text("\n").splitlines():
-            match = _MAINTAINED.match(_clean(line))
+        for block in _blocks([self.root], set()):
+            match = _MAINTAINED.match(block.text)
             if match:
                 return match.group(1)
         return None

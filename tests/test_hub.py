@@ -232,6 +232,12 @@ def test_declared_charset_and_title_fallback() -> None:
     assert [e.title for e in page.entries] == ["Caf\u00e9 \u2019s"]
 
 
+def test_maintainer_line_with_a_link_and_title_from_head_only() -> None:
+    assert _parse('<h1>Hub</h1><p>Maintained by <a href="/">MATS</a>.</p>').maintainer == "MATS"
+    assert _parse("<p>This library is maintained by volunteers.</p>").maintainer is None
+    assert _parse("<title>Hub | Site</title>").title == "Hub"
+
+
 @pytest.mark.parametrize(
     ("heading", "expected"),
     [
