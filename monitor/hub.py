@@ -214,7 +214,7 @@ class _Card:
     title: str
     extent: list[PageElement]
     link: str | None
-    skip: set[int]  # ids of elements whose text is not the card's text (its title)
+    skip: set[int]  # ids of elements whose text is not the card's text (its heading, its title link)
 
 
 class _Reader:
@@ -352,9 +352,8 @@ class _Reader:
         blocks = _blocks([link], set())
         if href is None or len(blocks) < 2:
             return None
-        title_block = blocks[0]
-        return _Card(link, _title_text(title_block.text), [link], _join(self.base, str(href)),
-                     {id(title_block.element)} if title_block.element is not link else set())
+        # The title block is left out of the text by `_entry`, which drops blocks equal to the title.
+        return _Card(link, _title_text(blocks[0].text), [link], _join(self.base, str(href)), set())
 
     def _list_card(self, item: Tag) -> _Card | None:
         link = item.find("a", href=True)
@@ -393,7 +392,7 @@ class _Reader:
         description: list[str] = []
         status: list[str] = []
         for block in _blocks(card.extent, skip):
-            if block.text == card.title:
+            if _title_text(block.text) == card.title:
                 continue
             (status if _is_status(block) else description).append(block.text)
         return HubEntry(
