@@ -20,7 +20,7 @@ from monitor import __version__
 from monitor.atomic import LockedError, WriteError, run_lock, write_atomic
 from monitor.catalog import Catalog, CatalogError, load_catalog
 from monitor.findings import Severity
-from monitor.models import Network, RunResult
+from monitor.models import FetchResult, Network, RunResult
 from monitor.settings import (
     HostSettings,
     Settings,
@@ -181,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     iss.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     iss.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
     iss.add_argument("--verbose", action="store_true")
+
+    imp = sub.add_parser("import", help="turn the hub page (a URL or a saved HTML file) into catalog YAML")
+    imp.add_argument("source", help="the hub's URL, or a saved copy of its HTML")
+    imp.add_argument("--base-url", help="the hub's real URL, to resolve relative links of a saved file")
+    imp.add_argument("--output", "-o", help="write the YAML here instead of standard output")
+    imp.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
+                     help="allow this host even if it resolves to a private address")
+    imp.add_argument("--verbose", action="store_true")
     return parser
 
 
@@ -340,11 +348,47 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
 
 
+def _cmd_import(args: argparse.Namespace) -> ExitCode:
+    import asyncio
+
+    from monitor.fetch import Crawler
+    from monitor.hub import parse_hub, to_catalog_yaml
+
+    source: str = args.source
+    if source.startswith(("http://", "https://")):
+        settings = override(Settings(), {"allow_hosts": args.allow_host or None})
+
+        async def fetch() -> FetchResult:
+            async with Crawler(settings) as crawler:
+                return await crawler.fetch(source)
+
+        got = asyncio.run(fetch())
+        if not got.ok or got.body is None:
+            reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
+            raise UsageError(f"cannot import {source}: {reason}")
+        body, headers, base = got.body, got.headers, got.final_url
+    else:
+        try:
+            body = Path(source).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        headers, base = {}, args.base_url or Path(source).resolve().as_uri()
+    page = parse_hub(body, headers, base)
+    text = to_catalog_yaml(page, args.base_url or base)
+    if args.output:
+        write_atomic(Path(args.output), text)
+        print(f"wrote {args.output}: {len(page.entries)} entries in {len(page.sections)} sections", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return ExitCode.OK
+
+
 COMMANDS = {
     "check": _cmd_check,
     "validate": _cmd_validate,
     "report": _cmd_report,
     "issues": _cmd_issues,
+    "import": _cmd_import,
 }
 
 

@@ -164,5 +164,7 @@ class RunResult:
     new_findings: list[Change] = field(default_factory=list)
     resolved_findings: list[Change] = field(default_factory=list)
     confirm_after: int = 2
+    # About the catalog as a whole: the hub lists an entry the catalog lacks, or the hub could not be read.
+    hub_findings: list[Finding] = field(default_factory=list)
     # Entries whose GitHub issue a maintainer closed as "not planned" (filled by `issues`, shown in the report).
     not_planned: tuple[str, ...] = ()

@@ -17,6 +17,8 @@ from monitor.archive import WORTH_A_SUGGESTION, find_archived
 from monitor.catalog import Catalog
 from monitor.extract import extract
 from monitor.fetch import Crawler, network_state
+from monitor.findings import Code, Finding
+from monitor.hub import HubPage, hub_drift, parse_hub
 from monitor.models import EntryResult, FetchError, FetchResult, Network, PageText, RunResult
 from monitor.rules import RuleInput, analyse
 from monitor.rules.content import fingerprint
@@ -50,15 +52,19 @@ async def _crawl(
     watch_of: dict[str, str | None],
     progress: Progress | None,
     crawler_factory: Callable[..., Crawler],
-) -> tuple[dict[str, FetchResult], dict[str, PageText], int, tuple[str, ...]]:
+    hub_url: str | None,
+) -> Crawl:
     results: dict[str, FetchResult] = {}
     pages: dict[str, PageText] = {}
+    hub_page: list[HubPage] = []
     failures = 0
 
     def on_result(url: str, fetched: FetchResult) -> None:
         nonlocal failures
         # Extract at once and drop the body: only the small PageText is kept per entry.
         if fetched.body is not None:
+            if url == hub_url and fetched.ok:
+                hub_page.append(parse_hub(fetched.body, fetched.headers, fetched.final_url))
             pages[url] = extract(fetched.body, fetched.headers, watch_of.get(url))
             fetched.body = None
         results[url] = fetched
@@ -73,7 +79,16 @@ async def _crawl(
         # Whatever finished within the budget is reported; the rest is listed as not checked.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(crawler.fetch_all(urls, on_result=on_result), timeout=settings.max_runtime)
-        return results, pages, crawler.requests, tuple(sorted(crawler.hosts))
+        return Crawl(results, pages, crawler.requests, tuple(sorted(crawler.hosts)), hub_page[0] if hub_page else None)
+
+
+@dataclass
+class Crawl:
+    fetched: dict[str, FetchResult]
+    pages: dict[str, PageText]
+    requests: int
+    hosts: tuple[str, ...]
+    hub_page: HubPage | None
 
 
 def _not_checked(url: str, reason: str) -> FetchResult:
@@ -96,14 +111,18 @@ def check(
     entry_urls = {e.id: e.url for e in entries}
     urls = list(dict.fromkeys(e.url for e in entries if e.url))
     watch_of = {e.url: e.watch for e in entries if e.url}
-    fetched, pages, requests, hosts = asyncio.run(
-        _crawl(urls, settings, prior, entry_urls, watch_of, progress, crawler_factory)
-    )
-    network = network_state(list(fetched.values())) if fetched else Network.OK
+    hub_url = catalog.hub.url if settings.check_hub else None
+    entry_urls_only = list(urls)
+    if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
+        urls.append(hub_url)
+    crawl = asyncio.run(_crawl(urls, settings, prior, entry_urls, watch_of, progress, crawler_factory, hub_url))
+    fetched, pages = crawl.fetched, crawl.pages
+    network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
+    drift = _drift(catalog, crawl, hub_url)
     results: list[EntryResult] = []
     for entry in entries:
         if entry.url is None:
-            results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today))))
+            results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today)) + drift.pop(entry.id, [])))
             continue
         got = fetched.get(entry.url) or _not_checked(entry.url, "the run's time budget ran out first")
         if got.error is FetchError.NOT_CHECKED:
@@ -117,7 +136,7 @@ def check(
         results.append(
             EntryResult(
                 entry,
-                analyse(inp),
+                analyse(inp) + drift.pop(entry.id, []),
                 final_url=got.final_url,
                 http_status=got.status,
                 elapsed_ms=got.elapsed_ms,
@@ -134,8 +153,9 @@ def check(
         network=network,
         entries=results,
         duration_ms=int((time.monotonic() - t0) * 1000),
-        requests=requests,
-        hosts=hosts,
+        requests=crawl.requests,
+        hosts=crawl.hosts,
+        hub_findings=[f for items in drift.values() for f in items],
         settings_changed=settings_diff(settings),
         confirm_after=settings.confirm_after,
     )
@@ -173,3 +193,20 @@ def _with_archive_links(results: list[EntryResult], settings: Settings) -> list[
             ]
         out.append(result)
     return out
+
+
+def _drift(catalog: Catalog, crawl: Crawl, hub_url: str | None) -> dict[str, list[Finding]]:
+    """Hub-drift findings by catalog entry id; ids the catalog lacks are the hub's new entries."""
+    if hub_url is None:
+        return {}
+    if crawl.hub_page is None:
+        got = crawl.fetched.get(hub_url)
+        if got is None:
+            return {}
+        reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
+        note = Finding(Code.HUB_DRIFT, f"the hub page {hub_url} could not be read ({reason}): drift not checked")
+        return {"": [note]}
+    by_entry: dict[str, list[Finding]] = {}
+    for item in hub_drift(catalog.entries, crawl.hub_page):
+        by_entry.setdefault(item.entry_id, []).append(item.finding())
+    return by_entry

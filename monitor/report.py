@@ -108,6 +108,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
             "resolved": _changes_json(run.resolved_findings, order),
         },
         "not_planned": sorted(set(run.not_planned), key=lambda i: (order.get(i, len(order)), i)),
+        "hub_drift": [_finding_json(f) for f in run.hub_findings],
         "entries": entries,
     }
 
@@ -285,6 +286,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     lines += [f"**{verdict(data)}**", ""]
     lines += _summary_table(data)
     lines += _section("Needs attention", _needs_attention(data, attention))
+    lines += _section("The hub lists entries the catalog lacks", _hub_drift(data))
     lines += _section("Issues closed as not planned", _not_planned(data))
     lines += _section("Changed since the last run", _changes(data))
     lines += _section("Not yet confirmed", _pending(data, pending))
@@ -460,6 +462,13 @@ def _ago(when: str, today: str | None, prefix: str = "") -> str:
     if days <= 0:
         return " (today)" if days == 0 and not prefix else ""
     return f" ({prefix}{_count(days, 'day', 'days')} ago)"
+
+
+def _hub_drift(data: Mapping[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for f in data.get("hub_drift", []):
+        lines += finding_block(f, data["today"])
+    return lines
 
 
 def _not_planned(data: Mapping[str, Any]) -> list[str]:

@@ -115,7 +115,7 @@ def test_json_keys_and_order_are_pinned() -> None:
     data = to_json(make_run())
     assert list(data) == [
         "schema", "tool", "version", "started_at", "finished_at", "duration_ms", "today", "network", "hub",
-        "catalog", "confirm_after", "summary", "settings_changed", "changes", "not_planned", "entries",
+        "catalog", "confirm_after", "summary", "settings_changed", "changes", "not_planned", "hub_drift", "entries",
     ]  # fmt: skip
     assert list(data["hub"]) == ["title", "url", "maintainer"]
     assert list(data["summary"]) == ["entries", "ok", "info", "warning", "error", "checked", "requests", "hosts"]
