@@ -55,6 +55,7 @@ class Code(StrEnum):
     STATUS_UNVERIFIED = "status-unverified"
     DATED_TITLE = "dated-title"
     HUB_DRIFT = "hub-drift"
+    ANCHOR_UNVERIFIED = "anchor-unverified"
 
     @property
     def severity(self) -> Severity:
@@ -88,6 +89,8 @@ SEVERITY: dict[Code, Severity] = {
     Code.STATUS_UNVERIFIED: Severity.INFO,
     Code.DATED_TITLE: Severity.INFO,
     Code.HUB_DRIFT: Severity.WARNING,
+    # The page is rendered by JavaScript, so a #fragment cannot be checked in what a plain fetch sees.
+    Code.ANCHOR_UNVERIFIED: Severity.INFO,
 }
 
 # Failures of the network or the site: these may be flaky, so they are only confirmed (and alarm)

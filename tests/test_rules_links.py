@@ -1,0 +1,253 @@
+"""Link rules as pure functions: hand-built fetch results and page texts in, findings out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pytest
+
+from monitor.findings import Code, Finding, Severity
+from monitor.models import Entry, FetchError, FetchResult, Hop, PageText
+from monitor.rules import RuleInput
+from monitor.rules.links import RULES, chain_text
+
+URL = "https://site.example/guide/intro"
+
+
+@dataclass
+class Case:
+    fetch: FetchResult | None
+    page: PageText | None = None
+    url: str = URL
+    aliases: tuple[str, ...] = ()
+    expect: list[Code] = field(default_factory=list)
+
+
+def ok(url: str = URL, status: int = 200, hops: tuple[Hop, ...] = (), **kw: object) -> FetchResult:
+    final = hops[-1].location if hops and hops[-1].location else url
+    return FetchResult(url=url, final_url=kw.pop("final", final), status=status, hops=hops, **kw)  # type: ignore[arg-type]
+
+
+def failed(error: FetchError, detail: str, status: int | None = None, **kw: object) -> FetchResult:
+    return FetchResult(url=URL, final_url=URL, status=status, error=error, error_detail=detail, **kw)  # type: ignore[arg-type]
+
+
+def hop(url: str, status: int, location: str, via: str = "http") -> Hop:
+    return Hop(url=url, status=status, location=location, via=via)
+
+
+def page(title: str = "Guide", heading: str = "", text: str = "", ids: set[str] | None = None,
+         js: bool = False) -> PageText:
+    return PageText(title=title, heading=heading, text=text, ids=frozenset(ids or ()), js_rendered=js)
+
+
+def findings(case: Case) -> list[Finding]:
+    entry = Entry(id="guide", section="Learning", title="Guide", url=case.url, aliases=case.aliases, line=12)
+    inp = RuleInput(entry=entry, fetch=case.fetch, page=case.page, today=date(2026, 11, 25))
+    return [f for rule in RULES for f in rule(inp)]
+
+
+def codes(case: Case) -> list[Code]:
+    return [f.code for f in findings(case)]
+
+
+HOME = "https://site.example/"
+CASES: dict[str, Case] = {
+    # healthy
+    "200": Case(ok(), page()),
+    "304 not modified": Case(ok(status=304, not_modified=True), page()),
+    "no url": Case(None),
+    "not checked": Case(failed(FetchError.NOT_CHECKED, "excluded by the pattern 'x'")),
+    "accepted 403": Case(ok(status=403, accepted=True), page()),
+    "title mentioning 404 but fine": Case(ok(), page(title="404 Media", heading="Independent journalism")),
+    # dead and broken
+    "404": Case(ok(status=404), page(title="404 Not Found"), expect=[Code.DEAD_LINK]),
+    "410": Case(ok(status=410), expect=[Code.DEAD_LINK]),
+    "400": Case(ok(status=400), expect=[Code.DEAD_LINK]),
+    "404 after a 301": Case(
+        ok(status=404, hops=(hop(URL, 301, "https://site.example/new"),)), expect=[Code.DEAD_LINK]
+    ),
+    "404 with a fragment": Case(ok(URL + "#setup", status=404), page(), url=URL + "#setup", expect=[Code.DEAD_LINK]),
+    "500 after retries": Case(ok(status=500, attempts=4), expect=[Code.HTTP_ERROR]),
+    "3xx without location": Case(ok(status=300), expect=[Code.HTTP_ERROR]),
+    "dns": Case(failed(FetchError.DNS, "site.example does not resolve: Name or service not known"),
+                expect=[Code.UNREACHABLE]),
+    "refused": Case(failed(FetchError.CONNECT, "connection refused"), expect=[Code.UNREACHABLE]),
+    "tls expired": Case(failed(FetchError.TLS, "TLS certificate rejected: certificate has expired"),
+                        expect=[Code.UNREACHABLE]),
+    "broken http": Case(failed(FetchError.PROTOCOL, "illegal header line", status=200), expect=[Code.UNREACHABLE]),
+    "timeout": Case(failed(FetchError.TIMEOUT, "no complete answer within 20 s"), expect=[Code.TIMEOUT]),
+    "timeout mid-body": Case(failed(FetchError.TIMEOUT, "no complete answer within 20 s", status=200),
+                             page(), expect=[Code.TIMEOUT]),
+    "loop": Case(failed(FetchError.REDIRECT_LOOP, "the chain returns to " + URL), expect=[Code.REDIRECT_LOOP]),
+    "too many": Case(failed(FetchError.TOO_MANY_REDIRECTS, "more than 10 redirects"), expect=[Code.REDIRECT_LOOP]),
+    "blocked": Case(
+        failed(FetchError.BLOCKED_ADDRESS, "169.254.169.254 is a link-local address",
+               hops=(hop(URL, 302, "http://169.254.169.254/"),)),
+        expect=[Code.BLOCKED_ADDRESS],
+    ),
+    "javascript redirect": Case(
+        failed(FetchError.UNSUPPORTED_SCHEME, "points to a javascript: URL"), expect=[Code.BLOCKED_ADDRESS]
+    ),
+    # walls: never dead
+    "429 after retries": Case(failed(FetchError.RATE_LIMITED, "still 429", status=429), expect=[Code.RATE_LIMITED]),
+    "retry-after beyond cap": Case(failed(FetchError.RATE_LIMITED, "asked to wait 3600 s"),
+                                   expect=[Code.RATE_LIMITED]),
+    "cloudflare header": Case(ok(status=403, headers={"cf-mitigated": "challenge"}), page(title="Just a moment..."),
+                              expect=[Code.BOT_PROTECTION]),
+    "cloudflare title on 503": Case(ok(status=503), page(title="Just a moment..."), expect=[Code.BOT_PROTECTION]),
+    "cloudflare text on 403": Case(
+        ok(status=403, headers={"server": "cloudflare"}),
+        page(title="site.example", text="Enable JavaScript and cookies to continue"),
+        expect=[Code.BOT_PROTECTION],
+    ),
+    "linkedin 999": Case(ok(status=999), expect=[Code.BOT_PROTECTION]),
+    "aws waf": Case(ok(status=202, headers={"x-amzn-waf-action": "challenge"}), expect=[Code.BOT_PROTECTION]),
+    "401": Case(ok(status=401), expect=[Code.ACCESS_RESTRICTED]),
+    "403": Case(ok(status=403), page(title="Forbidden"), expect=[Code.ACCESS_RESTRICTED]),
+    "google sign-in redirect": Case(
+        ok("https://docs.google.com/document/d/abc/edit",
+           hops=(hop("https://docs.google.com/document/d/abc/edit", 302,
+                     "https://accounts.google.com/ServiceLogin?continue=x"),)),
+        page(title="Sign in - Google Accounts"),
+        url="https://docs.google.com/document/d/abc/edit",
+        expect=[Code.ACCESS_RESTRICTED],
+    ),
+    "google you need access": Case(
+        ok("https://docs.google.com/document/d/abc/edit"),
+        page(title="Google Docs", text="You need access. Ask for access, or switch to an account with access."),
+        url="https://docs.google.com/document/d/abc/edit",
+        expect=[Code.ACCESS_RESTRICTED],
+    ),
+    "login redirect": Case(
+        ok(hops=(hop(URL, 302, "https://site.example/login?next=/guide/intro"),)), page(title="Welcome back"),
+        expect=[Code.ACCESS_RESTRICTED],
+    ),
+    # soft 404 and parked
+    "soft 404 title": Case(ok(), page(title="Page Not Found | Site"), expect=[Code.SOFT_404]),
+    "soft 404 heading with curly apostrophe": Case(
+        ok(), page(title="Site", heading="Oops! That page can’t be found."), expect=[Code.SOFT_404]
+    ),
+    "soft 404 doesn't exist": Case(ok(), page(heading="This page doesn't exist"), expect=[Code.SOFT_404]),
+    "soft 404 error 404": Case(ok(), page(title="Error 404 - Site"), expect=[Code.SOFT_404]),
+    "deep link to home": Case(ok(hops=(hop(URL, 301, HOME),)), page(title="Site"), expect=[Code.SOFT_404]),
+    "deep link to language home": Case(ok(hops=(hop(URL, 302, HOME + "en/"),)), page(), expect=[Code.SOFT_404]),
+    "parked text": Case(ok(), page(title="site.example", text="This domain is for sale! Make an offer."),
+                        expect=[Code.PARKED_DOMAIN]),
+    "parked title": Case(ok(), page(title="site.example is for sale"), expect=[Code.PARKED_DOMAIN]),
+    "parking service": Case(ok(hops=(hop(URL, 302, "https://www.sedoparking.com/site.example"),)), page(title=""),
+                            expect=[Code.PARKED_DOMAIN]),
+    "godaddy sale page": Case(
+        ok(hops=(hop(URL, 302, "https://www.godaddy.com/forsale/site.example?utm=x"),)), page(),
+        expect=[Code.PARKED_DOMAIN],
+    ),
+    # redirects of a working page
+    "moved": Case(ok(hops=(hop(URL, 301, "https://new.example/guide"),)), page(), expect=[Code.MOVED_PERMANENTLY]),
+    "moved by 308 then temporary": Case(
+        ok(hops=(hop(URL, 308, "https://new.example/guide"), hop("https://new.example/guide", 302,
+                                                                  "https://new.example/guide?lang=en"))),
+        page(), expect=[Code.MOVED_PERMANENTLY],
+    ),
+    "moved by meta refresh": Case(
+        ok(hops=(hop(URL, 200, "https://new.example/guide", via="meta-refresh"),)), page(),
+        expect=[Code.MOVED_PERMANENTLY],
+    ),
+    "moved to an alias": Case(
+        ok(hops=(hop(URL, 301, "https://mirror.example/guide"),)), page(), aliases=("https://mirror.example/guide",)
+    ),
+    "https upgrade": Case(
+        ok("http://site.example/guide/intro", hops=(hop("http://site.example/guide/intro", 301, URL),)), page(),
+        url="http://site.example/guide/intro", expect=[Code.REDIRECTED],
+    ),
+    "trailing slash": Case(ok(hops=(hop(URL, 301, URL + "/"),)), page(), expect=[Code.REDIRECTED]),
+    "www": Case(ok(hops=(hop(URL, 301, "https://www.site.example/guide/intro"),)), page(), expect=[Code.REDIRECTED]),
+    "temporary": Case(ok(hops=(hop(URL, 302, "https://site.example/guide/intro-2026"),)), page(),
+                      expect=[Code.REDIRECTED]),
+    "https then temporary": Case(
+        ok("http://site.example/guide/intro", hops=(hop("http://site.example/guide/intro", 301, URL),
+                                                     hop(URL, 307, "https://site.example/guide/v2"))),
+        page(), url="http://site.example/guide/intro", expect=[Code.REDIRECTED],
+    ),
+    # fragments and size
+    "anchor present": Case(ok(URL + "#setup"), page(ids={"setup"}), url=URL + "#setup"),
+    "anchor via github prefix": Case(ok(URL + "#Setup"), page(ids={"user-content-setup"}), url=URL + "#Setup"),
+    "anchor percent-encoded": Case(ok(URL + "#caf%C3%A9"), page(ids={"café"}), url=URL + "#caf%C3%A9"),
+    "anchor missing": Case(ok(URL + "#setup"), page(ids={"install"}), url=URL + "#setup",
+                           expect=[Code.MISSING_ANCHOR]),
+    "anchor on a js app": Case(ok(URL + "#setup"), page(js=True), url=URL + "#setup",
+                               expect=[Code.ANCHOR_UNVERIFIED]),
+    "anchor top": Case(ok(URL + "#top"), page(), url=URL + "#top"),
+    "anchor route": Case(ok(URL + "#/docs/a"), page(), url=URL + "#/docs/a"),
+    "anchor text fragment": Case(ok(URL + "#setup:~:text=pip"), page(ids={"setup"}), url=URL + "#setup:~:text=pip"),
+    "truncated": Case(ok(truncated=True, body=b"x" * 100), page(), expect=[Code.TOO_LARGE]),
+    "moved and anchor missing": Case(
+        ok(URL + "#setup", hops=(hop(URL + "#setup", 301, "https://new.example/guide#setup"),)),
+        page(ids=set()), url=URL + "#setup", expect=[Code.MOVED_PERMANENTLY, Code.MISSING_ANCHOR],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_link_rules(name: str) -> None:
+    assert codes(CASES[name]) == CASES[name].expect
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_finding_is_actionable(name: str) -> None:
+    for finding in findings(CASES[name]):
+        assert finding.message.strip()
+        if finding.severity is not Severity.INFO:
+            assert finding.fix, f"{finding.code} has no fix"
+
+
+def test_a_problem_page_gets_exactly_one_verdict() -> None:
+    verdicts = {
+        Code.DEAD_LINK, Code.UNREACHABLE, Code.TIMEOUT, Code.HTTP_ERROR, Code.REDIRECT_LOOP, Code.BLOCKED_ADDRESS,
+        Code.SOFT_404, Code.PARKED_DOMAIN, Code.ACCESS_RESTRICTED, Code.BOT_PROTECTION, Code.RATE_LIMITED,
+    }
+    for name, case in CASES.items():
+        found = [c for c in codes(case) if c in verdicts]
+        assert len(found) <= 1, name
+        if found:
+            assert codes(case) == found, f"{name}: a problem page gets nothing else"
+
+
+def test_dead_link_message_and_fix() -> None:
+    (finding,) = findings(CASES["404 after a 301"])
+    assert "answers 404 Not Found" in finding.message
+    assert finding.evidence["chain"] == f"301 {URL} → 404 https://site.example/new"
+    assert "entry `guide` (catalog line 12)" in (finding.fix or "")
+
+
+def test_moved_permanently_names_the_new_url_and_the_line() -> None:
+    (finding,) = findings(CASES["moved by 308 then temporary"])
+    assert "to https://new.example/guide." in finding.message
+    assert finding.evidence["new_url"] == "https://new.example/guide"
+    assert finding.fix is not None and finding.fix.startswith(
+        "Change `url` of entry `guide` (catalog line 12) to https://new.example/guide"
+    )
+
+
+def test_unreachable_says_which() -> None:
+    assert "does not resolve (DNS)" in findings(CASES["dns"])[0].message
+    assert "connection refused" in findings(CASES["refused"])[0].message
+    assert "certificate has expired" in findings(CASES["tls expired"])[0].message
+
+
+def test_redirected_names_the_normalisation() -> None:
+    assert "only http→https" in findings(CASES["https upgrade"])[0].message
+    assert "only trailing slash" in findings(CASES["trailing slash"])[0].message
+    assert "only www." in findings(CASES["www"])[0].message
+    assert "temporarily (302 Found)" in findings(CASES["temporary"])[0].message
+
+
+def test_walls_are_explained_as_unverified_not_dead() -> None:
+    assert "not dead" in findings(CASES["cloudflare header"])[0].message
+    assert "could not be verified" in findings(CASES["429 after retries"])[0].message
+    assert "Anyone with the link" in (findings(CASES["google you need access"])[0].fix or "")
+
+
+def test_chain_text_marks_meta_refresh() -> None:
+    fetch = ok(hops=(hop(URL, 200, "https://new.example/", via="meta-refresh"),))
+    assert chain_text(fetch) == f"200 (meta refresh) {URL} → 200 https://new.example/"
