@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import soupsieve
 from yaml.nodes import MappingNode, Node
 
+from monitor.extract import InvalidSelector, compile_selector
 from monitor.models import Entry, Hub, Kind
 from monitor.settings import Settings, read_settings
 from monitor.yamlcheck import CatalogError, Problem, Reader, line_of, suggest
@@ -234,6 +235,12 @@ def _read_watch(reader: Reader, node: Node, field: str) -> str | None:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             reader.error(node, field, f"{selector!r} is not a valid CSS selector: {reason}")
             return None
+    try:
+        # The page reader runs selectors through cssselect: one it cannot translate would watch nothing.
+        compile_selector(selector)
+    except InvalidSelector as exc:
+        reader.error(node, field, f"{selector!r} is not a CSS selector the page reader supports: {exc}")
+        return None
     for warning in caught:
         reader.warn(node, field, str(warning.message))
     return selector

@@ -11,14 +11,14 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import PreformattedString
-from soupsieve import SelectorSyntaxError
+from cssselect import HTMLTranslator, SelectorError
+from lxml import etree
 
 from monitor.models import PageText
 
-__all__ = ["decode", "extract"]
+__all__ = ["InvalidSelector", "compile_selector", "decode", "extract"]
 
 # --- decoding ---------------------------------------------------------------------------------------
 
@@ -167,7 +167,7 @@ def extract(body: bytes, headers: dict[str, str], watch: str | None = None) -> P
     try:
         return _html(text, charset, watch)
     except Exception:  # pragma: no cover
-        # bs4/lxml are robust to garbage, but a library bug on a hostile page must cost one page's text,
+        # lxml is robust to garbage, but a library bug on a hostile page must cost one page's text,
         # never the run: fall back to reading the markup as plain text.
         return _plain_text(re.sub(r"<[^>]*>", " ", text), charset)
 
@@ -204,19 +204,25 @@ def _clean_lines(lines: Iterable[str]) -> list[str]:
 
 
 def _html(text: str, charset: str, watch: str | None) -> PageText:
-    soup = BeautifulSoup(text, "lxml")
-    title_tag = soup.find("title")
-    title = " ".join(title_tag.get_text(" ").split()) if title_tag else ""
-    scan = _scan(soup)
-    watched_root = _watched_root(soup, watch)
-    # Detached once, after the watched region was chosen, so each later walk sees only readable nodes.
-    for tag in scan.dropped:
-        tag.extract()
-    body = soup.body or soup
-    page_text = _text_of(body)
-    watched_text = page_text if watched_root is body else _text_of(watched_root) if watched_root else ""
-    h1 = soup.find("h1")
-    heading = " ".join(h1.get_text(" ").split()) if h1 else ""
+    # The private-use characters mark block edges inside lxml's text (see _mark_blocks); a page's own are noise.
+    root = etree.fromstring(_without_markers(text), _PARSER)
+    if root is None:  # nothing but whitespace or a lone comment
+        return PageText(charset=charset)
+    title_el = next(root.iter("title"), None)
+    title = _squash(title_el) if title_el is not None else ""
+    scan = _scan(root)
+    watched_root = _watched_root(root, watch)
+    # Detached once, after the watched region was chosen, so each later read sees only readable nodes.
+    for element in scan.dropped:
+        _drop(element)
+    body = next(root.iter("body"), None)
+    if body is None or scan.root_dropped:
+        body = root
+    h1 = next(root.iter("h1"), None) if not scan.root_dropped else None
+    heading = _squash(h1) if h1 is not None else ""
+    _mark_blocks(root)
+    page_text = "" if scan.root_dropped else _text_of(body)
+    watched_text = page_text if watched_root is body else _text_of(watched_root) if watched_root is not None else ""
     return PageText(
         title=title,
         heading=heading,
@@ -229,6 +235,25 @@ def _html(text: str, charset: str, watch: str | None) -> PageText:
     )
 
 
+# recover: real pages are rarely valid; huge_tree off: libxml2's depth and size limits stop hostile nesting.
+_PARSER = etree.HTMLParser(recover=True, huge_tree=False, remove_comments=True, remove_pis=True, no_network=True)
+_BLOCK_MARK = "\ue000"
+_PRE_NEWLINE = "\ue001"
+_INVISIBLE = "".join(map(chr, _INVISIBLE_CHARS))
+
+
+def _without_markers(text: str) -> str:
+    # str.replace, not str.translate: translate with a mapping runs per character in Python (~1 ms per page).
+    for marker in (_BLOCK_MARK, _PRE_NEWLINE):
+        if marker in text:
+            text = text.replace(marker, "")
+    return text
+
+
+def _squash(element: etree._Element) -> str:
+    return " ".join(_without_markers("".join(element.itertext())).split())
+
+
 class _Scan:
     __slots__ = (
         "dropped",
@@ -236,13 +261,14 @@ class _Scan:
         "ids",
         "meta_refresh",
         "noscript",
+        "root_dropped",
         "script_bytes",
         "scripts",
         "spa_signature",
     )
 
     def __init__(self) -> None:
-        self.dropped: list[Tag] = []
+        self.dropped: list[etree._Element] = []
         self.ids: set[str] = set()
         self.meta_refresh: str | None = None
         self.noscript: list[str] = []
@@ -250,100 +276,136 @@ class _Scan:
         self.scripts = 0
         self.spa_signature = False
         self.empty_spa_root = False
+        self.root_dropped = False
 
 
-def _scan(soup: BeautifulSoup) -> _Scan:
-    """One pass over every element: anchors, refresh, script weight, and what to drop before reading."""
+def _scan(root: etree._Element) -> _Scan:
+    """Anchors, refresh, script weight, and what to drop before reading; lxml's C iterators do the walking."""
     scan = _Scan()
-    for tag in soup.find_all(True):
-        name = tag.name
-        attrs = tag.attrs
-        if "id" in attrs:
-            scan.ids.add(str(attrs["id"]))
-            if attrs["id"] in _SPA_ROOT_IDS and not tag.get_text(strip=True):
-                scan.empty_spa_root = True
-            if attrs["id"] == "notion-app":
-                scan.spa_signature = True
-        if name == "a" and "name" in attrs:
-            scan.ids.add(str(attrs["name"]))
-        if name == "script":
-            scan.scripts += 1
-            content = tag.string or ""
-            scan.script_bytes += len(content)
-            if _SPA_SIGNATURES.search(str(attrs.get("src", ""))) or _SPA_SIGNATURES.search(content[:2000]):
-                scan.spa_signature = True
-        elif name == "noscript":
-            scan.noscript.append(tag.get_text(" "))
-        elif name == "meta" and scan.meta_refresh is None:
-            scan.meta_refresh = _refresh_target(attrs)
-        if _is_dropped(tag, name, attrs):
-            scan.dropped.append(tag)
+    for element in root.xpath("descendant-or-self::*[@id]"):
+        element_id = element.get("id")
+        scan.ids.add(element_id)
+        if element_id in _SPA_ROOT_IDS and not "".join(element.itertext()).strip():
+            scan.empty_spa_root = True
+        if element_id == "notion-app":
+            scan.spa_signature = True
+    scan.ids.update(str(name) for name in root.xpath("//a/@name"))
+    for script in root.iter("script"):
+        scan.scripts += 1
+        content = script.text or ""
+        scan.script_bytes += len(content)
+        if _SPA_SIGNATURES.search(script.get("src", "")) or _SPA_SIGNATURES.search(content[:2000]):
+            scan.spa_signature = True
+    scan.noscript = [" ".join(n.itertext()) for n in root.iter("noscript")]
+    for meta in root.iter("meta"):
+        scan.meta_refresh = _refresh_target(meta)
+        if scan.meta_refresh is not None:
+            break
+    dropped = set(root.iter(*_INVISIBLE_TAGS, *_CHROME_TAGS))
+    dropped.update(e for e in root.xpath(_MAYBE_HIDDEN) if _is_hidden(e))
+    dropped.update(e for e in root.iter("header", "footer") if not _in_sectioning(e))
+    scan.root_dropped = root in dropped
+    # Document order, so an ancestor goes before its descendants and their tails stay where a reader sees them.
+    scan.dropped = [e for e in root.iter() if e in dropped] if dropped else []
     return scan
 
 
-def _is_dropped(tag: Tag, name: str, attrs: dict[str, object]) -> bool:
-    if name in _INVISIBLE_TAGS or name in _CHROME_TAGS:
-        return True
-    if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
-        return True
-    if "style" in attrs and _HIDDEN_STYLE.search(str(attrs["style"])):
-        return True
-    if str(attrs.get("role", "")).lower() in _CHROME_ROLES:
-        return True
-    if name in ("header", "footer"):
-        return not any(parent.name in _SECTIONING for parent in tag.parents)
-    return False
+_MAYBE_HIDDEN = "//*[@hidden or @aria-hidden or @style or @role]"
 
 
-def _refresh_target(attrs: dict[str, object]) -> str | None:
-    if str(attrs.get("http-equiv", "")).lower() != "refresh":
+def _is_hidden(element: etree._Element) -> bool:
+    attrs = element.attrib
+    if "hidden" in attrs or attrs.get("aria-hidden", "").lower() == "true":
+        return True
+    if "style" in attrs and _HIDDEN_STYLE.search(attrs["style"]):
+        return True
+    return attrs.get("role", "").lower() in _CHROME_ROLES
+
+
+def _in_sectioning(element: etree._Element) -> bool:
+    # Per the HTML spec a header/footer is the page's own only when it is not inside sectioning content.
+    return any(parent.tag in _SECTIONING for parent in element.iterancestors())
+
+
+def _drop(element: etree._Element) -> None:
+    """Detach an element but keep its tail: the text after a hidden element is still on the page."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def _refresh_target(meta: etree._Element) -> str | None:
+    if meta.get("http-equiv", "").lower() != "refresh":
         return None
-    content = str(attrs.get("content", ""))
+    content = meta.get("content", "")
     if "url" not in content.lower() and ";" not in content and "," not in content:
         return None  # "5" alone reloads the same page: not a redirect
     match = _REFRESH_URL.match(content)
     return match.group(1).strip() if match else None
 
 
-def _watched_root(soup: BeautifulSoup, watch: str | None) -> Tag | None:
+class InvalidSelector(ValueError):
+    """A `watch` selector the page reader cannot use; the message says why."""
+
+
+@lru_cache(maxsize=256)
+def compile_selector(selector: str) -> etree.XPath:
+    """The XPath that `extract` runs for a CSS `watch` selector; the catalog validates with this too."""
+    try:
+        return etree.XPath(_CSS.css_to_xpath(selector))
+    except (SelectorError, etree.XPathError, ValueError, NotImplementedError) as exc:
+        raise InvalidSelector(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+_CSS = HTMLTranslator()
+
+
+def _watched_root(root: etree._Element, watch: str | None) -> etree._Element | None:
     if watch:
         try:
-            return soup.select_one(watch)
-        except (SelectorSyntaxError, ValueError, NotImplementedError):
+            found = compile_selector(watch)(root)
+        except InvalidSelector:
             # The catalog validator rejects bad selectors; one that slips through watches nothing.
             return None
-    return soup.find("main") or soup.find("article") or soup.body or soup
+        return next((e for e in found if isinstance(e, etree._Element)), None)
+    for tag in ("main", "article", "body"):
+        found = next(root.iter(tag), None)
+        if found is not None:
+            return found
+    return root
 
 
-_BLOCK_END = object()
-_PRE_END = object()
+def _mark_blocks(root: etree._Element) -> None:
+    """Put a marker at both edges of every block element, so one C-level itertext gives the lines."""
+    for element in root.iter(*_BLOCK_TAGS):
+        element.text = _BLOCK_MARK + (element.text or "")
+        element.tail = _BLOCK_MARK + (element.tail or "")
+    # Line breaks in the source are spaces to a reader, except inside <pre>.
+    for pre in root.iter("pre"):
+        for inner in pre.iter():
+            if inner.text:
+                inner.text = inner.text.replace("\n", _PRE_NEWLINE)
+            if inner is not pre and inner.tail:
+                inner.tail = inner.tail.replace("\n", _PRE_NEWLINE)
 
 
-def _text_of(root: Tag) -> str:
-    """Visible text, one line per block element. Iterative: hostile pages nest deeper than the stack."""
-    parts: list[str] = []
-    stack: list[object] = [root]
-    in_pre = 0
-    while stack:
-        node = stack.pop()
-        if node is _BLOCK_END:
-            parts.append("\n")
-        elif node is _PRE_END:
-            in_pre -= 1
-            parts.append("\n")
-        elif isinstance(node, Tag):
-            if node.name == "pre":
-                in_pre += 1
-                parts.append("\n")
-                stack.append(_PRE_END)
-            elif node.name in _BLOCK_TAGS:
-                parts.append("\n")
-                stack.append(_BLOCK_END)
-            stack.extend(reversed(node.contents))
-        elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
-            # Line breaks in the source are spaces to a reader, except inside <pre>.
-            parts.append(node if in_pre else node.replace("\n", " "))
-    return "\n".join(_clean_lines("".join(parts).split("\n")))
+def _text_of(root: etree._Element) -> str:
+    """Visible text, one line per block element, no blank lines."""
+    raw = "".join(root.itertext()).replace("\n", " ").replace(_BLOCK_MARK, "\n").replace(_PRE_NEWLINE, "\n")
+    for char in _INVISIBLE:
+        if char in raw:
+            raw = raw.replace(char, "")
+    # str.split() splits on exactly the whitespace _SPACES matches, and runs in C.
+    cleaned = (" ".join(line.split()) for line in raw.split("\n"))
+    return "\n".join(line for line in cleaned if line)
 
 
 def _looks_js_rendered(scan: _Scan, text: str) -> bool:
