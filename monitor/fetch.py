@@ -185,15 +185,21 @@ def translate_error(exc: BaseException) -> tuple[FetchError, str] | None:
     return None
 
 
-def _os_cause(exc: BaseException) -> BaseException | None:
+def _os_cause(exc: BaseException) -> OSError | None:
+    """The deepest OS error behind ``exc``: it names the cause best ("All connection attempts failed"
+    from anyio wraps the "Connection refused" that a maintainer needs to read)."""
+    found: OSError | None = None
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, BaseExceptionGroup) and current.exceptions:
+            current = current.exceptions[0]
+            continue
         if isinstance(current, OSError):
-            return current
+            found = current
         current = current.__cause__ or current.__context__
-    return None
+    return found
 
 
 def _is_dns(exc: BaseException | None) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,6 +92,53 @@ def sequence(*handlers: Route) -> Route:
         handlers[index](h)
 
     return handler
+
+
+def endless(chunk: bytes = b"<p>" + b"x" * 8192 + b"</p>", max_seconds: float = 30.0) -> Route:
+    """An HTML body that never ends (no Content-Length; the connection would close it): writes until the
+    client hangs up, or ``max_seconds`` pass so a stray thread cannot outlive the test run."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.wfile.write(b"<!doctype html><html><head><title>Endless</title></head><body>")
+        stop = time.monotonic() + max_seconds
+        while time.monotonic() < stop:
+            h.wfile.write(chunk)
+        h.close_connection = True
+
+    return handler
+
+
+def drip(interval: float, max_seconds: float = 30.0) -> Route:
+    """Headers at once, then one byte of the body every ``interval`` seconds."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.send_header("Content-Length", "100000")
+        h.end_headers()
+        stop = time.monotonic() + max_seconds
+        while time.monotonic() < stop:
+            h.wfile.write(b"x")
+            h.wfile.flush()
+            time.sleep(interval)
+        h.close_connection = True
+
+    return handler
+
+
+def bomb(inflated_size: int, encoding: str = "gzip") -> Route:
+    """A small compressed HTML body that inflates to ``inflated_size`` bytes (gzip or deflate)."""
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    block = b"\0" * (1024 * 1024)
+    parts = [packer.compress(b"<!doctype html><html><head><title>Bomb</title></head><body>")]
+    parts += [packer.compress(block) for _ in range(inflated_size // len(block))]
+    parts.append(packer.flush())
+    return respond(200, b"".join(parts), {"Content-Encoding": encoding})
 
 
 def _make_handler(server: TestServer) -> type[BaseHTTPRequestHandler]:
