@@ -687,14 +687,11 @@ class Crawler:
     # -- attempts and hops
 
     def _skip_reason(self, url: str) -> str | None:
+        # lychee's rule, as Settings.is_excluded states it: an include pattern overrides every exclude.
         if any(p.search(url) for p in self._include):
             return None
         pattern = next((p.pattern for p in self._exclude if p.search(url)), None)
-        if pattern is not None:
-            return f"excluded by the pattern {pattern!r}"
-        if self._include and not self._exclude:
-            return "not matched by any include pattern"
-        return None
+        return f"excluded by the pattern {pattern!r}" if pattern is not None else None
 
     async def _attempt(self, url: str) -> FetchResult:
         chain = _Chain(url=url, final_url=url)
@@ -791,12 +788,17 @@ class Crawler:
                     return following
         return None
 
-    def _headers(self, target: httpx.URL, original: str) -> dict[str, str]:
-        headers = {"User-Agent": self.settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
-        headers.update({k: v for k, v in self.settings.headers.items() if k.lower() not in self._secret})
+    def _headers(self, target: httpx.URL, original: str) -> httpx.Headers:
+        # httpx.Headers replaces names case-insensitively, so "user-agent" overrides "User-Agent".
+        headers = httpx.Headers(
+            {"User-Agent": self.settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+        )
+        for name, value in self.settings.headers.items():
+            if name.lower() not in self._secret:
+                headers[name] = value
         override = self._override(target.host)
-        if override is not None:
-            headers.update(override.headers)
+        for name, value in (override.headers if override else {}).items():
+            headers[name] = value
         etag, modified = self._validators.get(original, (None, None))
         if etag:
             headers["If-None-Match"] = etag
@@ -807,19 +809,17 @@ class Crawler:
     # -- politeness
 
     def _override(self, host: str) -> HostSettings | None:
-        return self._overrides.get(host.lower())
+        return self._overrides.get(host.lower().rstrip("."))
 
     def _host_state(self, target: httpx.URL) -> _HostState:
         key = (target.host.lower(), _port(target))
         state = self._hosts.get(key)
         if state is None:
-            override = self._override(target.host)
-            limit = (override.concurrency if override else None) or self.settings.host_concurrency
-            interval = override.request_interval if override and override.request_interval is not None else None
+            effective = self.settings.for_host(target.host)
             state = _HostState(
                 name=target.host.lower(),
-                limit=max(1, limit),
-                interval=self.settings.host_request_interval if interval is None else interval,
+                limit=max(1, effective.concurrency or 1),
+                interval=effective.request_interval or 0.0,
             )
             self._hosts[key] = state
         return state
