@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from tests.server import TestServer, html, redirect, respond
+from tests.server import TestServer, html, redirect
 
 FAST = ["--allow-host", "127.0.0.1", "--retry-wait-time", "10ms", "--host-request-interval", "0",
         "--today", "2026-11-25", "--quiet"]

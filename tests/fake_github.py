@@ -1,0 +1,118 @@
+"""Enough of GitHub's issues API for tests, answering with its real response shapes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+API = "https://api.github.com"
+REPO = "octo-org/hub"
+
+
+def _label(name: str) -> dict[str, Any]:
+    return {"id": 208045946, "node_id": "MDU6TGFiZWwyMDgwNDU5NDY=", "url": f"{API}/repos/{REPO}/labels/{name}",
+            "name": name, "description": None, "color": "ededed", "default": False}  # fmt: skip
+
+
+def _user() -> dict[str, Any]:
+    return {"login": "github-actions[bot]", "id": 41898282, "type": "Bot", "site_admin": False}
+
+
+@dataclass
+class FakeGitHub:
+    """Enough of GitHub's issues API, answering with its real shapes: listing filtered by label with
+    Link-header pages, create, edit, comment. Records every write."""
+
+    api: str = API
+    per_page_cap: int = 100
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    comments: dict[int, list[str]] = field(default_factory=dict)
+    writes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Answers to give instead of the normal one, first in first out (for rate limits).
+    interrupts: list[httpx.Response] = field(default_factory=list)
+
+    def add(self, title: str, body: str, *, state: str = "open", state_reason: str | None = None,
+            labels: tuple[str, ...] = ("stale-entry",), pull_request: bool = False) -> int:  # fmt: skip
+        number = len(self.issues) + 1
+        issue: dict[str, Any] = {
+            "url": f"{self.api}/repos/{REPO}/issues/{number}",
+            "repository_url": f"{self.api}/repos/{REPO}",
+            "html_url": f"https://github.com/{REPO}/issues/{number}",
+            "id": 1_000_000 + number,
+            "node_id": f"I_kwDO{number:08d}",
+            "number": number,
+            "title": title,
+            "user": _user(),
+            "labels": [_label(n) for n in labels],
+            "state": state,
+            "locked": False,
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "comments": 0,
+            "created_at": "2026-11-20T03:17:05Z",
+            "updated_at": "2026-11-20T03:17:05Z",
+            "closed_at": None if state == "open" else "2026-11-21T09:00:00Z",
+            "author_association": "NONE",
+            "active_lock_reason": None,
+            "body": body,
+            "state_reason": state_reason,
+        }
+        if pull_request:
+            issue["pull_request"] = {
+                "url": f"{self.api}/repos/{REPO}/pulls/{number}",
+                "html_url": f"https://github.com/{REPO}/pull/{number}",
+                "diff_url": f"https://github.com/{REPO}/pull/{number}.diff",
+                "patch_url": f"https://github.com/{REPO}/pull/{number}.patch",
+                "merged_at": None,
+            }
+        self.issues.append(issue)
+        return number
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.interrupts:
+            return self.interrupts.pop(0)
+        path = request.url.path.removeprefix(httpx.URL(self.api).path.rstrip("/"))
+        body = json.loads(request.content) if request.content else {}
+        issues_path = f"/repos/{REPO}/issues"
+        if request.method == "GET" and path in (issues_path, "/repositories/42/issues"):
+            return self._list(request)
+        if request.method != "GET":
+            self.writes.append((request.method, path, body))
+        if request.method == "POST" and path == issues_path:
+            number = self.add(body["title"], body["body"], labels=tuple(body.get("labels", ())))
+            return httpx.Response(201, json=self.issues[number - 1])
+        number = int(path.split("/")[5])
+        issue = self.issues[number - 1]
+        if request.method == "PATCH" and path == f"{issues_path}/{number}":
+            issue.update(body)
+            if body.get("state") == "closed":
+                issue["closed_at"] = "2026-11-25T03:17:09Z"
+            return httpx.Response(200, json=issue)
+        if request.method == "POST" and path == f"{issues_path}/{number}/comments":
+            self.comments.setdefault(number, []).append(body["body"])
+            issue["comments"] += 1
+            return httpx.Response(201, json={"id": 5, "body": body["body"], "user": _user()})
+        return httpx.Response(404, json={"message": "Not Found", "documentation_url": "https://docs.github.com"})
+
+    def _list(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        assert params["state"] == "all"
+        label = params["labels"]
+        per_page = min(int(params.get("per_page", 30)), self.per_page_cap)
+        page = int(params.get("page", 1))
+        matching = [i for i in self.issues if any(lb["name"] == label for lb in i["labels"])]
+        chunk = matching[(page - 1) * per_page : page * per_page]
+        headers = {}
+        last = max(1, -(-len(matching) // per_page))
+        if page < last:
+            # GitHub's Link URLs use the repository id, not its name.
+            base = f"{self.api}/repositories/42/issues?labels={label}&state=all&per_page={per_page}"
+            headers["link"] = f'<{base}&page={page + 1}>; rel="next", <{base}&page={last}>; rel="last"'
+        return httpx.Response(200, json=chunk, headers=headers)
+
+    def ours(self) -> list[dict[str, Any]]:
+        return [i for i in self.issues if "hub-monitor:entry=" in (i["body"] or "")]
