@@ -753,9 +753,6 @@ def _match(entries: Sequence[Entry], hub: list[HubEntry]) -> tuple[dict[int, tup
     return pairs, [hub[i] for i in free]
 
 
-def _where(entry: Entry) -> str:
-    return f"entry `{entry.id}` (catalog line {entry.line})" if entry.line else f"entry `{entry.id}`"
-
 
 def _compare(entry: Entry, hub_entry: HubEntry, by_url: bool) -> list[DriftItem]:
     items: list[DriftItem] = []
@@ -763,7 +760,7 @@ def _compare(entry: Entry, hub_entry: HubEntry, by_url: bool) -> list[DriftItem]
         items.append(DriftItem(
             DriftKind.TITLE_CHANGED, entry.id, entry.title,
             f"The hub now titles “{entry.title}” as “{hub_entry.title}” (same link).",
-            f"Set `{_yaml_field('title', hub_entry.title)}` in {_where(entry)}.",
+            f"Set “{_yaml_field('title', hub_entry.title)}” in {entry.where}.",
             entry.line, hub_entry.title, entry.title,
         ))
     known = {url_key(u) for u in (entry.url, *entry.aliases) if u}
@@ -781,12 +778,12 @@ def _status_key(status: str | None) -> str:
 def _link_changed(entry: Entry, hub_url: str) -> DriftItem:
     if entry.url is None:
         message = f"The hub links “{entry.title}” to {hub_url}; the catalog has no link for it."
-        fix = f"Set `{_yaml_field('url', hub_url)}` in {_where(entry)}."
+        fix = f"Set “{_yaml_field('url', hub_url)}” in {entry.where}."
     else:
         message = f"The hub links “{entry.title}” to {hub_url}, but the catalog checks {entry.url}."
         fix = (
-            f"Set `{_yaml_field('url', hub_url)}` in {_where(entry)}; or, if {hub_url} now leads to "
-            f"{entry.url}, add it to that entry's `aliases`."
+            f"Set “{_yaml_field('url', hub_url)}” in {entry.where}; or, if {hub_url} now leads to "
+            f"{entry.url}, add it to that entry's aliases."
         )
     return DriftItem(DriftKind.LINK_CHANGED, entry.id, entry.title, message, fix, entry.line, hub_url, entry.url)
 
@@ -795,13 +792,13 @@ def _status_changed(entry: Entry, hub_entry: HubEntry) -> DriftItem:
     if hub_entry.status is None:
         shown = f" Its text there reads: “{hub_entry.text}”." if hub_entry.text else ""
         message = f"The hub no longer shows a status line for “{entry.title}”.{shown}"
-        fix = f"Remove `status` from {_where(entry)}, or set it to the hub's new wording."
+        fix = f"Remove status from {entry.where}, or set it to the hub's new wording."
     elif entry.status is None:
         message = f"The hub shows a status line for “{entry.title}” that the catalog lacks."
-        fix = f"Add `{_yaml_field('status', hub_entry.status)}` to {_where(entry)}."
+        fix = f"Add “{_yaml_field('status', hub_entry.status)}” to {entry.where}."
     else:
         message = f"The hub's status line for “{entry.title}” changed."
-        fix = f"Set `{_yaml_field('status', hub_entry.status)}` in {_where(entry)}."
+        fix = f"Set “{_yaml_field('status', hub_entry.status)}” in {entry.where}."
     return DriftItem(
         DriftKind.STATUS_CHANGED, entry.id, entry.title, message, fix, entry.line, hub_entry.status, entry.status
     )
@@ -812,7 +809,7 @@ def _candidate_absent(entry: Entry) -> DriftItem:
         DriftKind.CANDIDATE_NOT_ON_HUB, entry.id, entry.title,
         f"Candidate not on the hub: remove it. “{entry.title}” was added as an unconfirmed candidate, "
         "and the hub does not list it.",
-        f"Delete {_where(entry)}.",
+        f"Delete {entry.where}.",
         entry.line, None, entry.url,
     )
 
@@ -821,7 +818,7 @@ def _gone(entry: Entry) -> DriftItem:
     return DriftItem(
         DriftKind.GONE_FROM_HUB, entry.id, entry.title,
         f"“{entry.title}” is in the catalog but no longer on the hub.",
-        f"Delete {_where(entry)}; if the hub renamed it, set its `title` (and `url`) to the hub's instead.",
+        f"Delete {entry.where}; if the hub renamed it, set its title (and url) to the hub's instead.",
         entry.line, None, entry.url,
     )
 
@@ -832,6 +829,6 @@ def _new(hub_entry: HubEntry, entry_id: str) -> DriftItem:
     return DriftItem(
         DriftKind.NEW_ON_HUB, entry_id, hub_entry.title,
         f"The hub lists “{hub_entry.title}” under “{hub_entry.section}”, but the catalog has no such entry.",
-        f"Add it under `entries:`:\n{indented.rstrip()}",
+        f"Add it under entries::\n{indented.rstrip()}",
         0, hub_entry.url, None,
     )

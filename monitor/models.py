@@ -33,6 +33,11 @@ class Entry:
     # Where the entry starts in its catalog file, so a report can name the line to change.
     line: int = 0
 
+    @property
+    def where(self) -> str:
+        """How messages name the entry: plain text, since reports escape whatever a message holds."""
+        return f"entry {self.id} (catalog line {self.line})" if self.line else f"entry {self.id}"
+
 
 @dataclass(frozen=True)
 class Hub:

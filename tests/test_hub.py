@@ -357,7 +357,7 @@ def test_catalog_matching_the_hub_has_no_drift_but_the_absent_candidate() -> Non
     assert [(i.kind, i.entry_id) for i in items] == [(DriftKind.CANDIDATE_NOT_ON_HUB, "manifund")]
     candidate = items[0]
     assert candidate.message.startswith("Candidate not on the hub: remove it.")
-    assert candidate.fix == "Delete entry `manifund` (catalog line 114)."
+    assert candidate.fix == "Delete entry manifund (catalog line 114)."
 
 
 def test_each_kind_of_drift_and_none_for_trivial_differences() -> None:
@@ -377,20 +377,20 @@ def test_each_kind_of_drift_and_none_for_trivial_differences() -> None:
     new_url = "https://www.alignmentforum.org/posts/jP9KDyMkchuv6tHwm/how-to-become-a-mechanistic-interpretability-researcher"
     old_url = "https://www.neelnanda.io/mechanistic-interpretability/quickstart"
     assert (link.hub, link.catalog, link.line) == (new_url, old_url, 10)
-    assert f"Set `url: {new_url}` in entry `quickstart` (catalog line 10)" in link.fix
+    assert f"Set “url: {new_url}” in entry quickstart (catalog line 10)" in link.fix
     assert "aliases" in link.fix
 
     gone = by[DriftKind.GONE_FROM_HUB, "compute-notes"]
     assert "no longer on the hub" in gone.message
-    assert gone.fix.startswith("Delete entry `compute-notes` (catalog line 66)")
+    assert gone.fix.startswith("Delete entry compute-notes (catalog line 66)")
 
     status = by[DriftKind.STATUS_CHANGED, "arena"]
     assert (status.catalog, status.hub) == (
         "Applications open soon.", "Applications for ARENA 8.0 are now open. Apply by February 1st."
     )
     assert status.fix == (
-        "Set `status: Applications for ARENA 8.0 are now open. Apply by February 1st.` "
-        "in entry `arena` (catalog line 82)."
+        "Set “status: Applications for ARENA 8.0 are now open. Apply by February 1st.” "
+        "in entry arena (catalog line 82)."
     )
 
     new = by[DriftKind.NEW_ON_HUB, "saelens"]
@@ -419,7 +419,7 @@ def test_match_falls_back_to_url_and_reports_the_new_title() -> None:
     entry = Entry("arena", "Training programs", "ARENA", "https://www.arena.education/", line=3)
     items = _one(entry, HubEntry("Training programs", "ARENA Bootcamp", url="http://arena.education"))
     assert [(i.kind, i.hub, i.catalog) for i in items] == [(DriftKind.TITLE_CHANGED, "ARENA Bootcamp", "ARENA")]
-    assert items[0].fix == "Set `title: ARENA Bootcamp` in entry `arena` (catalog line 3)."
+    assert items[0].fix == "Set “title: ARENA Bootcamp” in entry arena (catalog line 3)."
 
 
 def test_status_line_appearing_or_disappearing_is_drift() -> None:
@@ -428,20 +428,20 @@ def test_status_line_appearing_or_disappearing_is_drift() -> None:
     assert [i.kind for i in gone] == [DriftKind.STATUS_CHANGED]
     assert "no longer shows a status line" in gone[0].message and "Now a plain course." in gone[0].message
     appeared = _one(Entry("x", "S", "X", None), HubEntry("S", "X", status="Currently closed."))
-    assert [i.fix for i in appeared] == ["Add `status: Currently closed.` to entry `x`."]
+    assert [i.fix for i in appeared] == ["Add “status: Currently closed.” to entry x."]
 
 
 def test_hub_link_for_an_entry_without_url_is_drift_and_no_hub_link_is_not() -> None:
     linked = _one(Entry("x", "S", "X", None), HubEntry("S", "X", url="https://x.example/doc"))
     assert [(i.kind, i.fix) for i in linked] == [
-        (DriftKind.LINK_CHANGED, "Set `url: https://x.example/doc` in entry `x`.")
+        (DriftKind.LINK_CHANGED, "Set “url: https://x.example/doc” in entry x.")
     ]
     assert _one(Entry("x", "S", "X", "https://x.example/"), HubEntry("S", "X")) == []
 
 
 def test_status_fix_quotes_yaml_when_needed() -> None:
     items = _one(Entry("x", "S", "X", None, status="Open"), HubEntry("S", "X", status="Status: unknown #2"))
-    value = items[0].fix.split("`")[1]
+    value = items[0].fix.split("“")[1].split("”")[0]
     assert yaml.safe_load(value) == {"status": "Status: unknown #2"}
 
 

@@ -121,7 +121,7 @@ def test_status_changed_quotes_both_and_suggests_the_new_line() -> None:
     assert finding.evidence == {"hub": "Applications open soon.", "page": "Applications for ARENA 7.0 are now closed."}
     assert "opening-soon" in finding.message and "closed" in finding.message
     assert (
-        finding.fix == "Change the status line of entry `arena` (catalog line 30) to: "
+        finding.fix == "Change the status line of entry arena (catalog line 30) to: "
         "“Applications for ARENA 7.0 are now closed.”"
     )
 
@@ -328,7 +328,7 @@ def test_watched_region_gone() -> None:
     entry = replace(RESOURCE, watch="#status")
     before = PageText(watched="Applications open soon.")
     (finding,) = content_changed(inp(entry, PageText(watched=""), previous=remembered(before)))
-    assert "`#status`" in finding.message and "no longer on the page" in finding.message
+    assert "“#status”" in finding.message and "no longer on the page" in finding.message
 
 
 def test_first_run_has_nothing_to_compare() -> None:

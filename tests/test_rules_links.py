@@ -217,7 +217,7 @@ def test_dead_link_message_and_fix() -> None:
     (finding,) = findings(CASES["404 after a 301"])
     assert "answers 404 Not Found" in finding.message
     assert finding.evidence["chain"] == f"301 {URL} → 404 https://site.example/new"
-    assert "entry `guide` (catalog line 12)" in (finding.fix or "")
+    assert "entry guide (catalog line 12)" in (finding.fix or "")
 
 
 def test_moved_permanently_names_the_new_url_and_the_line() -> None:
@@ -225,7 +225,7 @@ def test_moved_permanently_names_the_new_url_and_the_line() -> None:
     assert "to https://new.example/guide." in finding.message
     assert finding.evidence["new_url"] == "https://new.example/guide"
     assert finding.fix is not None and finding.fix.startswith(
-        "Change `url` of entry `guide` (catalog line 12) to https://new.example/guide"
+        "Change url of entry guide (catalog line 12) to https://new.example/guide"
     )
 
 

@@ -34,9 +34,6 @@ def _quote(text: str, limit: int = _QUOTE_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _where(entry: Entry) -> str:
-    return f"entry `{entry.id}` (catalog line {entry.line})" if entry.line else f"entry `{entry.id}`"
-
 
 def _readable(inp: RuleInput) -> PageText | None:
     """The page, if it is the resource itself: an error page's text says nothing about the resource."""
@@ -73,9 +70,9 @@ def no_url(inp: RuleInput) -> list[Finding]:
     return [
         Finding(
             Code.NO_URL,
-            f"No link to check: the catalog has no URL for {_where(entry)}.",
+            f"No link to check: the catalog has no URL for {entry.where}.",
             evidence=evidence,
-            fix=f"Find the link the hub uses for “{_quote(entry.title, 80)}” and set `url:` in the catalog.",
+            fix=f"Find the link the hub uses for “{_quote(entry.title, 80)}” and set url: in the catalog.",
         )
     ]
 
@@ -97,7 +94,7 @@ def status_unknown(inp: RuleInput) -> list[Finding]:
     sentences = find_status_sentences(page.text) if page and not page.js_rendered else []
     if sentences:
         evidence["page"] = _quote(sentences[0])
-        fix = f"The page says “{_quote(sentences[0])}”: consider that as the status line of {_where(entry)}."
+        fix = f"The page says “{_quote(sentences[0])}”: consider that as the status line of {entry.where}."
     return [
         Finding(
             Code.STATUS_UNKNOWN,
@@ -134,7 +131,7 @@ def deadline_passed(inp: RuleInput) -> list[Finding]:
             Code.DEADLINE_PASSED,
             message,
             evidence={"hub": _quote(entry.status), "deadlines": "; ".join(_describe(d) for d in passed)},
-            fix=f"Check{target} for the next round and update the status line of {_where(entry)} "
+            fix=f"Check{target} for the next round and update the status line of {entry.where} "
             "(the new deadline, or that applications are closed).",
         )
     ]
@@ -230,7 +227,7 @@ def dated_title(inp: RuleInput) -> list[Finding]:
         findings.append(
             Finding(
                 Code.DATED_TITLE,
-                f"The hub's {field_name} for {_where(entry)} names “{words}”, a period that ended "
+                f"The hub's {field_name} for {entry.where} names “{words}”, a period that ended "
                 f"{_ago(end, inp.today)} ({end.isoformat()}).",
                 evidence={field_name: _quote(text or "")},
                 fix="Check whether a newer edition exists; if so link it, otherwise mark the entry as historical.",
@@ -272,7 +269,7 @@ def status_changed(inp: RuleInput) -> list[Finding]:
             Code.STATUS_CHANGED,
             f"The hub says “{entry.title}” is {hub.state.value}; the page now says {chosen.state.value}.",
             evidence={"hub": _quote(entry.status), "page": _quote(chosen.text)},
-            fix=f"Change the status line of {_where(entry)} to: “{suggestion}”",
+            fix=f"Change the status line of {entry.where} to: “{suggestion}”",
         )
     ]
 
@@ -306,7 +303,7 @@ def _deadline_moved(entry: Entry, hub: StatusReading, same: list[StatusReading])
             f"The page for “{entry.title}” gives a new deadline, {new:%B} {new.day}, {new.year}, "
             "not the one(s) in the hub's status.",
             evidence={"hub": _quote(entry.status), "page": _quote(dated.text)},
-            fix=f"Change the status line of {_where(entry)} to: “{_suggestion(dated, same)}”",
+            fix=f"Change the status line of {entry.where} to: “{_suggestion(dated, same)}”",
         )
     ]
 
@@ -383,7 +380,7 @@ def _outdated(entry: Entry, quote: str, where: str) -> Finding:
         Code.MARKED_OUTDATED,
         f"The {where} of the page linked for “{entry.title}” says it is out of date: “{_quote(quote, 160)}”",
         evidence={where: _quote(quote)},
-        fix=f"Link the newer version if the page names one, or drop or annotate {_where(entry)}.",
+        fix=f"Link the newer version if the page names one, or drop or annotate {entry.where}.",
     )
 
 
@@ -410,7 +407,7 @@ def expected_text_missing(inp: RuleInput) -> list[Finding]:
             Code.EXPECTED_TEXT_MISSING,
             f"The page of “{inp.entry.title}” no longer contains “{_quote(phrase, 120)}”{partial}.",
             evidence={"expected": _quote(phrase)},
-            fix=f"Check the page: if it moved or changed, update the link or the `expect` list of {_where(inp.entry)}.",
+            fix=f"Check the page: if it moved or changed, update the link or the expect list of {inp.entry.where}.",
         )
         for phrase in inp.entry.expect
         if _fold(phrase) and _fold(phrase) not in haystack
@@ -518,7 +515,7 @@ def content_changed(inp: RuleInput) -> list[Finding]:
         return []
     entry = inp.entry
     if not page.watched and entry.watch:
-        message = f"The watched region `{entry.watch}` of “{entry.title}” is no longer on the page."
+        message = f"The watched region “{entry.watch}” of “{entry.title}” is no longer on the page."
     else:
         message = f"The watched text of “{entry.title}” changed since the last run."
     evidence = {"diff": _diff(previous.watched_text, page.watched)} if previous.watched_text is not None else {}
@@ -527,7 +524,7 @@ def content_changed(inp: RuleInput) -> list[Finding]:
             Code.CONTENT_CHANGED,
             message,
             evidence=evidence,
-            fix=f"Read the change; if the hub's description of {_where(entry)} no longer fits, update it.",
+            fix=f"Read the change; if the hub's description of {entry.where} no longer fits, update it.",
         )
     ]
 
@@ -545,7 +542,7 @@ def title_changed(inp: RuleInput) -> list[Finding]:
             f"The page title of “{inp.entry.title}” changed from “{_quote(previous.title, 120)}” "
             f"to “{_quote(page.title, 120)}”.",
             evidence={"before": _quote(previous.title), "after": _quote(page.title)},
-            fix=f"If the resource was renamed or replaced, update the title or link of {_where(inp.entry)}.",
+            fix=f"If the resource was renamed or replaced, update the title or link of {inp.entry.where}.",
         )
     ]
 

@@ -123,9 +123,6 @@ _HOME_PATH = re.compile(r"(index\.(html?|php|aspx?)|home|[a-z]{2}([-_][a-z]{2,4}
 # --- small helpers ------------------------------------------------------------------------------------
 
 
-def _where(entry: Entry) -> str:
-    return f"entry `{entry.id}` (catalog line {entry.line})" if entry.line else f"entry `{entry.id}`"
-
 
 def _host(url: str) -> str:
     try:
@@ -212,7 +209,7 @@ def _words(page: PageText | None) -> list[str]:
 
 def _fetch_error(inp: RuleInput, fetch: FetchResult) -> Finding | None:
     error, url, detail = fetch.error, inp.entry.url, fetch.error_detail
-    where = _where(inp.entry)
+    where = inp.entry.where
     if error in (FetchError.BLOCKED_ADDRESS, FetchError.UNSUPPORTED_SCHEME):
         return Finding(
             Code.BLOCKED_ADDRESS,
@@ -250,7 +247,7 @@ def _fetch_error(inp: RuleInput, fetch: FetchResult) -> Finding | None:
             f"{url} never arrives anywhere: {detail}.",
             _evidence(fetch),
             f"Open it in a browser: if it fails there too, replace the link of {where}; if it works, the "
-            "site needs cookies or JavaScript to settle, and the URL can go under `exclude`.",
+            "site needs cookies or JavaScript to settle, and the URL can go under exclude.",
         )
     if error is FetchError.RATE_LIMITED:
         return _rate_limited_finding(inp, fetch)
@@ -264,7 +261,7 @@ def _rate_limited_finding(inp: RuleInput, fetch: FetchResult) -> Finding:
         f"{host} kept answering 429 Too Many Requests for {inp.entry.url}; the link could not be verified "
         "(this says nothing about whether it works).",
         _evidence(fetch),
-        f"Nothing to change in the catalog. If it repeats, slow {host} down under `hosts:` in the settings.",
+        f"Nothing to change in the catalog. If it repeats, slow {host} down under hosts: in the settings.",
     )
 
 
@@ -297,7 +294,7 @@ def _bot_protection(inp: RuleInput, fetch: FetchResult) -> Finding | None:
         f"{_host(fetch.final_url)} answered with a bot wall ({signal}): the link could not be verified; "
         "it is not dead.",
         _evidence(fetch, signal=signal),
-        "Check it once by hand in a browser. If the wall is permanent, list the URL under `exclude` so the "
+        "Check it once by hand in a browser. If the wall is permanent, list the URL under exclude so the "
         "report stays quiet about it.",
     )
 
@@ -326,7 +323,7 @@ def _parked(inp: RuleInput, fetch: FetchResult) -> Finding | None:
         f"{_host(inp.entry.url or '')} now shows a parking or domain-for-sale page ({signal}): the domain has "
         "probably lapsed and the resource is gone from it.",
         _evidence(fetch, signal=signal),
-        f"Find where the resource lives now (the Wayback Machine has the old pages) and update {_where(inp.entry)}, "
+        f"Find where the resource lives now (the Wayback Machine has the old pages) and update {inp.entry.where}, "
         "or remove the entry.",
     )
 
@@ -366,7 +363,7 @@ def _access_restricted(inp: RuleInput, fetch: FetchResult) -> Finding | None:
         f"{inp.entry.url} is behind a login or permission wall ({signal}): readers without an account "
         "cannot open it.",
         _evidence(fetch, signal=signal),
-        fix + f"otherwise say so in the `notes` of {_where(inp.entry)}, or link a public copy.",
+        fix + f"otherwise say so in the notes of {inp.entry.where}, or link a public copy.",
     )
 
 
@@ -384,7 +381,7 @@ def _dead(inp: RuleInput, fetch: FetchResult) -> Finding | None:
         + (f" (reached through {len(fetch.hops)} redirect(s))." if fetch.hops else "."),
         _evidence(fetch),
         f"Find the resource's new address (search its title, or the Wayback Machine) and update "
-        f"{_where(inp.entry)}, or remove the entry.",
+        f"{inp.entry.where}, or remove the entry.",
     )
 
 
@@ -399,7 +396,7 @@ def _http_error(inp: RuleInput, fetch: FetchResult) -> Finding | None:
         f"{inp.entry.url} answers {_phrase(status)}{after}: {kind}.",
         _evidence(fetch),
         f"A server error that lasts over several runs means the site is broken: check it, and update "
-        f"{_where(inp.entry)} if the resource moved elsewhere.",
+        f"{inp.entry.where} if the resource moved elsewhere.",
     )
 
 
@@ -414,7 +411,7 @@ def _deep_link_went_home(inp: RuleInput, fetch: FetchResult) -> bool:
 def _soft_404(inp: RuleInput, fetch: FetchResult) -> Finding | None:
     if fetch.status is None or not 200 <= fetch.status < 300:
         return None
-    where = _where(inp.entry)
+    where = inp.entry.where
     fix = f"Find the resource's new address (search its title, or the Wayback Machine) and update {where}."
     for words in _words(inp.page):
         if _NOT_FOUND.search(words):
@@ -589,7 +586,7 @@ def moved_permanently(inp: RuleInput) -> list[Finding]:
             Code.MOVED_PERMANENTLY,
             f"{inp.entry.url} has moved permanently ({how}) to {new}.",
             _evidence(fetch, new_url=new),
-            f"Change `url` of {_where(inp.entry)} to {new}, or add that address to its `aliases` if both "
+            f"Change url of {inp.entry.where} to {new}, or add that address to its aliases if both "
             "are the same resource.",
         )
     ]
@@ -610,7 +607,7 @@ def redirected(inp: RuleInput) -> list[Finding]:
                 Code.REDIRECTED,
                 f"{inp.entry.url} redirects to {fetch.final_url} (only {what}).",
                 _evidence(fetch),
-                f"Optional: set `url` of {_where(inp.entry)} to {fetch.final_url} to save a redirect.",
+                f"Optional: set url of {inp.entry.where} to {fetch.final_url} to save a redirect.",
             )
         ]
     first = fetch.hops[0]
@@ -664,7 +661,7 @@ def missing_anchor(inp: RuleInput) -> list[Finding]:
             Code.MISSING_ANCHOR,
             f"#{fragment} names no element on {fetch.final_url}: the section was probably renamed or removed.",
             {"fragment": fragment, "checked_page": fetch.final_url},
-            f"Point the fragment in `url` of {_where(inp.entry)} at the section's new id, or drop the fragment.",
+            f"Point the fragment in url of {inp.entry.where} at the section's new id, or drop the fragment.",
         )
     ]
 
