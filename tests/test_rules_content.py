@@ -209,13 +209,15 @@ def test_deadline_passed_against_today(status: str, passed: bool) -> None:
 def test_marked_outdated_quotes_the_sentence(body: str, quote: str) -> None:
     (finding,) = marked_outdated(inp(RESOURCE, html_page(body)))
     assert finding.code is Code.MARKED_OUTDATED
-    assert finding.evidence["page"] == quote
+    assert finding.evidence["quote"] == quote
+    assert finding.message.startswith("The page linked for")
 
 
 def test_marked_outdated_by_title() -> None:
     page = html_page("<main><p>Papers.</p></main>", title="[Old] An Extremely Opinionated Annotated List")
     (finding,) = marked_outdated(inp(RESOURCE, page))
-    assert finding.evidence == {"title": "[Old] An Extremely Opinionated Annotated List"}
+    assert finding.evidence == {"quote": "[Old] An Extremely Opinionated Annotated List"}
+    assert finding.message.startswith("The title of the page linked for")
 
 
 @pytest.mark.parametrize(

@@ -355,11 +355,11 @@ def marked_outdated(inp: RuleInput) -> list[Finding]:
     if page is None:
         return []
     if _OUTDATED_TITLE.search(page.title):
-        return [_outdated(inp.entry, page.title, "title")]
+        return [_outdated(inp.entry, page.title, "The title of the page")]
     for region in (page.watched[:_TOP_CHARS], page.text[:_TOP_CHARS]):
         match = _OUTDATED.search(region)
         if match:
-            return [_outdated(inp.entry, _sentence_around(region, match.start(), match.end()), "page")]
+            return [_outdated(inp.entry, _sentence_around(region, match.start(), match.end()), "The page")]
     return []
 
 
@@ -375,11 +375,11 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return sentence
 
 
-def _outdated(entry: Entry, quote: str, where: str) -> Finding:
+def _outdated(entry: Entry, quote: str, source: str) -> Finding:
     return Finding(
         Code.MARKED_OUTDATED,
-        f"The {where} of the page linked for “{entry.title}” says it is out of date: “{_quote(quote, 160)}”",
-        evidence={where: _quote(quote)},
+        f"{source} linked for “{entry.title}” says it is out of date: “{_quote(quote, 160)}”",
+        evidence={"quote": _quote(quote)},
         fix=f"Link the newer version if the page names one, or drop or annotate {entry.where}.",
     )
 
