@@ -29,6 +29,7 @@ from monitor.settings import (
     normalise_host,
     override,
     parse_duration,
+    parse_size,
     parse_status_codes,
 )
 
@@ -77,6 +78,16 @@ def _seconds(text: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _size(text: str) -> int:
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text}")
+    return size
 
 
 def _day(text: str) -> date:
@@ -142,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--host-concurrency", type=_positive_int, help="requests in flight per host (default 4)")
     chk.add_argument("--host-request-interval", type=_seconds, help="gap between requests to one host (100ms)")
     chk.add_argument("--max-redirects", type=_non_negative_int, help="redirect hops followed (default 10)")
-    chk.add_argument("--max-body", type=_positive_int, help="bytes of body read after decompression (2 MiB)")
+    chk.add_argument("--max-body", type=_size, help="body read after decompression, e.g. 2MiB (default 2 MiB)")
     chk.add_argument("--max-runtime", type=_seconds, help="time budget for the whole run (default 15m)")
     chk.add_argument("--confirm-after", type=_positive_int, help="failing runs before a failure alarms (2)")
     chk.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
