@@ -292,11 +292,20 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
             save_state(state_path, outcome.state)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
-        step_summary(markdown, Path(summary_path), None)
+        step_summary(markdown, Path(summary_path), _report_url(args.report))
     code = _exit_code(outcome.run, args.fail_on)
     if not args.quiet:
         print(_one_line(data, args.report), file=sys.stderr)
     return code
+
+
+def _report_url(report_path: str) -> str | None:
+    """Where the committed report will be on GitHub, for the job summary's "cut here" note."""
+    server, repo, ref = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_REF_NAME"))
+    path = Path(report_path)
+    if not (server and repo and ref) or path.is_absolute():
+        return None
+    return f"{server}/{repo}/blob/{ref}/{path.as_posix()}"
 
 
 def _one_line(data: dict, report_path: str) -> str:

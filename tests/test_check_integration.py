@@ -150,3 +150,11 @@ def test_report_command_renders_the_same_markdown_from_json(tmp_path, site, caps
     out = tmp_path / "again.md"
     assert main(["report", str(tmp_path / "reports" / "latest.json"), "--output", str(out)]) == 0
     assert out.read_text() == markdown
+
+
+def test_job_summary_gets_the_report_when_running_in_actions(tmp_path, site, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "fine", "url": site.url("/ok")}])
+    _, _, markdown = run_check(tmp_path, catalog)
+    assert summary.read_text() == markdown
