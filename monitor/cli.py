@@ -414,7 +414,9 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s")
+    # Only our own logger gets chatty: httpx/httpcore debug output would add noise (and request details).
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
     try:
         args = build_parser().parse_args(argv)
         return int(COMMANDS[args.command](args))
