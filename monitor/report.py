@@ -67,6 +67,7 @@ PHRASES: dict[str, tuple[str, str]] = {
     Code.NO_URL: ("entry without a link", "entries without a link"),
     Code.STATUS_UNVERIFIED: ("status that cannot be verified", "statuses that cannot be verified"),
     Code.DATED_TITLE: ("dated title", "dated titles"),
+    Code.ANCHOR_UNVERIFIED: ("anchor that cannot be verified", "anchors that cannot be verified"),
 }
 
 SPECIAL_EVIDENCE = frozenset({"hub", "page", "chain", "deadline", "diff", "archive", "failing_runs"})

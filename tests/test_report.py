@@ -455,3 +455,10 @@ def test_unconfirmed_count_without_evidence_is_never_guessed() -> None:
     assert "failing since 2026-11-23 (fewer than 3 runs so far)" in md
     md = render_markdown(to_json(make_run([EntryResult(entry("a"), findings=[old])], confirm_after=2)))
     assert "failing since 2026-11-23 (1 of 2 runs)" in md
+
+
+def test_every_code_has_a_phrase_for_the_verdict() -> None:
+    from monitor.findings import Code
+    from monitor.report import PHRASES
+
+    assert set(PHRASES) == set(Code)
