@@ -642,29 +642,41 @@ class Crawler:
         """Fetch each distinct URL, then fetch the failures once more; ``on_result`` sees each URL once."""
         unique = list(dict.fromkeys(urls))
         results: dict[str, FetchResult] = {}
+        reported: set[str] = set()
+
+        def report(url: str) -> None:
+            reported.add(url)
+            if on_result:
+                on_result(url, results[url])
 
         async def first(url: str) -> None:
             results[url] = await self.fetch(url)
-            if on_result and not worth_second_pass(results[url]):
-                on_result(url, results[url])
+            if not worth_second_pass(results[url]):
+                report(url)
 
         async def second(url: str) -> None:
             earlier = results[url]
             again = await self.fetch(url)
             again.attempts += earlier.attempts
             results[url] = again
-            if on_result:
-                on_result(url, again)
+            report(url)
 
-        async with asyncio.TaskGroup() as group:
-            for url in unique:
-                group.create_task(first(url))
-        retry = [url for url in unique if worth_second_pass(results[url])]
-        if retry:
-            log.info("second pass over %d failed URL(s)", len(retry))
-        async with asyncio.TaskGroup() as group:
-            for url in retry:
-                group.create_task(second(url))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for url in unique:
+                    group.create_task(first(url))
+            retry = [url for url in unique if worth_second_pass(results[url])]
+            if retry:
+                log.info("second pass over %d failed URL(s)", len(retry))
+            async with asyncio.TaskGroup() as group:
+                for url in retry:
+                    group.create_task(second(url))
+        except asyncio.CancelledError:
+            # The run's time budget ended the crawl (pipeline.py cancels it): a failure already seen is
+            # still a fact, so it is reported rather than lost with the second try that never finished.
+            for url in results.keys() - reported:
+                report(url)
+            raise
         return {url: results[url] for url in unique}
 
     async def fetch(self, url: str) -> FetchResult:

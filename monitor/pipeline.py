@@ -7,7 +7,7 @@ This module wires the stages together and owns the run's clock and time budget; 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,9 +22,11 @@ from monitor.hub import HubPage, hub_drift, parse_hub
 from monitor.models import EntryResult, FetchError, FetchResult, Network, PageText, RunResult
 from monitor.rules import RuleInput, analyse
 from monitor.rules.content import fingerprint
-from monitor.settings import Settings, settings_diff
+from monitor.settings import Settings, settings_diff, show_duration
 from monitor.state import State, page_from_state, remember, remembered, validators
 from monitor.status import find_status_sentences
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, int, str], None]  # checked, total, failures so far, current host
 
@@ -77,8 +79,13 @@ async def _crawl(
     crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
     async with crawler:
         # Whatever finished within the budget is reported; the rest is listed as not checked.
-        with contextlib.suppress(TimeoutError):
+        try:
             await asyncio.wait_for(crawler.fetch_all(urls, on_result=on_result), timeout=settings.max_runtime)
+        except TimeoutError:
+            log.warning(
+                "the run's time budget (max_runtime %s) ran out: %d of %d URLs not checked",
+                show_duration(settings.max_runtime), len(urls) - len(results), len(urls),
+            )
         return Crawl(results, pages, crawler.requests, tuple(sorted(crawler.hosts)), hub_page[0] if hub_page else None)
 
 
