@@ -8,9 +8,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+# mkstemp's names: our prefix ".<file name>.", eight random characters, the suffix.
+_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
 
 
 class WriteError(Exception):
@@ -18,24 +23,66 @@ class WriteError(Exception):
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
+    write_all_atomic([(path, data)])
+
+
+def write_all_atomic(files: Sequence[tuple[Path, str | bytes]]) -> None:
+    """Write several files as nearly at once as a file system allows.
+
+    Every file is first written to a temp file beside it and synced; only when all are on disk are they
+    renamed into place, in the order given. So a full disk or a read-only folder leaves every previous
+    file as it was, and a kill during the renames leaves each file either old or new, never partial.
+    """
+    staged: list[tuple[str, Path]] = []
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        for path, data in files:
+            staged.append((_stage(path, data), path))
+        while staged:
+            tmp, path = staged[0]
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            staged.pop(0)
+    finally:
+        # Also on KeyboardInterrupt: no temp file is left behind for the nightly commit to pick up.
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    for folder in dict.fromkeys(path.parent for path, _ in files):
+        _fsync_dir(folder)
+
+
+def _stage(path: Path, data: str | bytes) -> str:
+    """A synced temp file beside ``path`` holding ``data``; its name."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
-        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}; the previous files are intact") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if not isinstance(exc, OSError):
+            raise
         hint = " (disk full)" if exc.errno == errno.ENOSPC else ""
-        raise WriteError(f"cannot write {path}: {exc.strerror or exc}{hint}; the previous file is intact") from exc
-    _fsync_dir(path.parent)
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}{hint}; the previous files are intact") from exc
+    return tmp
+
+
+def remove_stale_temps(folder: Path) -> None:
+    """Delete temp files that a killed run left in ``folder``. Call only under ``run_lock``: then no other
+    run can be writing there."""
+    with contextlib.suppress(OSError):
+        for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
+            if _TEMP_NAME.fullmatch(leftover.name):
+                leftover.unlink(missing_ok=True)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from monitor import __version__
-from monitor.atomic import LockedError, WriteError, run_lock, write_atomic
+from monitor.atomic import LockedError, WriteError, remove_stale_temps, run_lock, write_all_atomic, write_atomic
 from monitor.catalog import Catalog, CatalogError, load_catalog
 from monitor.findings import Severity
 from monitor.models import FetchResult, Network, RunResult
@@ -265,7 +265,7 @@ class _ProgressLine:
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from monitor import pipeline
     from monitor.report import render_markdown, step_summary, to_json
-    from monitor.state import load_state, save_state
+    from monitor.state import load_state, prune_snapshots, state_files
 
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
@@ -273,7 +273,10 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     settings = _settings_for(args, catalog)
     today = args.today or datetime.now(UTC).date()
     state_path = Path(args.state)
+    json_path, report_path = Path(args.json_path), Path(args.report)
     with run_lock(state_path.parent):
+        for folder in {json_path.parent, report_path.parent, state_path.parent, state_path.parent / "snapshots"}:
+            remove_stale_temps(folder)
         loaded = load_state(state_path)
         if loaded.warning:
             print(f"warning: {loaded.warning}", file=sys.stderr)
@@ -286,10 +289,16 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
                 progress.close()
         data = to_json(outcome.run)
         markdown = render_markdown(data)
-        write_atomic(Path(args.json_path), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        write_atomic(Path(args.report), markdown)
+        files: list[tuple[Path, str]] = [
+            (json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n"),
+            (report_path, markdown),
+        ]
         if outcome.state is not None:
-            save_state(state_path, outcome.state)
+            files += state_files(state_path, outcome.state)
+        # All or nothing on a full disk: the reports never describe a run the state does not remember.
+        write_all_atomic(files)
+        if outcome.state is not None:
+            prune_snapshots(state_path, outcome.state)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         step_summary(markdown, Path(summary_path), _report_url(args.report))

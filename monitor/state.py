@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from monitor.atomic import write_atomic
+from monitor.atomic import write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
 from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered
 
@@ -107,18 +107,31 @@ def _load_snapshots(folder: Path, entries: dict[str, EntryState]) -> dict[str, s
 
 
 def save_state(path: Path, state: State) -> None:
-    """Snapshots first, then the state file: the state never names a snapshot that is not on disk."""
+    write_all_atomic(state_files(path, state))
+    prune_snapshots(path, state)
+
+
+def state_files(path: Path, state: State) -> list[tuple[Path, str]]:
+    """The files that hold ``state``: changed snapshots first, the state file last, so that when they are
+    written in this order the state never names a snapshot that is not on disk."""
     folder = path.parent / "snapshots"
+    files: list[tuple[Path, str]] = []
     for entry_id, text in sorted(state.snapshots.items()):
         snap = folder / f"{entry_id}.txt"
         if not snap.exists() or snap.read_text(encoding="utf-8", errors="replace") != text:
-            write_atomic(snap, text)
+            files.append((snap, text))
     payload = {
         "schema": SCHEMA,
         "updated_at": state.updated_at,
         "entries": {k: asdict(v) for k, v in sorted(state.entries.items())},
     }
-    write_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    files.append((path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n"))
+    return files
+
+
+def prune_snapshots(path: Path, state: State) -> None:
+    """Delete the snapshots of entries the state no longer has."""
+    folder = path.parent / "snapshots"
     if folder.is_dir():
         for stale in folder.glob("*.txt"):
             if stale.stem not in state.entries:
