@@ -320,9 +320,12 @@ def _report_url(report_path: str) -> str | None:
 def _one_line(data: dict, report_path: str) -> str:
     if data["network"] == Network.UNAVAILABLE.value:
         return f"network unavailable: nothing concluded; previous verdicts kept. Report: {report_path}"
+    from monitor.report import not_checked
+
     s = data["summary"]
+    skipped = len(not_checked(data["entries"]))
     return (f"{s['entries']} entries: {s['error']} error, {s['warning']} warning, {s['info']} info, "
-            f"{s['ok']} ok. Report: {report_path}")
+            f"{s['ok']} ok{f', {skipped} not checked' if skipped else ''}. Report: {report_path}")
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitCode:

@@ -291,6 +291,7 @@ def render_markdown(data: Mapping[str, Any]) -> str:
     lines += _section("Issues closed as not planned", _not_planned(data))
     lines += _section("Changed since the last run", _changes(data))
     lines += _section("Not yet confirmed", _pending(data, pending))
+    lines += _section("Not checked", _not_checked(entries))
     lines += _section("Information", _information(data, attention))
     lines += _all_entries(entries)
     lines += _run_details(data)
@@ -303,14 +304,21 @@ def verdict(data: Mapping[str, Any]) -> str:
         return "Network unavailable: nothing was concluded tonight; previous verdicts are kept."
     entries = data["entries"]
     attention = [e for e in entries if e["severity"] in (Severity.ERROR.value, Severity.WARNING.value)]
+    unchecked = len(not_checked(entries))
+    # An entry that was never fetched must not read as fine: say how many there are, in the first line.
+    skipped = f" {_count(unchecked, 'entry was', 'entries were')} not checked." if unchecked else ""
     if not attention:
         pending = sum(1 for e in entries for f in e["findings"] if not f["confirmed"])
         if not entries:
             return "The catalog has no entries."
-        text = f"All {len(entries)} entries look fine" if len(entries) != 1 else "The one entry looks fine"
+        if unchecked:
+            looked = len(entries) - unchecked
+            text = f"{_count(looked, 'checked entry looks', 'checked entries look')} fine"
+        else:
+            text = f"All {len(entries)} entries look fine" if len(entries) != 1 else "The one entry looks fine"
         if pending:
             text += f" ({_count(pending, 'failure', 'failures')} not yet confirmed)"
-        return text + "."
+        return text + "." + skipped
     per_code: Counter[str] = Counter()
     rank: dict[str, int] = {}
     for e in attention:
@@ -321,7 +329,12 @@ def verdict(data: Mapping[str, Any]) -> str:
     parts = sorted(per_code.items(), key=lambda kv: (-rank[kv[0]], -kv[1], kv[0]))
     what = ", ".join(_count(n, *PHRASES.get(code, (code, code))) for code, n in parts)
     verb = "needs" if len(attention) == 1 else "need"
-    return f"{_count(len(attention), 'entry', 'entries')} {verb} attention: {what}."
+    return f"{_count(len(attention), 'entry', 'entries')} {verb} attention: {what}.{skipped}"
+
+
+def not_checked(entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Entries with a link that was not fetched tonight (excluded, or the run's time budget ran out)."""
+    return [e for e in entries if e.get("url") and not e["checked"]]
 
 
 def _count(n: int, singular: str, plural: str) -> str:
@@ -505,6 +518,19 @@ def _pending(data: Mapping[str, Any], pending: list[tuple[Mapping[str, Any], Map
             f"- {escape_md(e['title'], 200)}: {escape_md(f['code'], 40)}, {escape_md(f['message'])}; "
             f"failing since {escape_md(seen, 40)} ({count})"
         )
+    return lines
+
+
+def _not_checked(entries: list[Mapping[str, Any]]) -> list[str]:
+    skipped = not_checked(entries)
+    if not skipped:
+        return []
+    lines = [
+        "Not fetched in this run: excluded by an `exclude` pattern, or the run's time budget (`max_runtime`) "
+        "ran out before their turn. Their previous verdicts are kept.",
+        "",
+    ]
+    lines += [f"- {escape_md(e['title'], 200)} ({escape_md(e['id'], 80)}): {link(e['url'])}" for e in skipped]
     return lines
 
 
