@@ -32,7 +32,9 @@ Decisions worth knowing (the README's flags table repeats them):
   server sees (cookies live for one chain only and are never kept between entries).
 * Headers: ``Settings.headers`` go to every host except those named in ``secret_headers``, which are
   never sent to a checked site from the global list; per-host headers (``Settings.hosts``) go only to
-  that exact host, and never to the next host of a redirect.
+  that exact host, for a catalog URL on that host, and only while the redirect chain stays on that URL's
+  origin (scheme, host and port): never to the next host of a redirect, another port or scheme of the
+  same host, or back to the host after a detour through another site.
 * Hosts are matched exactly (case-insensitive): settings for ``github.com`` do not apply to
   ``gist.github.com``. Politeness state (interval, slots, Retry-After) is kept per host and port.
 """
@@ -323,6 +325,21 @@ def _join(base: httpx.URL, location: str) -> httpx.URL:
     if not target.fragment and base.fragment:
         target = target.copy_with(fragment=base.fragment)
     return target
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    return url.scheme, url.host.lower().rstrip("."), _port(url)
+
+
+def _stays_on_origin(target: httpx.URL, chain: _Chain) -> bool:
+    """Whether the chain, ``target`` included, has stayed on the origin of the catalog's URL.
+
+    Per-host headers (credentials) go only there: a redirect elsewhere, even to the same host on another
+    port or scheme, or back to the host on a path another site chose, must not carry them, as browsers
+    and httpx drop Authorization on a cross-origin redirect.
+    """
+    start = _origin(httpx.URL(chain.url))
+    return _origin(target) == start and all(_origin(httpx.URL(hop.url)) == start for hop in chain.hops)
 
 
 def _cookie_state(jar: httpx.Cookies) -> tuple[tuple[str, str, str, str], ...]:
@@ -751,7 +768,7 @@ class Crawler:
         host = self._host_state(target)
         # The fragment is never sent; it stays in the chain for final_url and the anchor check.
         request = self._client.build_request(
-            "GET", target.copy_with(fragment=None), headers=self._headers(target, chain.url)
+            "GET", target.copy_with(fragment=None), headers=self._headers(target, chain)
         )
         jar.set_cookie_header(request)
         async with host.slot():
@@ -800,7 +817,7 @@ class Crawler:
                     return following
         return None
 
-    def _headers(self, target: httpx.URL, original: str) -> httpx.Headers:
+    def _headers(self, target: httpx.URL, chain: _Chain) -> httpx.Headers:
         # httpx.Headers replaces names case-insensitively, so "user-agent" overrides "User-Agent".
         headers = httpx.Headers(
             {"User-Agent": self.settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
@@ -808,10 +825,10 @@ class Crawler:
         for name, value in self.settings.headers.items():
             if name.lower() not in self._secret:
                 headers[name] = value
-        override = self._override(target.host)
+        override = self._override(target.host) if _stays_on_origin(target, chain) else None
         for name, value in (override.headers if override else {}).items():
             headers[name] = value
-        etag, modified = self._validators.get(original, (None, None))
+        etag, modified = self._validators.get(chain.url, (None, None))
         if etag:
             headers["If-None-Match"] = etag
         if modified:
