@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import types
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 from monitor.atomic import write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
@@ -82,17 +83,34 @@ def _from_json(raw: Any) -> State:
     entries_raw = raw.get("entries")
     if not isinstance(entries_raw, dict):
         raise ValueError("'entries' is not an object")
-    known = set(EntryState.__dataclass_fields__)
     entries: dict[str, EntryState] = {}
     for entry_id, data in entries_raw.items():
         if not isinstance(data, dict):
             raise ValueError(f"entry {entry_id!r} is not an object")
-        entry = EntryState(**{k: v for k, v in data.items() if k in known})
-        if not isinstance(entry.findings, dict) or not isinstance(entry.consecutive_failures, int):
-            raise ValueError(f"entry {entry_id!r} has malformed fields")
-        entries[str(entry_id)] = entry
+        for key, value in data.items():
+            # A value of the wrong type would fail later, in the middle of a run (an ETag that is not text
+            # cannot become a request header): the file counts as corrupt here, where that is handled.
+            if key in _FIELD_TYPES and not _fits(value, _FIELD_TYPES[key]):
+                raise ValueError(f"entry {entry_id!r}: {key} is {type(value).__name__}, not {_FIELD_TYPES[key]}")
+        entries[str(entry_id)] = EntryState(**{k: v for k, v in data.items() if k in _FIELD_TYPES})
     updated = raw.get("updated_at")
     return State(entries=entries, updated_at=updated if isinstance(updated, str) else None)
+
+
+_FIELD_TYPES: dict[str, Any] = get_type_hints(EntryState)
+
+
+def _fits(value: object, hint: Any) -> bool:
+    if isinstance(hint, types.UnionType):
+        return any(_fits(value, part) for part in get_args(hint))
+    if get_origin(hint) is dict:
+        key_type, value_type = get_args(hint)
+        return isinstance(value, dict) and all(
+            _fits(k, key_type) and _fits(v, value_type) for k, v in value.items()
+        )
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a count
+    return isinstance(value, hint)
 
 
 def _load_snapshots(folder: Path, entries: dict[str, EntryState]) -> dict[str, str]:
