@@ -209,6 +209,9 @@ def _is_dns(exc: BaseException | None) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.RemoteProtocolError) and "Receive buffer too long" in str(exc):
+        # h11's words for an answer whose headers outgrow its buffer: say what the server did.
+        return "the answer's headers are too large to read (over 100 KB)"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, ConnectionResetError):

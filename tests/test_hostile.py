@@ -313,6 +313,7 @@ def test_one_run_over_every_hostile_server(tmp_path: Path, server: TestServer) -
         return entries[entry_id]["findings"][0]["message"]
 
     assert "self-signed certificate" in message("self-signed")
+    assert "headers are too large to read" in message("huge-header") and "too large" in message("many-headers")
     assert "169.254.169.254 is a link-local address" in message("to-metadata")
     assert f"{PRIVATE_NAME} (10.20.30.40) is a private address" in message("to-private-name")
     assert "127.0.0.1 is a loopback address" in message("to-loopback")
