@@ -223,6 +223,9 @@ def _html(text: str, charset: str, watch: str | None) -> PageText:
     _mark_blocks(root)
     page_text = "" if scan.root_dropped else _text_of(body)
     watched_text = page_text if watched_root is body else _text_of(watched_root) if watched_root is not None else ""
+    if watched_text == page_text:
+        # Usually <main> is all the page shows: one string, not two, for every entry held until the report.
+        watched_text = page_text
     return PageText(
         title=title,
         heading=heading,

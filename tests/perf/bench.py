@@ -23,7 +23,9 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -81,28 +84,39 @@ class Row:
 # --- processes -------------------------------------------------------------------------------------------------
 
 
-def run_measured(argv: list[str], timeout: float, cwd: Path | None = None) -> Measured:
+def run_measured(argv: list[str], timeout: float, cwd: Path | None = None, stdout: IO[bytes] | None = None) -> Measured:
     """Run one process to completion; wall from the parent, CPU and peak RSS from its own rusage."""
     started = time.perf_counter()
-    err_path = Path(tempfile.mkstemp(prefix="bench-err-")[1])
-    with err_path.open("wb") as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd)
-        deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=stdout or subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
+                                cwd=cwd)
+        try:
+            status, usage = _wait(proc, started + timeout)
+        finally:
+            # Interrupted or timed out: the checker must not outlive the benchmark.
+            if proc.returncode is None and proc.poll() is None:
                 proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.01)
+                proc.wait()
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")[-2000:]
     wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = err_path.read_text(errors="replace")[-2000:]
-    err_path.unlink()
     # ru_maxrss is in KiB on Linux.
-    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, stderr)
+    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                    os.waitstatus_to_exitcode(status), stderr)
+
+
+def _wait(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int, resource.struct_rusage]:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return status, usage
+        if time.perf_counter() > deadline:
+            proc.kill()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return status, usage
+        time.sleep(0.01)
 
 
 class SiteProcess:
@@ -295,7 +309,7 @@ def _linkinator(binary: str, site: SiteProcess, out: Path, args: argparse.Namesp
 def _linkchecker(binary: str, site: SiteProcess, out: Path, args: argparse.Namespace) -> list[str]:
     index = f"http://127.0.0.1:{site.ports[0]}/index.html"
     return [binary, "--recursion-level", "1", "--check-extern", "--threads", str(args.max_concurrency),
-            "--no-status", "--no-warnings", "--output", "none", "--file-output", f"csv/utf-8/{out}", index]
+            "--no-status", "--no-warnings", "--output", "csv", index]
 
 
 PEERS = (
@@ -327,10 +341,11 @@ def bench_peer(peer: Peer, binary: str, entries: int, args: argparse.Namespace, 
     out = work / f"{peer.name}.out"
     out.unlink(missing_ok=True)
     try:
-        if peer.name == "linkinator":
-            # linkinator writes its JSON to standard output.
+        if peer.name in ("linkinator", "linkchecker"):
+            # Both write their results to standard output (LinkChecker, run as root, drops to `nobody` and
+            # could not write a file here).
             with out.open("wb") as sink:
-                measured = _run_to_file(peer.argv(binary, site, out, args), sink, args.timeout)
+                measured = run_measured(peer.argv(binary, site, out, args), args.timeout, work, stdout=sink)
         else:
             measured = run_measured(peer.argv(binary, site, out, args), timeout=args.timeout, cwd=work)
     finally:
@@ -340,23 +355,6 @@ def bench_peer(peer: Peer, binary: str, entries: int, args: argparse.Namespace, 
     bound = physical_bound(site.truth, args.latency_ms / 1000, args.slow_ms / 1000, 1.0, concurrency)
     failed = peer.failed(out) if out.exists() and out.stat().st_size else {}
     return Row(peer.label, entries, measured, None, bound, judge_failed(failed, site.truth), outcome_counts(site.truth))
-
-
-def _run_to_file(argv: list[str], sink: object, timeout: float) -> Measured:
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # type: ignore[arg-type]
-    deadline = started + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.01)
-    return Measured(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                    os.waitstatus_to_exitcode(status))
 
 
 # --- output -------------------------------------------------------------------------------------------------------
@@ -412,7 +410,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM unwinds like Ctrl-C, so the running checker and the site are stopped on the way out.
+    signal.signal(signal.SIGTERM, _stop)
     args = parse_args(argv)
     sizes = [1_000, 5_000, 10_000] if args.scaling else [args.entries]
     rows: list[Row] = []
