@@ -177,7 +177,8 @@ _SPACE = re.compile(r"\s+")
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!])")
 # URLs and e-mail addresses in page text become code spans: GitHub links neither inside code, and a
 # maintainer can still copy the new URL from a fix exactly as it is.
-_URLISH = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# No \b before "www.": GitHub autolinks "www." after "_", "*", "~" or "(" too, and "_www" has no word boundary.
+_URLISH = re.compile(r"(?i)(?:(?<![a-z0-9])[a-z][a-z0-9+.-]*://|(?<![a-z0-9])www\.)[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _TRAILING = ".,;:!?)]}'\""
 # A word joiner (invisible) after "@" or before digits after "#" stops @mentions and #123 references,
 # which GitHub recognises after Markdown parsing, so a backslash alone would not stop them.
