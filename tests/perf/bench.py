@@ -192,8 +192,11 @@ def run_hub_monitor(site: SiteProcess, work: Path, args: argparse.Namespace) -> 
         "--host-request-interval", f"{args.host_request_interval_ms}ms", "--fail-on", "never", "--quiet",
     ]  # fmt: skip
     measured = run_measured(argv, timeout=args.timeout, cwd=ROOT)
+    if measured.wall >= args.timeout:
+        raise SystemExit(f"hub-monitor check did not finish within --timeout {args.timeout:g} s (stopped); with "
+                         "429s in the mix, its per-host back-off is the usual reason: try --ratelimited-share 0")
     if measured.code != 0:
-        raise RuntimeError(f"hub-monitor check exited {measured.code}:\n{measured.stderr}")
+        raise SystemExit(f"hub-monitor check exited {measured.code}:\n{measured.stderr}")
     return measured, json.loads((reports / "latest.json").read_text())
 
 
