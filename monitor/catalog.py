@@ -64,7 +64,11 @@ def load_catalog(path: Path) -> Catalog:
     version = _read_version(reader, top.get("version"))
     hub = _read_hub(reader, top["hub"]) if "hub" in top else None
     entries = _read_entries(reader, top["entries"]) if "entries" in top else []
-    settings = read_settings(reader, top["settings"], "settings", Settings()) if "settings" in top else Settings()
+    settings = (
+        read_settings(reader, top["settings"], "settings", Settings(), in_catalog=True)
+        if "settings" in top
+        else Settings()
+    )
     if reader.problems or hub is None or version is None:
         raise CatalogError(reader.problems)
     return Catalog(

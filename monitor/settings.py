@@ -398,7 +398,14 @@ _KEYS: dict[str, _Read] = {
 SETTING_KEYS: tuple[str, ...] = tuple(_KEYS)
 
 
-def read_settings(reader: Reader, node: Node, field: str, base: Settings) -> Settings:
+# Settings a catalog may not set. A catalog is changed by pull requests; opening private addresses to the
+# crawler (cloud metadata, the runner's own services) must take a flag or a --config file the operator owns.
+OPERATOR_ONLY: frozenset[str] = frozenset({"allow_hosts"})
+
+
+def read_settings(
+    reader: Reader, node: Node, field: str, base: Settings, *, in_catalog: bool = False
+) -> Settings:
     """`base` with the settings of a YAML mapping node applied; problems go to `reader`, nothing is raised."""
     if reader.is_null(node):
         # `settings:` with nothing under it, e.g. every line commented out.
@@ -406,6 +413,14 @@ def read_settings(reader: Reader, node: Node, field: str, base: Settings) -> Set
     found = reader.fields(node, field, SETTING_KEYS)
     if not found:
         return base
+    if in_catalog:
+        for key in sorted(OPERATOR_ONLY & set(found)):
+            reader.error(
+                found.pop(key),
+                join(field, key),
+                "not accepted in a catalog, which anyone can change in a pull request; "
+                "pass --allow-host HOST or put it in a --config file",
+            )
     changes = {key: _KEYS[key](reader, value, join(field, key)) for key, value in found.items()}
     hosts = changes.get("hosts")
     if isinstance(hosts, dict):

@@ -303,14 +303,14 @@ def test_precedence_defaults_catalog_config_flags(tmp_path: Path) -> None:
               max_retries: 5
               user_agent: from-catalog
               hosts: {github.com: {concurrency: 2, request_interval: 1s}}
-              allow_hosts: [localhost]
             """
         ),
         encoding="utf-8",
     )
     config = tmp_path / "monitor.yaml"
     config.write_text(
-        "max_retries: 1\nuser_agent: from-config\nhosts: {github.com: {concurrency: 1}}\n", encoding="utf-8"
+        "max_retries: 1\nuser_agent: from-config\nhosts: {github.com: {concurrency: 1}}\nallow_hosts: [localhost]\n",
+        encoding="utf-8",
     )
     settings = load_config(config, base=load_catalog(catalog).settings)
     settings = override(settings, {"user_agent": "from-flag", "timeout": None, "allow_hosts": ["127.0.0.1"]})
@@ -416,3 +416,14 @@ def test_settings_diff_never_shows_a_header_value() -> None:
     shown = repr(diff)
     assert "ghp_SECRET123" not in shown
     assert "en-GB-secretish" not in shown
+
+
+def test_catalog_may_not_open_private_addresses(tmp_path: Path) -> None:
+    # Anyone can change the catalog in a pull request: allowing a private host takes the operator's flag or config.
+    catalog = tmp_path / "hub.yaml"
+    catalog.write_text(
+        "version: 1\nhub: {title: T}\nentries: []\nsettings:\n  allow_hosts: [169.254.169.254]\n", encoding="utf-8"
+    )
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(catalog)
+    assert str(caught.value).startswith(f"{catalog}:5: settings.allow_hosts: not accepted in a catalog")
