@@ -19,7 +19,9 @@ Decisions worth knowing (the README's flags table repeats them):
 * Retry-After (429/503, seconds or HTTP date) postpones the next request *to that host only*; other
   hosts go on. Beyond ``retry_after_cap`` the URL is ``rate-limited`` at once, and so is every other URL
   of that host until the requested time. A host that answered 429 or sent Retry-After is slowed down
-  for the rest of the run: one request at a time, at least a second apart (or twice its interval).
+  for the rest of the run in proportion to how often it asked: each such answer halves its concurrency
+  ceiling (floor 1), and the only wait is the Retry-After itself. The interval is not stretched: one
+  429 among thousands of answers must not turn a run of minutes into hours.
 * Second pass: after the first pass, URLs that failed with connect/DNS/TLS/timeout/protocol errors,
   5xx, 404/410, 408 or 425 are fetched once more; the later answer is kept.
 * Bodies are read only for text types (HTML, XML, plain text, or no content type), streamed and
@@ -91,7 +93,6 @@ META_REFRESH_WINDOW = 64 * 1024
 _PIECE = 64 * 1024
 # zstd has no output limit per call; feeding it small slices bounds each call's output (a few MiB).
 _ZSTD_SLICE = 64
-SLOWED_INTERVAL = 1.0  # seconds between requests to a host that asked us to slow down
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"
 
@@ -525,11 +526,18 @@ class _HostState:
                 self.changed.notify_all()
 
     def slow_down(self) -> None:
-        if not self.slowed:
-            log.info("slowing down %s for the rest of the run", self.name)
+        """The host answered 429 or sent Retry-After: halve its concurrency ceiling for the rest of the run.
+
+        The floor is one request at a time, and the ceiling never grows back within the run. The host's
+        interval is left as configured: the wait it asked for is its Retry-After (``defer``), honoured
+        once, not compounded into every later request.
+        """
+        before = self.limit
+        self.limit = max(1, self.limit // 2)
         self.slowed = True
-        self.limit = 1
-        self.interval = max(self.interval * 2, SLOWED_INTERVAL)
+        if self.limit != before:
+            log.info("slowing down %s for the rest of the run: at most %d request(s) at a time", self.name,
+                     self.limit)
 
     def defer(self, until: float) -> None:
         self.next_at = max(self.next_at, until)

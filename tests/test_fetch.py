@@ -156,6 +156,44 @@ def test_retry_after_seconds_is_honoured_then_the_host_is_slowed(httpx_mock: HTT
     assert fake.sleeps == [7.0]
 
 
+def test_each_429_halves_the_hosts_concurrency_for_the_rest_of_the_run(httpx_mock: HTTPXMock) -> None:
+    busy, calm = "https://busy.example", "https://calm.example"
+    in_flight: dict[str, int] = {busy: 0, calm: 0}
+    peak: dict[str, int] = {busy: 0, calm: 0}
+    answers = {f"{busy}/first": [429, 200], f"{busy}/second": [429, 200]}
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        origin = f"{request.url.scheme}://{request.url.host}"
+        in_flight[origin] += 1
+        peak[origin] = max(peak[origin], in_flight[origin])
+        await asyncio.sleep(0.005)  # real time, so that requests overlap
+        in_flight[origin] -= 1
+        queue = answers.get(str(request.url))
+        status = queue.pop(0) if queue else 200
+        return httpx.Response(status, headers={"Retry-After": "5"} if status == 429 else {})
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    fake, clock = timed()
+    settings = Settings(host_request_interval=0, host_concurrency=8)
+
+    async def burst(crawler: Crawler, origin: str, tag: str) -> int:
+        peak[origin] = 0
+        await crawler.fetch_all([f"{origin}/{tag}{i}" for i in range(16)])
+        return peak[origin]
+
+    async def go() -> list[int]:
+        async with Crawler(settings, resolver=fake_resolver, random=lambda: 0.5, **clock) as crawler:
+            seen = [await burst(crawler, busy, "a")]
+            await crawler.fetch(f"{busy}/first")  # one 429: 8 -> 4
+            seen += [await burst(crawler, busy, "b"), await burst(crawler, calm, "c")]
+            await crawler.fetch(f"{busy}/second")  # another: 4 -> 2
+            seen += [await burst(crawler, busy, "d"), await burst(crawler, busy, "e")]
+            return seen
+
+    assert run(go()) == [8, 4, 8, 2, 2]  # halved at each 429, never restored; the other host untouched
+    assert fake.sleeps == [5.0, 5.0]  # each wait is the Retry-After itself, nothing compounds
+
+
 def test_retry_after_beyond_the_cap_gives_rate_limited_without_waiting(httpx_mock: HTTPXMock) -> None:
     url, other = "https://busy.example/a", "https://busy.example/b"
     httpx_mock.add_response(url=url, status_code=429, headers={"Retry-After": "3600"})

@@ -190,6 +190,8 @@ def run_hub_monitor(site: SiteProcess, work: Path, args: argparse.Namespace) -> 
         "--state", str(reports / "state.json"), "--today", TODAY, "--confirm-after", "1",
         "--host-concurrency", str(args.host_concurrency), "--max-concurrency", str(args.max_concurrency),
         "--host-request-interval", f"{args.host_request_interval_ms}ms", "--fail-on", "never", "--quiet",
+        # Only the command line (or --config) may allow a private address; a catalog may not.
+        "--allow-host", "127.0.0.1",
     ]  # fmt: skip
     measured = run_measured(argv, timeout=args.timeout, cwd=ROOT)
     if measured.wall >= args.timeout:

@@ -18,7 +18,7 @@ slow            5%    200 after an extra delay (--slow-ms)                 none
 =============  =====  ===================================================  ===================
 
 Every answer is delayed by --latency-ms (asyncio.sleep, so the server is concurrent like a real one).
-Run as a script, it writes into --out: ``hub.yaml`` (the catalog, with ``allow_hosts: [127.0.0.1]``),
+Run as a script, it writes into --out: ``hub.yaml`` (the catalog; the checker is run with ``--allow-host 127.0.0.1``),
 ``truth.json`` (entry id -> outcome and URL), ``links.md`` (the URLs as a Markdown list, for lychee) and
 ``index.html`` (the same list, also served at ``/index.html`` on the first host, for LinkChecker and
 linkinator). It prints one JSON line ``{"ports": [...]}`` when it is listening, and stops by itself after
@@ -251,8 +251,6 @@ def write_files(out: Path, planned: list[Planned], ports: list[int]) -> bytes:
         "version: 1",
         "hub:",
         "  title: Synthetic benchmark hub",
-        "settings:",
-        "  allow_hosts: [127.0.0.1]",
         "entries:",
     ]
     for i, (p, url) in enumerate(zip(planned, urls, strict=True)):
