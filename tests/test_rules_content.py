@@ -313,6 +313,25 @@ def test_noise_is_not_drift() -> None:
     assert fingerprint("a  b\n\n c") == fingerprint("a b\nc")
 
 
+def test_noise_never_reaches_across_a_line_break() -> None:
+    from monitor.rules.content import _NOISE, _denoise
+
+    def line_by_line(text: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            line = " ".join(line.split())
+            for pattern, token in _NOISE:
+                line = pattern.sub(token, line)
+            if line:
+                lines.append(line)
+        return "\n".join(lines)
+
+    text = ("Opens at 12:30\nPST rules apply\nviews\n 1,204 people\nLast updated\nJune 3, 2026\n"
+            "took 5\nms\n\t\n3 minutes ago\u00a0 here\nEdited JUST NOW\nan hour ago by A\n"
+            "1700000000 2026-11-25T09:01:59Z")  # fmt: skip
+    assert _denoise(text) == line_by_line(text)
+
+
 def test_real_drift_comes_with_a_short_diff() -> None:
     before = clock_page()
     after = clock_page(time="09:01:59", deadline="June 14")
