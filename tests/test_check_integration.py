@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from tests.server import TestServer, html, redirect
+from tests.server import TestServer, html, redirect, respond
 
 FAST = ["--allow-host", "127.0.0.1", "--retry-wait-time", "10ms", "--host-request-interval", "0",
         "--today", "2026-11-25", "--quiet"]
@@ -158,3 +158,63 @@ def test_job_summary_gets_the_report_when_running_in_actions(tmp_path, site, mon
     catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "fine", "url": site.url("/ok")}])
     _, _, markdown = run_check(tmp_path, catalog)
     assert summary.read_text() == markdown
+
+
+def test_exactly_one_finding_per_problem_page_and_no_false_dead_links(tmp_path, server, server2):
+    def head_not_allowed(h):
+        if h.command == "HEAD":
+            respond(405, b"")(h)
+        else:
+            html("Works with GET", "<h1>GET only</h1><p>This server refuses HEAD.</p>")(h)
+
+    server.route("/head-less", head_not_allowed)
+    server.route("/soft", html("Page not found", "<h1>Sorry, this page doesn't exist</h1>"))
+    server.route("/", html("Home", "<h1>Welcome home</h1>"))
+    server.route("/deep/old-article", redirect("/", 301))
+    server.route("/parked", html("example-hub.org is for sale", "<p>This domain is for sale! Buy it now.</p>"))
+    server.route("/challenge", html("Just a moment...", "<p>Checking your browser</p>", status=403,
+                                    headers={"cf-mitigated": "challenge", "server": "cloudflare"}))
+    server.route("/linkedin", respond(999, b""))
+    server.route("/login", html("Sign in", "<h1>Sign in</h1>", status=401))
+    # On its own host: a Retry-After of an hour holds back every request to that host, not just this one.
+    server2.route("/limited", respond(429, b"slow down", {"Retry-After": "3600"}))
+    server.route("/doc", html("Doc", '<h1 id="setup">Setup</h1><a name="usage"></a><p>How to use it.</p>'))
+    server.route("/temp", redirect("/doc", 302))
+    server.route("/slash", redirect("/slash/", 301))
+    server.route("/slash/", html("Slash", "<h1>Slash</h1><p>Fine.</p>"))
+    server.route("/old-home", redirect("/doc", 301))
+    catalog = write_catalog(tmp_path / "hub.yaml", [
+        {"id": "head-less", "url": server.url("/head-less")},
+        {"id": "soft", "url": server.url("/soft")},
+        {"id": "deep", "url": server.url("/deep/old-article")},
+        {"id": "parked", "url": server.url("/parked")},
+        {"id": "challenge", "url": server.url("/challenge")},
+        {"id": "linkedin", "url": server.url("/linkedin")},
+        {"id": "login", "url": server.url("/login")},
+        {"id": "limited", "url": server2.url("/limited")},
+        {"id": "anchor-ok", "url": server.url("/doc#setup")},
+        {"id": "anchor-name", "url": server.url("/doc#usage")},
+        {"id": "anchor-missing", "url": server.url("/doc#install")},
+        {"id": "temporary", "url": server.url("/temp")},
+        {"id": "slash", "url": server.url("/slash")},
+        {"id": "aliased", "url": server.url("/old-home"), "aliases": [server.url("/doc")]},
+    ])
+    _, data, _ = run_check(tmp_path, catalog, "--max-retries", "0", "--confirm-after", "1")
+    got = {e["id"]: codes(data, e["id"]) for e in data["entries"]}
+    assert got == {
+        "head-less": [],
+        "soft": ["soft-404"],
+        "deep": ["soft-404"],
+        "parked": ["parked-domain"],
+        "challenge": ["bot-protection"],
+        "linkedin": ["bot-protection"],
+        "login": ["access-restricted"],
+        "limited": ["rate-limited"],
+        "anchor-ok": [],
+        "anchor-name": [],
+        "anchor-missing": ["missing-anchor"],
+        "temporary": ["redirected"],
+        "slash": ["redirected"],
+        "aliased": [],
+    }
+    assert server2.hits("/limited") == 1  # a Retry-After beyond the cap is not waited for, nor retried
