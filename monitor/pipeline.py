@@ -19,11 +19,11 @@ from monitor.extract import extract
 from monitor.fetch import Crawler, network_state
 from monitor.findings import Code, Finding
 from monitor.hub import HubPage, hub_drift, parse_hub
-from monitor.models import EntryResult, FetchError, FetchResult, Network, PageText, RunResult
+from monitor.models import Entry, EntryResult, FetchError, FetchResult, Network, PageText, RunResult
 from monitor.rules import RuleInput, analyse
 from monitor.rules.content import fingerprint
 from monitor.settings import Settings, settings_diff, show_duration
-from monitor.state import State, page_from_state, remember, remembered, validators
+from monitor.state import PageFacts, State, page_from_state, remember, remembered, validators
 from monitor.status import find_status_sentences
 
 log = logging.getLogger(__name__)
@@ -46,29 +46,59 @@ def _first_status_sentence(text: str) -> str | None:
     return sentences[0] if sentences else None
 
 
+@dataclass
+class _Analysed:
+    result: EntryResult
+    facts: PageFacts | None
+
+
+def _analysed(entry: Entry, got: FetchResult, page: PageText | None, prior: State, today: date) -> _Analysed:
+    """The entry's findings and what the state keeps of its page, while the page is at hand."""
+    if got.not_modified and page is None:
+        fragment = entry.url.split("#", 1)[1] if entry.url and "#" in entry.url else None
+        page = page_from_state(prior, entry.id, fragment)
+    findings = analyse(RuleInput(entry, got, page, today, remembered(prior, entry.id, entry.url)))
+    facts = None
+    if page is not None:
+        # Right after the rules: the status sentences of this text are still remembered by status.py.
+        facts = PageFacts(fingerprint(page.watched), _first_status_sentence(page.text))
+        # The state needs the watched text (the snapshot), not the whole page's.
+        page = replace(page, text="") if page.text is not page.watched else page
+    result = EntryResult(entry, findings, final_url=got.final_url, http_status=got.status,
+                         elapsed_ms=got.elapsed_ms, page=page)
+    return _Analysed(result, facts)
+
+
 async def _crawl(
     urls: list[str],
     settings: Settings,
     prior: State,
-    entry_urls: dict[str, str | None],
+    entries_of: dict[str, list[Entry]],
     watch_of: dict[str, str | None],
     progress: Progress | None,
     crawler_factory: Callable[..., Crawler],
     hub_url: str | None,
+    today: date,
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
-    pages: dict[str, PageText] = {}
+    analysed: dict[str, _Analysed] = {}
     hub_page: list[HubPage] = []
     failures = 0
 
     def on_result(url: str, fetched: FetchResult) -> None:
         nonlocal failures
-        # Extract at once and drop the body: only the small PageText is kept per entry.
+        # Analyse at once and drop the body and the page: only findings and small facts are kept per entry.
+        page = None
         if fetched.body is not None:
             if url == hub_url and fetched.ok:
                 hub_page.append(parse_hub(fetched.body, fetched.headers, fetched.final_url))
-            pages[url] = extract(fetched.body, fetched.headers, watch_of.get(url))
+            if url in entries_of:
+                page = extract(fetched.body, fetched.headers, watch_of.get(url))
             fetched.body = None
+        # An excluded URL is not checked: its entries are listed as such, with no finding.
+        if fetched.error is not FetchError.NOT_CHECKED:
+            for entry in entries_of.get(url, []):
+                analysed[entry.id] = _analysed(entry, fetched, page, prior, today)
         results[url] = fetched
         if not fetched.ok and fetched.status != 304:
             failures += 1
@@ -76,6 +106,7 @@ async def _crawl(
             host = fetched.url.split("/")[2] if "://" in fetched.url else fetched.url
             progress(len(results), len(urls), failures, host)
 
+    entry_urls = {e.id: e.url for entries in entries_of.values() for e in entries}
     crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
     async with crawler:
         # Whatever finished within the budget is reported; the rest is listed as not checked.
@@ -86,20 +117,17 @@ async def _crawl(
                 "the run's time budget (max_runtime %s) ran out: %d of %d URLs not checked",
                 show_duration(settings.max_runtime), len(urls) - len(results), len(urls),
             )
-        return Crawl(results, pages, crawler.requests, tuple(sorted(crawler.hosts)), hub_page[0] if hub_page else None)
+        return Crawl(results, analysed, crawler.requests, tuple(sorted(crawler.hosts)),
+                     hub_page[0] if hub_page else None)
 
 
 @dataclass
 class Crawl:
     fetched: dict[str, FetchResult]
-    pages: dict[str, PageText]
+    analysed: dict[str, _Analysed]  # by entry id
     requests: int
     hosts: tuple[str, ...]
     hub_page: HubPage | None
-
-
-def _not_checked(url: str, reason: str) -> FetchResult:
-    return FetchResult(url=url, final_url=url, error=FetchError.NOT_CHECKED, error_detail=reason)
 
 
 def check(
@@ -115,41 +143,36 @@ def check(
     started = _utc_now()
     t0 = time.monotonic()
     entries = catalog.entries
-    entry_urls = {e.id: e.url for e in entries}
     urls = list(dict.fromkeys(e.url for e in entries if e.url))
+    entries_of: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.url:
+            entries_of.setdefault(entry.url, []).append(entry)
     watch_of = {e.url: e.watch for e in entries if e.url}
     hub_url = catalog.hub.url if settings.check_hub else None
     entry_urls_only = list(urls)
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
-    crawl = asyncio.run(_crawl(urls, settings, prior, entry_urls, watch_of, progress, crawler_factory, hub_url))
-    fetched, pages = crawl.fetched, crawl.pages
+    crawl = asyncio.run(
+        _crawl(urls, settings, prior, entries_of, watch_of, progress, crawler_factory, hub_url, today)
+    )
+    fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
     drift = _drift(catalog, crawl, hub_url)
     results: list[EntryResult] = []
+    facts: dict[str, PageFacts] = {}
     for entry in entries:
         if entry.url is None:
             results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today)) + drift.pop(entry.id, [])))
             continue
-        got = fetched.get(entry.url) or _not_checked(entry.url, "the run's time budget ran out first")
-        if got.error is FetchError.NOT_CHECKED:
+        done = crawl.analysed.get(entry.id)
+        if done is None:
             results.append(EntryResult(entry, [], checked=False))
             continue
-        page = pages.get(entry.url)
-        if got.not_modified and page is None:
-            fragment = entry.url.split("#", 1)[1] if "#" in entry.url else None
-            page = page_from_state(prior, entry.id, fragment)
-        inp = RuleInput(entry, got, page, today, remembered(prior, entry.id, entry.url))
-        results.append(
-            EntryResult(
-                entry,
-                analyse(inp) + drift.pop(entry.id, []),
-                final_url=got.final_url,
-                http_status=got.status,
-                elapsed_ms=got.elapsed_ms,
-                page=page,
-            )
-        )
+        done.result.findings += drift.pop(entry.id, [])
+        if done.facts is not None:
+            facts[entry.id] = done.facts
+        results.append(done.result)
     finished = _utc_now()
     run = RunResult(
         hub=catalog.hub,
@@ -178,6 +201,7 @@ def check(
         confirm_after=settings.confirm_after,
         fingerprint=fingerprint,
         status_sentence=_first_status_sentence,
+        facts=facts,
     )
     run.entries = _with_archive_links(memo.results, settings) if suggest else memo.results
     run.new_findings = memo.new

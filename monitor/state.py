@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import types
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -198,6 +199,14 @@ def page_from_state(state: State, entry_id: str, fragment: str | None) -> PageTe
     )
 
 
+@dataclass(frozen=True)
+class PageFacts:
+    """What the state derives from a page, computed while the page is at hand so it can be dropped."""
+
+    watched_hash: str
+    status_sentence: str | None
+
+
 @dataclass
 class Remembrance:
     state: State
@@ -216,12 +225,14 @@ def remember(
     confirm_after: int,
     fingerprint: Any,
     status_sentence: Any = None,
+    facts: dict[str, PageFacts] | None = None,
 ) -> Remembrance:
     """Next state and tonight's findings, confirmed and dated.
 
     A failure (dead-link, timeout...) is confirmed only after `confirm_after` consecutive failing runs;
     content findings are confirmed at once. Entries not checked tonight keep their memory untouched.
-    `fingerprint(text) -> str` is the noise-insensitive hash the drift rules compare.
+    `fingerprint(text) -> str` is the noise-insensitive hash the drift rules compare; `facts` (by entry id)
+    gives the hash and status sentence already computed, for pages whose full text was not kept.
     """
     entries: dict[str, EntryState] = {}
     snapshots: dict[str, str] = {}
@@ -269,8 +280,9 @@ def remember(
             findings=codes_now,
         )
         if fetch is not None:
-            next_state = _with_fetch(next_state, fetch, result.page, entry.url, failing, today, fingerprint,
-                                     status_sentence)
+            known = (facts or {}).get(entry.id)
+            next_state = _with_fetch(next_state, fetch, result.page, entry.url, failing, today,
+                                     known or _facts_from(fingerprint, status_sentence))
             page = result.page
             if page is not None and not failing:
                 snapshots[entry.id] = page.watched
@@ -288,27 +300,33 @@ def _with_fetch(
     url: str | None,
     failing: bool,
     today: str,
-    fingerprint: Any,
-    status_sentence: Any,
+    facts: PageFacts | Callable[[PageText], PageFacts],
 ) -> EntryState:
     st = replace(st, last_status=fetch.status, final_url=fetch.final_url)
     if failing or page is None:
         # Never cache a failure: validators and page memory stay those of the last good answer.
         return st
     fragment = url.split("#", 1)[1] if url and "#" in url else None
-    sentence = status_sentence(page.text) if status_sentence else None
+    known = facts if isinstance(facts, PageFacts) else facts(page)
     return replace(
         st,
         last_ok=today,
         etag=fetch.headers.get("etag") or (st.etag if fetch.not_modified else None),
         last_modified=fetch.headers.get("last-modified") or (st.last_modified if fetch.not_modified else None),
-        watched_hash=fingerprint(page.watched),
+        watched_hash=known.watched_hash,
         title=page.title,
         heading=page.heading,
-        status_sentence=sentence,
+        status_sentence=known.status_sentence,
         fragment_found=(fragment in page.ids) if fragment else None,
         js_rendered=page.js_rendered,
     )
+
+
+def _facts_from(fingerprint: Any, status_sentence: Any) -> Callable[[PageText], PageFacts]:
+    def facts(page: PageText) -> PageFacts:
+        return PageFacts(fingerprint(page.watched), status_sentence(page.text) if status_sentence else None)
+
+    return facts
 
 
 def replace_findings(result: EntryResult, findings: list[Finding]) -> EntryResult:

@@ -169,8 +169,30 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[A-Z“\"(])")
 _MAX_SENTENCE = 400
 
 
+class _LastPage:
+    """The sentences of the last text read: the status rules and the state all ask for them, one page at a
+    time. Held by identity (the text kept alive with it), so another text is never taken for this one."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.sentences: tuple[str, ...] = ()
+
+    def of(self, text: str) -> list[str]:
+        if self.text is not text:
+            self.sentences = tuple(_find_status_sentences(text))
+            self.text = text
+        return list(self.sentences)
+
+
+_last_page = _LastPage()
+
+
 def find_status_sentences(page_text: str) -> list[str]:
     """The page's own sentences about applications that say something we can classify, in page order."""
+    return _last_page.of(page_text or "")
+
+
+def _find_status_sentences(page_text: str) -> list[str]:
     sentences: list[str] = []
     for line in (page_text or "").splitlines():
         if not _ABOUT_APPLYING.search(line):
