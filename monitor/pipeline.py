@@ -121,13 +121,19 @@ async def _crawl(
                      hub_page[0] if hub_page else None)
 
 
-@dataclass
+@dataclass(repr=False)
 class Crawl:
     fetched: dict[str, FetchResult]
     analysed: dict[str, _Analysed]  # by entry id
     requests: int
     hosts: tuple[str, ...]
     hub_page: HubPage | None
+
+    def __repr__(self) -> str:
+        # Kept short on purpose: on Python 3.11, asyncio.run formats the repr of its main task, result
+        # included, when it restores the SIGINT handler; a dataclass repr of every page's text made a
+        # transient string of about 140 KB per entry and set the run's peak memory.
+        return f"<Crawl of {len(self.fetched)} URLs, {self.requests} requests>"
 
 
 def check(
@@ -207,8 +213,6 @@ def check(
     run.new_findings = memo.new
     run.resolved_findings = memo.resolved
     return CheckOutcome(run, memo.state)
-
-
 
 
 def _with_archive_links(results: list[EntryResult], settings: Settings) -> list[EntryResult]:
