@@ -80,6 +80,15 @@ def redirect(location: str, status: int = 301) -> Route:
     return respond(status, b"", {"Location": location})
 
 
+def hang(server: TestServer) -> Route:
+    """Accept the request and never answer (until the server stops)."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        server.stopping.wait(20)
+
+    return handler
+
+
 def sequence(*handlers: Route) -> Route:
     """Answer with each handler in turn, then keep answering with the last one."""
     calls = {"n": 0}

@@ -8,26 +8,11 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from tests.server import TestServer, html, redirect, respond
+from tests.catalogs import write_catalog
+from tests.server import TestServer, hang, html, redirect, respond
 
 FAST = ["--allow-host", "127.0.0.1", "--retry-wait-time", "10ms", "--host-request-interval", "0",
         "--today", "2026-11-25", "--quiet"]
-
-
-def write_catalog(path: Path, entries: list[dict]) -> Path:
-    lines = ["version: 1", "hub:", "  title: Test Hub", "entries:"]
-    for e in entries:
-        lines.append(f"  - id: {e['id']}")
-        lines.append("    section: Test")
-        lines.append(f"    title: {json.dumps(e.get('title', e['id']))}")
-        lines.append(f"    url: {json.dumps(e.get('url'))}")
-        for key in ("kind", "status"):
-            if key in e:
-                lines.append(f"    {key}: {json.dumps(e[key])}")
-        if "aliases" in e:
-            lines.append(f"    aliases: {json.dumps(e['aliases'])}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def run_check(tmp_path: Path, catalog: Path, *extra: str) -> tuple[int, dict, str]:
@@ -89,10 +74,7 @@ def test_each_problem_page_gives_its_finding(tmp_path, site):
 
 
 def test_timeout_is_reported_as_timeout(tmp_path, server):
-    def never_answers(handler):
-        server.stopping.wait(10)
-
-    server.route("/slow", never_answers)
+    server.route("/slow", hang(server))
     catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "slow", "url": server.url("/slow")}])
     code, data, _ = run_check(tmp_path, catalog, "--timeout", "0.3", "--max-retries", "0", "--confirm-after", "1")
     assert codes(data, "slow") == ["timeout"]

@@ -25,7 +25,8 @@ import pytest
 import monitor.atomic
 from monitor.cli import ExitCode, main
 from monitor.report import render_markdown
-from tests.server import Route, TestServer, html, respond, sequence
+from tests.catalogs import write_catalog
+from tests.server import Route, TestServer, hang, html, respond, sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["--allow-host", "127.0.0.1", "--retry-wait-time", "10ms", "--host-request-interval", "0",
@@ -45,19 +46,6 @@ def slow(title: str) -> Route:
     return handler
 
 
-def hang(server: TestServer) -> Route:
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        server.stopping.wait(20)
-
-    return handler
-
-
-def write_catalog(path: Path, urls: dict[str, str]) -> Path:
-    lines = ["version: 1", "hub:", "  title: Fault Hub", "entries:"]
-    for entry_id, url in urls.items():
-        lines += [f"  - id: {entry_id}", "    section: Faults", f"    title: {entry_id.upper()}", f"    url: {url}"]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @dataclass
@@ -317,7 +305,8 @@ def test_max_runtime_ends_the_run_and_lists_what_was_not_checked(
         # Fails fast on the first pass, then hangs on the second: the first answer must not be lost.
         "flaky": server.route("/flaky", sequence(respond(503, "<title>Busy</title>"), hang(server))),
     }
-    catalog = write_catalog(tmp_path / "hub.yaml", urls)
+    # Titles differ from ids, so the listing below shows which one the report names.
+    catalog = write_catalog(tmp_path / "hub.yaml", [{"id": i, "url": u, "title": i.upper()} for i, u in urls.items()])
     reports = Reports(tmp_path / "reports")
     started = time.monotonic()
     code = main(["check", str(catalog), *reports.args(), *[a for a in FAST if a != "--quiet"],

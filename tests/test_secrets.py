@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import ExitCode
+from tests.catalogs import write_catalog
 from tests.server import TestServer, html, redirect, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,12 +39,6 @@ def vault_other_port() -> Iterator[TestServer]:
         yield s
 
 
-def write_catalog(path: Path, urls: dict[str, str]) -> Path:
-    lines = ["version: 1", "hub:", "  title: Secret Hub", "entries:"]
-    for entry_id, url in urls.items():
-        lines += [f"  - id: {entry_id}", "    section: S", f"    title: {entry_id}", f"    url: {url}"]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def test_secrets_go_only_to_their_host_and_never_into_output(
