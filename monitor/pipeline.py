@@ -206,8 +206,7 @@ def check(
         now=finished,
         confirm_after=settings.confirm_after,
         fingerprint=fingerprint,
-        status_sentence=_first_status_sentence,
-        facts=facts,
+        facts=facts,  # every page's facts were taken on arrival, so remember() need not read pages again
     )
     run.entries = _with_archive_links(memo.results, settings) if suggest else memo.results
     run.new_findings = memo.new
