@@ -13,9 +13,11 @@ this module raises on arbitrary text.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
@@ -194,7 +196,7 @@ def find_status_sentences(page_text: str) -> list[str]:
 
 def _find_status_sentences(page_text: str) -> list[str]:
     sentences: list[str] = []
-    for line in (page_text or "").splitlines():
+    for line in _candidate_lines(page_text or ""):
         if not _ABOUT_APPLYING.search(line):
             continue
         for sentence in _SENTENCE_END.split(line):
@@ -204,6 +206,36 @@ def _find_status_sentences(page_text: str) -> list[str]:
             if _state_only(sentence) is not State.UNKNOWN and sentence not in sentences:
                 sentences.append(sentence)
     return sentences
+
+
+# Every word _ABOUT_APPLYING knows starts with one of these, lower-cased: a line holding none of them cannot
+# match it. Searching one lower-cased copy of the page for them with str.find (in C) replaces a regex search
+# of every line, which was most of the cost of reading a page: a typical page has one or two such lines.
+_STEMS = ("appl", "admission", "regist", "enrol", "expression", "deadline", "cohort", "intake", "sign",
+          "accepting", "rolling basis", "status")  # fmt: skip
+# Under re.IGNORECASE these also match ASCII letters of the stems, but str.lower() leaves them non-ASCII (and
+# makes "İ" two characters, which would shift positions): a page holding one is read line by line as before.
+_FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
+
+
+def _candidate_lines(text: str) -> list[str]:
+    """The lines of `text` (as str.splitlines gives them, in order) that may hold an _ABOUT_APPLYING word."""
+    if any(char in text for char in _FOLD_TO_ASCII):
+        return text.splitlines()
+    lowered = text.lower()  # one character for one: positions in `lowered` are positions in `text`
+    hits: list[int] = []
+    for stem in _STEMS:
+        at = lowered.find(stem)
+        while at != -1:
+            hits.append(at)
+            at = lowered.find(stem, at + 1)
+    if not hits:
+        return []
+    lines = text.splitlines(keepends=True)
+    ends = list(accumulate(map(len, lines)))
+    wanted = sorted({bisect_right(ends, at) for at in hits})
+    # A kept line is never empty, and its own splitlines() drops exactly the line break that ended it.
+    return [lines[index].splitlines()[0] for index in wanted]
 
 
 def _state_only(text: str) -> State:

@@ -194,3 +194,67 @@ def test_never_raises(text: str, today: date) -> None:
     for deadline in parse_deadlines(text, today):
         assert deadline.when.tzinfo is not None
     find_status_sentences(text)
+
+
+# The line-by-line scan that _find_status_sentences replaced with one search of the lower-cased page for the
+# words' stems; kept here as the reference the new one must agree with.
+def _reference_find_status_sentences(page_text: str) -> list[str]:
+    from monitor.status import _ABOUT_APPLYING, _MAX_SENTENCE, _SENTENCE_END, _state_only
+
+    sentences: list[str] = []
+    for line in (page_text or "").splitlines():
+        if not _ABOUT_APPLYING.search(line):
+            continue
+        for sentence in _SENTENCE_END.split(line):
+            sentence = sentence.strip()
+            if len(sentence) > _MAX_SENTENCE or not _ABOUT_APPLYING.search(sentence):
+                continue
+            if _state_only(sentence) is not State.UNKNOWN and sentence not in sentences:
+                sentences.append(sentence)
+    return sentences
+
+
+_PAGE_WORDS = [
+    "Applications are now open.", "APPLY NOW", "apply", "Apply", "applicants", "Admissions", "registration",
+    "REGISTER", "enrol", "Enrolment", "expressions of interest", "Deadline:", "cohort", "Intake", "sign-up",
+    "Sign up", "signups", "accepting", "rolling basis", "Rolling  basis", "Status", "status unknown", "closed",
+    "are closed", "now closed", "open soon", "will open", "June 7th", "by", "close", "2026", ".", "!", "?", "\"",
+    "’", "“", "(", ")", "Σ", "ΣΑΣ", "design", "assign", "signal", "applepie", "unapply", "registry",
+    # Characters that re.IGNORECASE matches to ASCII letters of the words (str.lower() keeps three of them).
+    "İ", "ı", "ſ", "\u212a", "applİcations", "ſtatus", "ıntake", "\u212aohort", "APPLıCATIONS are open.",
+    "ſign up", "Rolling baſis", "intaKe",
+    # One sentence a state is read from for each word, alone on its line, as written and with those characters.
+    "Sign up for the waitlist.", "ſign up to our mailing list.", "Intake is closed.", "ıntake is closed.",
+    "The cohort is now closed.", "The \u212aohort is now closed.", "Enrolment is open now.", "Status: closed",
+    "ſtatus: closed", "Admissions are closed.", "Registration is now closed.", "Expressions of interest",
+    "Deadline: June 7", "We are not accepting new members.", "Rolling basis: apply any time.",
+    # Every line break str.splitlines knows, and empty lines.
+    "\n", "\n\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", " ", "\t",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(
+    text=st.one_of(
+        st.lists(st.sampled_from(_PAGE_WORDS), max_size=60).map(" ".join),
+        # Short lines, so that a line often holds one of the words alone.
+        st.lists(
+            st.tuples(
+                st.lists(st.sampled_from(_PAGE_WORDS), max_size=3).map(" ".join),
+                st.sampled_from(["\n", "\r\n", "\r", "\x85", "\u2028", "\n\n"]),
+            ).map("".join),
+            max_size=20,
+        ).map("".join),
+        st.lists(st.sampled_from(_PAGE_WORDS), max_size=60).map("".join),
+        st.lists(st.one_of(st.sampled_from(_PAGE_WORDS), st.text(max_size=12)), max_size=40).map("".join),
+        # A very long line: a status sentence inside a run of unpunctuated text, and one after it.
+        st.tuples(st.integers(0, 3000), st.sampled_from(_PAGE_WORDS), st.sampled_from(_PAGE_WORDS)).map(
+            lambda t: "word " * t[0] + t[1] + " Applications are now open. " + t[2]
+        ),
+        st.text(max_size=300),
+    )
+)
+def test_find_status_sentences_matches_the_line_by_line_scan(text: str) -> None:
+    from monitor.status import _find_status_sentences
+
+    assert _find_status_sentences(text) == _reference_find_status_sentences(text)
