@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from monitor.extract import extract
 from monitor.findings import Code, Finding
@@ -383,3 +385,76 @@ def test_every_rule_is_documented_and_pure() -> None:
     for rule in RULES:
         assert rule.__doc__, rule.__name__
         assert rule(inp(ARENA, page, previous=remembered(page))) == rule(inp(ARENA, page, previous=remembered(page)))
+
+
+# The _denoise that looked for noisy lines one line at a time; kept as the reference for the one that searches
+# the joined lines (fingerprints are stored in state files: the two must agree on every text).
+def _reference_denoise(text: str) -> str:
+    import re
+
+    from monitor.rules.content import _NOISE_IN_LINES
+
+    digit = re.compile(r"\d")
+
+    def may_be_noisy(line: str) -> bool:
+        if digit.search(line):
+            return True
+        folded = line.casefold()
+        return "ago" in folded or "just now" in folded
+
+    lines = [line for line in (" ".join(raw.split()) for raw in text.splitlines()) if line]
+    noisy = [i for i, line in enumerate(lines) if may_be_noisy(line)]
+    if noisy:
+        joined = "\n".join(lines[i] for i in noisy)
+        for pattern, token in _NOISE_IN_LINES:
+            joined = pattern.sub(token, joined)
+        for i, line in zip(noisy, joined.split("\n"), strict=True):
+            lines[i] = line
+    return "\n".join(lines)
+
+
+_NOISY_WORDS = [
+    "word", "Words", "Apply by June 7.", "12:30", "9:01:59 PM", "(PST)", "2026-11-25T09:01:59Z", "2026-11-25",
+    "Last updated", "June 3, 2026", "updated: 3 March 2026", "1,240 views", "views: 12", "5 minutes ago",
+    "an hour ago", "a few seconds ago", "just now", "JUST NOW", "Just  Now", "AGO", "Ago", "agony", "Chicago",
+    "ag", "o", "just", "now", "juſt now", "took 5 ms", "in 0.3s", "9d0e7b3a-5c21-4f08-8e6b-71a4c2d9f005",
+    "5f3e2a1b9c8d7e6f5a4b3c2d1e0f", "1700000000", "0", "7", "42", "\n9 views", "8:45", "٣ views", "３:４５",
+    # Digits that are not ASCII (\d matches them), characters whose casefold is longer or differs.
+    "٣", "３", "߁", "𝟘", "ß", "ẞ", "ﬀ", "İ", "ŉ", "ẚ", "Σ", "ꭰ", "’", "é", "\u00a0", "\u200b",
+    # Every line break str.splitlines knows, and empty lines.
+    "\n", "\n\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", " ", "\t",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(
+    text=st.one_of(
+        st.lists(st.sampled_from(_NOISY_WORDS), max_size=60).map(" ".join),
+        st.lists(st.sampled_from(_NOISY_WORDS), max_size=60).map("".join),
+        st.lists(st.one_of(st.sampled_from(_NOISY_WORDS), st.text(max_size=10)), max_size=40).map("".join),
+        # A very long line with noise at its end, between short lines.
+        st.tuples(st.integers(0, 5000), st.sampled_from(_NOISY_WORDS), st.sampled_from(_NOISY_WORDS)).map(
+            lambda t: f"{t[1]}\n" + "word " * t[0] + f"{t[2]}\nshort\n{t[1]}"
+        ),
+        st.text(max_size=300),
+        # Noise with one digit, each digit, at the start of a line right after another noisy line.
+        st.lists(
+            st.tuples(
+                st.sampled_from(["\n", "\r\n", " ", "", "é\n"]),
+                st.integers(0, 9),
+                st.sampled_from([" views", ":45", " stars", " minutes ago", "", "x"]),
+            ).map(lambda t: f"{t[0]}{t[1]}{t[2]}"),
+            max_size=12,
+        ).map("".join),
+    )
+)
+@example("1\n2 views")
+@example("é1\n2 views")
+@example("a\n٣ views")
+def test_denoise_matches_the_line_by_line_search(text: str) -> None:
+    import hashlib
+
+    from monitor.rules.content import _denoise
+
+    assert _denoise(text) == _reference_denoise(text)
+    assert fingerprint(text) == hashlib.sha256(_reference_denoise(text).encode("utf-8", "replace")).hexdigest()

@@ -17,6 +17,7 @@ import calendar
 import difflib
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import date
 
 from monitor.findings import Code, Finding
@@ -466,26 +467,67 @@ _NOISE: tuple[tuple[re.Pattern[str], str], ...] = (
 _NOISE_IN_LINES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern.pattern.replace(r"\s", " "), pattern.flags), token) for pattern, token in _NOISE
 )
+# Every noise pattern needs a digit but the "just now" / "a minute ago" one; casefold matches re.I.
 _DIGIT = re.compile(r"\d")
 
 
-def _may_be_noisy(line: str) -> bool:
-    # Every noise pattern needs a digit but the "just now" / "a minute ago" one; casefold matches re.I.
-    if _DIGIT.search(line):
-        return True
-    folded = line.casefold()
-    return "ago" in folded or "just now" in folded
+def _noisy_lines(joined: str) -> list[int]:
+    """The indexes of the lines of `joined` that may hold noise: a digit, or "ago" or "just now" once casefolded.
+
+    Searched in the joined lines, not line by line, with str.find (in C) where it can: str.casefold maps each
+    character on its own and never makes or removes a line break, so the casefolded text has the same lines,
+    each casefolded. In ASCII text the digits are 0-9; other text is searched with `\\d`.
+    """
+    found = _lines_holding(joined, "0123456789") if joined.isascii() else _lines_matching(joined, _DIGIT)
+    found.update(_lines_holding(joined.casefold(), ("ago", "just now")))
+    return sorted(found)
+
+
+def _lines_holding(text: str, needles: Iterable[str]) -> set[int]:
+    """The index of each "\\n"-separated line of `text` holding one of `needles` (none holds a line break)."""
+    starts: list[int] = []
+    for needle in needles:
+        at = text.find(needle)
+        while at != -1:
+            starts.append(at)  # one a line is enough: go on from the next line
+            end = text.find("\n", at)
+            at = -1 if end == -1 else text.find(needle, end + 1)
+    found: set[int] = set()
+    line, seen = 0, 0
+    for at in sorted(starts):
+        line += text.count("\n", seen, at)
+        seen = at
+        found.add(line)
+    return found
+
+
+def _lines_matching(text: str, pattern: re.Pattern[str]) -> set[int]:
+    """The index of each "\\n"-separated line of `text` in which `pattern` (which never spans one) matches."""
+    found: set[int] = set()
+    line, at = 0, 0
+    while (match := pattern.search(text, at)) is not None:
+        start = match.start()
+        line += text.count("\n", at, start)
+        found.add(line)
+        end = text.find("\n", start)
+        if end == -1:
+            break
+        line, at = line + 1, end + 1
+    return found
 
 
 def _denoise(text: str) -> str:
-    lines = [line for line in (" ".join(raw.split()) for raw in text.splitlines()) if line]
-    noisy = [i for i, line in enumerate(lines) if _may_be_noisy(line)]
-    if noisy:
-        joined = "\n".join(lines[i] for i in noisy)
-        for pattern, token in _NOISE_IN_LINES:
-            joined = pattern.sub(token, joined)
-        for i, line in zip(noisy, joined.split("\n"), strict=True):
-            lines[i] = line
+    # map and filter keep the per-line work in C: most lines of a page hold no noise.
+    lines = list(filter(None, map(" ".join, map(str.split, text.splitlines()))))
+    joined = "\n".join(lines)
+    noisy = _noisy_lines(joined)
+    if not noisy:
+        return joined
+    joined = "\n".join(lines[i] for i in noisy)
+    for pattern, token in _NOISE_IN_LINES:
+        joined = pattern.sub(token, joined)
+    for i, line in zip(noisy, joined.split("\n"), strict=True):
+        lines[i] = line
     return "\n".join(lines)
 
 
