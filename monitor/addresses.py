@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import httpcore
 
+from monitor.netstream import AsyncioBackend
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # (host, port) -> the addresses the host resolves to, as strings. Raises OSError (socket.gaierror) or
@@ -166,7 +168,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
     def __init__(self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
         self._policy = policy
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,

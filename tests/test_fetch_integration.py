@@ -16,11 +16,11 @@ from collections.abc import Coroutine, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 
-import httpcore
 import pytest
 
 from monitor.fetch import Crawler, network_state
 from monitor.models import FetchError, FetchResult, Network
+from monitor.netstream import AsyncioBackend
 from monitor.settings import Settings
 from tests.server import TestServer, bomb, drip, endless, html, redirect, respond, sequence
 
@@ -32,14 +32,14 @@ LOCAL = Settings(allow_hosts=frozenset({"127.0.0.1"}), host_request_interval=0)
 def connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every address the crawler opens a TCP connection to; anything off loopback fails the test."""
     opened: list[str] = []
-    real = httpcore.AnyIOBackend.connect_tcp
+    real = AsyncioBackend.connect_tcp
 
-    async def guarded(self: httpcore.AnyIOBackend, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+    async def guarded(self: AsyncioBackend, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
         opened.append(host)
         assert ipaddress.ip_address(host).is_loopback, f"attempted a connection to {host}"
         return await real(self, host, port, *args, **kwargs)
 
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", guarded)
+    monkeypatch.setattr(AsyncioBackend, "connect_tcp", guarded)
     yield opened
 
 

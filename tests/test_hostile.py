@@ -232,27 +232,26 @@ def write_catalog(path: Path, urls: dict[str, str], programs: frozenset[str]) ->
 
 def drive(spec_file: str) -> None:
     """Runs in the child: one `check` over the catalog, the report and the child's own figures to a file."""
-    import httpcore
-
     from monitor import pipeline
     from monitor.catalog import load_catalog
     from monitor.fetch import Crawler
+    from monitor.netstream import AsyncioBackend
     from monitor.report import render_markdown, to_json
     from monitor.settings import override
     from monitor.state import State
 
     spec = json.loads(Path(spec_file).read_text())
     opened: list[str] = []
-    real_connect = httpcore.AnyIOBackend.connect_tcp
+    real_connect = AsyncioBackend.connect_tcp
 
-    async def loopback_only(self: httpcore.AnyIOBackend, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+    async def loopback_only(self: AsyncioBackend, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
         opened.append(host)
         if not ipaddress.ip_address(host).is_loopback:
             sys.stderr.write(f"connection attempted to {host}\n")
             sys.exit(99)  # from a task this ends the run: the parent sees a failed child
         return await real_connect(self, host, port, *args, **kwargs)
 
-    httpcore.AnyIOBackend.connect_tcp = loopback_only  # type: ignore[method-assign]
+    AsyncioBackend.connect_tcp = loopback_only  # type: ignore[method-assign]
     table = {SITE: "127.0.0.1", PRIVATE_NAME: "10.20.30.40"}
 
     async def resolve(host: str, port: int) -> Sequence[str]:

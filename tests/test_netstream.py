@@ -19,6 +19,7 @@ import pytest
 import trustme
 
 from monitor import netstream
+from monitor.addresses import AddressPolicy, PinnedBackend
 from monitor.netstream import READ_BUFFER_HIGH, AsyncioBackend
 
 T = TypeVar("T")
@@ -354,5 +355,25 @@ def test_a_server_that_never_completes_the_handshake_is_a_connect_timeout(ca: tr
             assert time.monotonic() - started < 2
             with pytest.raises(httpcore.ReadError):  # the failed stream was closed, not left open
                 await stream.read(10)
+
+    run(scenario())
+
+
+def test_the_crawlers_pinned_backend_verifies_tls_by_name_while_connecting_to_the_checked_address(
+    ca: trustme.CA,
+) -> None:
+    # The production path: PinnedBackend's default inner backend is this one; the URL keeps its name (SNI and
+    # certificate check use it) while the TCP connection goes to the address the policy resolved.
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"] if host == "site.test" else []
+
+    async def scenario() -> None:
+        backend = PinnedBackend(AddressPolicy({"site.test"}, resolver=resolve))
+        async with (
+            Site(ok(b"pinned"), server_context(ca, "site.test")) as site,
+            httpcore.AsyncConnectionPool(ssl_context=trusting(ca), network_backend=backend) as http,
+        ):
+            response = await http.request("GET", f"https://site.test:{site.port}/", extensions=FIVE_SECONDS)
+        assert (response.status, response.content) == (200, b"pinned")
 
     run(scenario())
