@@ -458,3 +458,69 @@ def test_denoise_matches_the_line_by_line_search(text: str) -> None:
 
     assert _denoise(text) == _reference_denoise(text)
     assert fingerprint(text) == hashlib.sha256(_reference_denoise(text).encode("utf-8", "replace")).hexdigest()
+
+
+# marked_outdated before the word prefilter: _OUTDATED searched in every region. Kept as the reference.
+def _reference_marked_outdated(page: PageText) -> list[Finding]:
+    from monitor.rules.content import _OUTDATED, _OUTDATED_TITLE, _TOP_CHARS, _outdated, _sentence_around
+
+    if _OUTDATED_TITLE.search(page.title):
+        return [_outdated(RESOURCE, page.title, "The title of the page")]
+    for region in (page.watched[:_TOP_CHARS], page.text[:_TOP_CHARS]):
+        match = _OUTDATED.search(region)
+        if match:
+            return [_outdated(RESOURCE, _sentence_around(region, match.start(), match.end()), "The page")]
+    return []
+
+
+_OUTDATED_PARTS = [
+    "This post", "this guide", "These docs", "The following list", "is", "are", "has been", "was", "now", "sadly",
+    "out of date", "Out-Of-Date", "outdated", "DEPRECATED", "obsolete", "unmaintained", "archived", "superseded",
+    "stale", "no longer maintained", "No longer being updated", "no longer", "accurate", "repository", "by the owner",
+    "see", "See", "the", "v2", "version 3", "newer version", "new version", "updated version", "please", "I", "don't",
+    "do not", "recommend", "endorse", "stand by", "[Deprecated]", "[", "Archived", ",", ".", "!", "?", "\n", " ",
+    "\t", "word", "é", "’",
+    # Characters re.IGNORECASE matches to ASCII letters of the words.
+    "ſee v2", "obſolete", "archıved", "ARCHİVED", "\u212a", "ſtale", "ſuperſeded", "unmaıntaıned",
+]  # fmt: skip
+
+
+# One notice for each of the words the prefilter looks for, holding no other of them.
+_OUTDATED_NOTICES = [
+    "This post is stale.", "This guide is out-of-date.", "This library is unmaintained.", "These docs are obsolete.",
+    "This page was superseded.", "This repo has been deprecated.", "This project is archived.",
+    "This page is outdated.", "This guide is out of date.", "This package is no longer supported.",
+    "Repository has been archived by the owner.", "Out of date, please see the wiki.", "See v2.", "See the v3 docs.",
+    "See version 2", "See the newer version", "See new version", "see updated version", "See the updated version",
+    "Superseded by X.", "I don't recommend it.", "I do not endorse this.", "I don't stand by this.",
+    "No longer maintained.", "[Deprecated] x", "Archived", "obsolete", "  Outdated", "Thiſ poſt iſ ſtale.",
+    "ſee the v3 docs.", "I don't ſtand by this.", "THIS PAGE IS ARCHİVED",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(
+    watched=st.one_of(
+        st.lists(st.sampled_from(_OUTDATED_PARTS), max_size=30).map(" ".join),
+        st.tuples(
+            st.lists(st.sampled_from(["word", "é", "\n", ".", " "]), max_size=5).map(" ".join),
+            st.sampled_from(_OUTDATED_NOTICES),
+            st.sampled_from(["", " word", "\nmore"]),
+        ).map("".join),
+    ),
+    before=st.lists(st.sampled_from(_OUTDATED_PARTS), max_size=30).map("".join),
+    padding=st.one_of(st.integers(0, 2100), st.just(2100)),
+    title=st.sampled_from(["Page", "[Old] Page", "(deprecated) x", "Old"]),
+)
+def test_marked_outdated_matches_the_search_without_prefilter(
+    watched: str, before: str, padding: int, title: str
+) -> None:
+    # The page's own text has `watched` after some padding, so it may fall inside or outside the top of the page.
+    page = PageText(title=title, text=before + "word " * (padding // 5) + watched, watched=watched)
+    assert marked_outdated(inp(RESOURCE, page)) == _reference_marked_outdated(page)
+
+
+@pytest.mark.parametrize("notice", _OUTDATED_NOTICES)
+def test_each_outdated_notice_is_found_as_before(notice: str) -> None:
+    page = PageText(title="Page", text="word " * 500 + notice, watched=f"Intro.\n{notice}")
+    assert marked_outdated(inp(RESOURCE, page)) == _reference_marked_outdated(page) != []
