@@ -10,23 +10,27 @@ import errno
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
 # mkstemp's names: our prefix ".<file name>.", eight random characters, the suffix.
 _TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
 
+# A file's content, or a function that gives it when the file is written: thousands of snapshot files
+# are then read one at a time instead of all held at once.
+FileData = str | bytes | Callable[[], str | bytes]
+
 
 class WriteError(Exception):
     """A report or state file could not be written; the previous version is intact."""
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
+def write_atomic(path: Path, data: FileData) -> None:
     write_all_atomic([(path, data)])
 
 
-def write_all_atomic(files: Sequence[tuple[Path, str | bytes]]) -> None:
+def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
     """Write several files as nearly at once as a file system allows.
 
     Every file is first written to a temp file beside it and synced; only when all are on disk are they
@@ -53,9 +57,10 @@ def write_all_atomic(files: Sequence[tuple[Path, str | bytes]]) -> None:
         _fsync_dir(folder)
 
 
-def _stage(path: Path, data: str | bytes) -> str:
+def _stage(path: Path, data: FileData) -> str:
     """A synced temp file beside ``path`` holding ``data``; its name."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    content = data() if callable(data) else data
+    payload = content.encode("utf-8") if isinstance(content, str) else content
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)

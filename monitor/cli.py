@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import NoReturn
 
 from monitor import __version__
-from monitor.atomic import LockedError, WriteError, remove_stale_temps, run_lock, write_all_atomic, write_atomic
+from monitor.atomic import (
+    FileData,
+    LockedError,
+    WriteError,
+    remove_stale_temps,
+    run_lock,
+    write_all_atomic,
+    write_atomic,
+)
 from monitor.catalog import Catalog, CatalogError, load_catalog
 from monitor.findings import Severity
 from monitor.models import FetchResult, Network, RunResult
@@ -289,7 +297,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
                 progress.close()
         data = to_json(outcome.run)
         markdown = render_markdown(data)
-        files: list[tuple[Path, str]] = [
+        files: list[tuple[Path, FileData]] = [
             (json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n"),
             (report_path, markdown),
         ]

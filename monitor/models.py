@@ -1,12 +1,14 @@
 """Plain data passed between the stages: catalog -> fetch -> extract -> rules -> state -> report.
 
-Nothing here does I/O. Each stage takes these records and returns new ones.
+Nothing here does I/O (a Snapshot reads its text only when asked). Each stage takes these records and
+returns new ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from monitor.findings import Finding, Severity
 
@@ -134,14 +136,37 @@ class EntryResult:
         return Severity.worst([f.severity for f in self.findings])
 
 
+class Snapshot(Protocol):
+    """An entry's watched text, kept out of memory and read only when a rule needs it (a diff)."""
+
+    def text(self) -> str | None:
+        """The text, or None when it can no longer be read."""
+        ...
+
+
+@dataclass(frozen=True)
+class TextSnapshot:
+    """A snapshot already in memory."""
+
+    value: str
+
+    def text(self) -> str | None:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Remembered:
     """What the last run saw of an entry's page, from the state file; input to the drift rules."""
 
     title: str | None = None
     watched_hash: str | None = None
-    watched_text: str | None = None
     status_sentence: str | None = None
+    # Read on demand: only a page whose fingerprint changed needs last night's text, for the diff.
+    snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def watched_text(self) -> str | None:
+        return self.snapshot.text() if self.snapshot is not None else None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,15 @@ from monitor.models import Entry, EntryResult, FetchError, FetchResult, Network,
 from monitor.rules import RuleInput, analyse
 from monitor.rules.content import fingerprint
 from monitor.settings import Settings, settings_diff, show_duration
-from monitor.state import PageFacts, State, page_from_state, remember, remembered, validators
+from monitor.state import (
+    PageFacts,
+    SnapshotSpool,
+    State,
+    page_from_state,
+    remember,
+    remembered,
+    validators,
+)
 from monitor.status import find_status_sentences
 
 log = logging.getLogger(__name__)
@@ -52,18 +60,24 @@ class _Analysed:
     facts: PageFacts | None
 
 
-def _analysed(entry: Entry, got: FetchResult, page: PageText | None, prior: State, today: date) -> _Analysed:
+def _analysed(entry: Entry, got: FetchResult, page: PageText | None, prior: State, today: date,
+              spool: SnapshotSpool) -> _Analysed:
     """The entry's findings and what the state keeps of its page, while the page is at hand."""
     if got.not_modified and page is None:
         fragment = entry.url.split("#", 1)[1] if entry.url and "#" in entry.url else None
         page = page_from_state(prior, entry.id, fragment)
-    findings = analyse(RuleInput(entry, got, page, today, remembered(prior, entry.id, entry.url)))
+    before = remembered(prior, entry.id, entry.url)
+    findings = analyse(RuleInput(entry, got, page, today, before))
     facts = None
     if page is not None:
+        watched_hash = fingerprint(page.watched)
+        # Text that changed only in noise keeps last night's snapshot file: no rewrite, no churn in git.
+        kept = before.snapshot if before is not None and before.watched_hash == watched_hash else None
+        snapshot = kept or spool.put(page.watched)
         # Right after the rules: the status sentences of this text are still remembered by status.py.
-        facts = PageFacts(fingerprint(page.watched), _first_status_sentence(page.text))
-        # The state needs the watched text (the snapshot), not the whole page's.
-        page = replace(page, text="") if page.text is not page.watched else page
+        facts = PageFacts(watched_hash, _first_status_sentence(page.text), snapshot)
+        # The texts are now spooled or on disk; the state keeps only the page's small facts.
+        page = replace(page, text="", watched="")
     result = EntryResult(entry, findings, final_url=got.final_url, http_status=got.status,
                          elapsed_ms=got.elapsed_ms, page=page)
     return _Analysed(result, facts)
@@ -84,6 +98,7 @@ async def _crawl(
     analysed: dict[str, _Analysed] = {}
     hub_page: list[HubPage] = []
     failures = 0
+    spool = SnapshotSpool()
 
     def on_result(url: str, fetched: FetchResult) -> None:
         nonlocal failures
@@ -98,7 +113,7 @@ async def _crawl(
         # An excluded URL is not checked: its entries are listed as such, with no finding.
         if fetched.error is not FetchError.NOT_CHECKED:
             for entry in entries_of.get(url, []):
-                analysed[entry.id] = _analysed(entry, fetched, page, prior, today)
+                analysed[entry.id] = _analysed(entry, fetched, page, prior, today, spool)
         results[url] = fetched
         if not fetched.ok and fetched.status != 304:
             failures += 1

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import types
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from monitor.atomic import write_all_atomic
+from monitor.atomic import FileData, write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
-from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered
+from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered, Snapshot, TextSnapshot
 
 SCHEMA = 1
 
@@ -45,12 +45,60 @@ class EntryState:
     findings: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FileSnapshot:
+    """A snapshot file the last run wrote (reports/snapshots/<id>.txt), read only when asked."""
+
+    path: Path
+
+    def text(self) -> str | None:
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
+class SnapshotSpool:
+    """Tonight's new snapshots, appended to one anonymous temp file as pages arrive.
+
+    A run of ten thousand pages then holds offsets, not texts (a snapshot is tens of KB), until the state
+    is written. The file has no name, so a killed run leaves nothing behind; it is deleted when closed.
+    """
+
+    def __init__(self) -> None:
+        # Not a context manager: the spool lives as long as the snapshots that point into it.
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115
+        self._end = 0
+
+    def put(self, text: str) -> SpooledSnapshot:
+        data = text.encode("utf-8", "surrogatepass")
+        self._file.seek(self._end)
+        self._file.write(data)
+        snapshot = SpooledSnapshot(self, self._end, len(data))
+        self._end += len(data)
+        return snapshot
+
+    def read(self, offset: int, length: int) -> str:
+        self._file.seek(offset)
+        return self._file.read(length).decode("utf-8", "surrogatepass")
+
+
+@dataclass(frozen=True)
+class SpooledSnapshot:
+    spool: SnapshotSpool
+    offset: int
+    length: int
+
+    def text(self) -> str | None:
+        return self.spool.read(self.offset, self.length)
+
+
 @dataclass
 class State:
     entries: dict[str, EntryState] = field(default_factory=dict)
     updated_at: str | None = None
-    # Text of each entry's watched region, kept beside the state as reports/snapshots/<id>.txt.
-    snapshots: dict[str, str] = field(default_factory=dict)
+    # Each entry's watched text, kept beside the state as reports/snapshots/<id>.txt and read on demand.
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,15 +162,14 @@ def _fits(value: object, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
-def _load_snapshots(folder: Path, entries: dict[str, EntryState]) -> dict[str, str]:
-    snapshots: dict[str, str] = {}
-    for entry_id in entries:
-        snap = folder / f"{entry_id}.txt"
-        try:
-            snapshots[entry_id] = snap.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-    return snapshots
+def _load_snapshots(folder: Path, entries: dict[str, EntryState]) -> dict[str, Snapshot]:
+    # Only where each file is: a run reads a snapshot when a page changed (for the diff) or answered 304.
+    try:
+        with os.scandir(folder) as found:
+            names = {item.name for item in found}
+    except OSError:
+        return {}
+    return {entry_id: FileSnapshot(folder / f"{entry_id}.txt") for entry_id in entries if f"{entry_id}.txt" in names}
 
 
 def save_state(path: Path, state: State) -> None:
@@ -130,15 +177,20 @@ def save_state(path: Path, state: State) -> None:
     prune_snapshots(path, state)
 
 
-def state_files(path: Path, state: State) -> list[tuple[Path, str]]:
+def state_files(path: Path, state: State) -> list[tuple[Path, FileData]]:
     """The files that hold ``state``: changed snapshots first, the state file last, so that when they are
-    written in this order the state never names a snapshot that is not on disk."""
+    written in this order the state never names a snapshot that is not on disk.
+
+    A snapshot's text is read when its file is written, one at a time, so writing ten thousand of them
+    never holds them all in memory.
+    """
     folder = path.parent / "snapshots"
-    files: list[tuple[Path, str]] = []
-    for entry_id, text in sorted(state.snapshots.items()):
-        snap = folder / f"{entry_id}.txt"
-        if not snap.exists() or snap.read_text(encoding="utf-8", errors="replace") != text:
-            files.append((snap, text))
+    files: list[tuple[Path, FileData]] = []
+    for entry_id, snapshot in sorted(state.snapshots.items()):
+        target = folder / f"{entry_id}.txt"
+        if isinstance(snapshot, FileSnapshot) and snapshot.path == target:
+            continue  # the last run's file, still what the page says
+        files.append((target, _reader(snapshot)))
     payload = {
         "schema": SCHEMA,
         "updated_at": state.updated_at,
@@ -146,6 +198,16 @@ def state_files(path: Path, state: State) -> list[tuple[Path, str]]:
     }
     files.append((path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n"))
     return files
+
+
+def _reader(snapshot: Snapshot) -> FileData:
+    def read() -> str:
+        text = snapshot.text()
+        # Only a file of an earlier run can become unreadable, and those are never rewritten.
+        assert text is not None, f"snapshot {snapshot!r} is unreadable"
+        return text
+
+    return read
 
 
 def prune_snapshots(path: Path, state: State) -> None:
@@ -165,8 +227,8 @@ def remembered(state: State, entry_id: str, url: str | None) -> Remembered | Non
     return Remembered(
         title=prev.title,
         watched_hash=prev.watched_hash,
-        watched_text=state.snapshots.get(entry_id),
         status_sentence=prev.status_sentence,
+        snapshot=state.snapshots.get(entry_id),
     )
 
 
@@ -185,7 +247,8 @@ def validators(state: State, urls: dict[str, str | None]) -> dict[str, tuple[str
 def page_from_state(state: State, entry_id: str, fragment: str | None) -> PageText | None:
     """Rebuild what the page said from memory, for a 304 answer."""
     prev = state.entries.get(entry_id)
-    text = state.snapshots.get(entry_id)
+    snapshot = state.snapshots.get(entry_id)
+    text = snapshot.text() if snapshot is not None else None
     if prev is None or text is None:
         return None
     ids = frozenset({fragment}) if fragment and prev.fragment_found else frozenset()
@@ -205,6 +268,7 @@ class PageFacts:
 
     watched_hash: str
     status_sentence: str | None
+    snapshot: Snapshot  # the watched text, to be written as the entry's snapshot
 
 
 @dataclass
@@ -235,7 +299,7 @@ def remember(
     gives the hash and status sentence already computed, for pages whose full text was not kept.
     """
     entries: dict[str, EntryState] = {}
-    snapshots: dict[str, str] = {}
+    snapshots: dict[str, Snapshot] = {}
     out: list[EntryResult] = []
     new: list[Change] = []
     resolved: list[Change] = []
@@ -280,12 +344,13 @@ def remember(
             findings=codes_now,
         )
         if fetch is not None:
-            known = (facts or {}).get(entry.id)
-            next_state = _with_fetch(next_state, fetch, result.page, entry.url, failing, today,
-                                     known or _facts_from(fingerprint, status_sentence))
             page = result.page
-            if page is not None and not failing:
-                snapshots[entry.id] = page.watched
+            known = (facts or {}).get(entry.id)
+            if known is None and page is not None:
+                known = _facts_from(page, fingerprint, status_sentence)
+            next_state = _with_fetch(next_state, fetch, page, entry.url, failing, today, known)
+            if known is not None and page is not None and not failing:
+                snapshots[entry.id] = known.snapshot
             elif entry.id in previous.snapshots and same_url:
                 snapshots[entry.id] = previous.snapshots[entry.id]
         entries[entry.id] = next_state
@@ -300,14 +365,13 @@ def _with_fetch(
     url: str | None,
     failing: bool,
     today: str,
-    facts: PageFacts | Callable[[PageText], PageFacts],
+    known: PageFacts | None,
 ) -> EntryState:
     st = replace(st, last_status=fetch.status, final_url=fetch.final_url)
-    if failing or page is None:
+    if failing or page is None or known is None:
         # Never cache a failure: validators and page memory stay those of the last good answer.
         return st
     fragment = url.split("#", 1)[1] if url and "#" in url else None
-    known = facts if isinstance(facts, PageFacts) else facts(page)
     return replace(
         st,
         last_ok=today,
@@ -322,11 +386,9 @@ def _with_fetch(
     )
 
 
-def _facts_from(fingerprint: Any, status_sentence: Any) -> Callable[[PageText], PageFacts]:
-    def facts(page: PageText) -> PageFacts:
-        return PageFacts(fingerprint(page.watched), status_sentence(page.text) if status_sentence else None)
-
-    return facts
+def _facts_from(page: PageText, fingerprint: Any, status_sentence: Any) -> PageFacts:
+    return PageFacts(fingerprint(page.watched), status_sentence(page.text) if status_sentence else None,
+                     TextSnapshot(page.watched))
 
 
 def replace_findings(result: EntryResult, findings: list[Finding]) -> EntryResult:

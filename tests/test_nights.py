@@ -93,8 +93,16 @@ def test_pages_that_change_between_runs(tmp_path, server):
     assert "content-changed" not in findings(data, "article")
     assert "status-changed" in findings(data, "arena")
     assert code == 2
-    snapshot = (tmp_path / "reports" / "snapshots" / "article.txt").read_text()
-    assert "copy information" in snapshot
+    snapshot_path = tmp_path / "reports" / "snapshots" / "article.txt"
+    assert "copy information" in snapshot_path.read_text()
+
+    # Night 4: only the article's clock moved. That is noise: no finding, and its snapshot file is left
+    # exactly as it was, so the nightly commit of reports/ does not churn.
+    written = snapshot_path.stat().st_mtime_ns, snapshot_path.read_text()
+    server.route("/article", html("Article", ARTICLE_V2.replace("04:01:44", "05:12:09")))
+    code, data, _ = night(tmp_path, hub, "2026-11-26")
+    assert "content-changed" not in findings(data, "article")
+    assert (snapshot_path.stat().st_mtime_ns, snapshot_path.read_text()) == written
 
 
 def _sync(tmp_path: Path, gh: FakeGitHub):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from monitor.extract import extract
 from monitor.findings import Code, Finding
-from monitor.models import Entry, FetchResult, PageText, Remembered
+from monitor.models import Entry, FetchResult, PageText, Remembered, TextSnapshot
 from monitor.rules import RuleInput
 from monitor.rules.content import (
     RULES,
@@ -302,7 +302,7 @@ def clock_page(time: str = "13:45:02", ms: str = "34", views: str = "1,234", day
 
 
 def remembered(page: PageText) -> Remembered:
-    return Remembered(title=page.title, watched_hash=fingerprint(page.watched), watched_text=page.watched)
+    return Remembered(title=page.title, watched_hash=fingerprint(page.watched), snapshot=TextSnapshot(page.watched))
 
 
 def test_noise_is_not_drift() -> None:

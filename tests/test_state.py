@@ -63,7 +63,7 @@ def test_state_and_snapshots_round_trip(tmp_path):
     loaded = load_state(path)
     assert loaded.warning is None
     assert loaded.state.entries["guide"].watched_hash == "h:the watched text"
-    assert loaded.state.snapshots["guide"] == "the watched text"
+    assert loaded.state.snapshots["guide"].text() == "the watched text"
 
 
 def test_corrupt_state_is_moved_aside_with_a_warning(tmp_path):
