@@ -63,8 +63,8 @@ class _Analysed:
 def _analysed(entry: Entry, got: FetchResult, page: PageText | None, prior: State, today: date,
               spool: SnapshotSpool) -> _Analysed:
     """The entry's findings and what the state keeps of its page, while the page is at hand."""
+    fragment = entry.url.split("#", 1)[1] if entry.url and "#" in entry.url else None
     if got.not_modified and page is None:
-        fragment = entry.url.split("#", 1)[1] if entry.url and "#" in entry.url else None
         page = page_from_state(prior, entry.id, fragment)
     before = remembered(prior, entry.id, entry.url)
     findings = analyse(RuleInput(entry, got, page, today, before))
@@ -76,8 +76,8 @@ def _analysed(entry: Entry, got: FetchResult, page: PageText | None, prior: Stat
         snapshot = kept or spool.put(page.watched)
         # Right after the rules: the status sentences of this text are still remembered by status.py.
         facts = PageFacts(watched_hash, _first_status_sentence(page.text), snapshot)
-        # The texts are now spooled or on disk; the state keeps only the page's small facts.
-        page = replace(page, text="", watched="")
+        # The texts are now spooled or on disk, and of the page's ids the state needs only the URL's own.
+        page = replace(page, text="", watched="", ids=page.ids & {fragment} if fragment else frozenset())
     result = EntryResult(entry, findings, final_url=got.final_url, http_status=got.status,
                          elapsed_ms=got.elapsed_ms, page=page)
     return _Analysed(result, facts)
