@@ -596,8 +596,9 @@ class _Pools:
     thousands of hosts never holds thousands of idle sockets.
     """
 
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, keep: int) -> None:
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, keep: int, ssl_context: ssl.SSLContext) -> None:
         self._backend = backend
+        self._ssl_context = ssl_context
         self._keep = max(1, keep)
         self._pools: dict[tuple[str, str, int], _PinnedTransport] = {}  # in order of last use
         self._users: dict[tuple[str, str, int], int] = {}
@@ -606,7 +607,8 @@ class _Pools:
     async def lease(self, origin: tuple[str, str, int], size: int) -> AsyncIterator[_PinnedTransport]:
         pool = self._pools.pop(origin, None)
         if pool is None:
-            pool = _PinnedTransport(self._backend, httpx.Limits(max_connections=size, max_keepalive_connections=size))
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            pool = _PinnedTransport(self._backend, limits, self._ssl_context)
         self._pools[origin] = pool
         self._users[origin] = self._users.get(origin, 0) + 1
         try:
@@ -630,12 +632,13 @@ class _Pools:
 
 
 class _PinnedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
-        super().__init__(trust_env=False, limits=limits)
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits,
+                 ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         # httpx offers no public way to give its pool a network backend, so the pool it built is replaced
         # by an identical one that connects through ours (tests/test_fetch_integration.py proves it).
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -689,10 +692,12 @@ class Crawler:
 
     async def __aenter__(self) -> Crawler:
         timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
-        self._pools = _Pools(PinnedBackend(self._policy), keep=self.settings.max_concurrency)
+        # One TLS context for every pool: each loads the whole CA bundle (about 14 ms of CPU apiece).
+        tls = httpx.create_ssl_context(trust_env=False)
+        self._pools = _Pools(PinnedBackend(self._policy), keep=self.settings.max_concurrency, ssl_context=tls)
         # The client only builds requests (headers, timeouts): they are sent through the origin's pool.
         self._client = httpx.AsyncClient(
-            transport=_PinnedTransport(PinnedBackend(self._policy), httpx.Limits(max_connections=1)),
+            transport=_PinnedTransport(PinnedBackend(self._policy), httpx.Limits(max_connections=1), tls),
             follow_redirects=False,
             trust_env=False,
             timeout=timeout,
