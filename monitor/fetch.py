@@ -52,6 +52,7 @@ import socket
 import ssl
 import time
 import zlib
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -313,6 +314,15 @@ def _hostname(url: str) -> str:
         return (httpx.URL(url).host or "").lower()
     except httpx.InvalidURL:
         return ""
+
+
+def _host_key(url: str) -> tuple[str, int]:
+    """(host, port) of a URL, to queue it with its host's other URLs (("", 0) when it does not parse)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "", 0
+    return (parsed.host or "").lower(), _port(parsed)
 
 
 def _port(url: httpx.URL) -> int:
@@ -741,15 +751,11 @@ class Crawler:
             report(url)
 
         try:
-            async with asyncio.TaskGroup() as group:
-                for url in unique:
-                    group.create_task(first(url))
+            await self._per_host(unique, first)
             retry = [url for url in unique if worth_second_pass(results[url])]
             if retry:
                 log.info("second pass over %d failed URL(s)", len(retry))
-            async with asyncio.TaskGroup() as group:
-                for url in retry:
-                    group.create_task(second(url))
+            await self._per_host(retry, second)
         except asyncio.CancelledError:
             # The run's time budget ended the crawl (pipeline.py cancels it): a failure already seen is
             # still a fact, so it is reported rather than lost with the second try that never finished.
@@ -757,6 +763,27 @@ class Crawler:
                 report(url)
             raise
         return {url: results[url] for url in unique}
+
+    async def _per_host(self, urls: list[str], job: Callable[[str], Awaitable[None]]) -> None:
+        """Run ``job`` on every URL: a queue per host, drained by as many workers as the host may serve.
+
+        One task per URL made a run of ten thousand URLs hold ten thousand waiting tasks (a few KB each)
+        from its start. A worker takes its host's next URL as soon as its request is done, so the hosts'
+        slots stay as busy as before; the slots themselves still set the pace (a 429 halves a ceiling).
+        """
+        queues: dict[tuple[str, int], deque[str]] = {}
+        for url in urls:
+            queues.setdefault(_host_key(url), deque()).append(url)
+
+        async def worker(queue: deque[str]) -> None:
+            while queue:
+                await job(queue.popleft())
+
+        async with asyncio.TaskGroup() as group:
+            for (host, _), queue in queues.items():
+                ceiling = self.settings.for_host(host).concurrency or 1
+                for _ in range(min(len(queue), max(1, ceiling))):
+                    group.create_task(worker(queue))
 
     async def fetch(self, url: str) -> FetchResult:
         """Fetch one URL with retries; never raises for anything the network or the site does."""

@@ -194,6 +194,26 @@ def test_each_429_halves_the_hosts_concurrency_for_the_rest_of_the_run(httpx_moc
     assert fake.sleeps == [5.0, 5.0]  # each wait is the Retry-After itself, nothing compounds
 
 
+def test_a_long_list_waits_in_per_host_queues_not_as_one_task_per_url(httpx_mock: HTTPXMock) -> None:
+    # 2,000 URLs on two hosts: the crawl may run only 2 x 4 requests at a time, so it should not hold
+    # 2,000 waiting tasks (a few KB each) from its start; and both hosts are served from the start.
+    tasks_seen: list[int] = []
+    hosts_started: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        tasks_seen.append(len(asyncio.all_tasks()))
+        hosts_started.append(request.url.host)
+        await asyncio.sleep(0)
+        return httpx.Response(200)
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    urls = [f"https://{host}.example/{i}" for i in range(1000) for host in ("one", "two")]
+    results = crawl(urls, Settings(host_concurrency=4, host_request_interval=0))
+    assert len(results) == 2000 and all(r.ok for r in results.values())
+    assert max(tasks_seen) <= 2 * 4 + 1  # the workers and the main task
+    assert set(hosts_started[:8]) == {"one.example", "two.example"}
+
+
 def test_retry_after_beyond_the_cap_gives_rate_limited_without_waiting(httpx_mock: HTTPXMock) -> None:
     url, other = "https://busy.example/a", "https://busy.example/b"
     httpx_mock.add_response(url=url, status_code=429, headers={"Retry-After": "3600"})
