@@ -151,9 +151,16 @@ def test_retry_after_delays_only_its_own_host(server: TestServer, server2: TestS
     start = time.monotonic()
 
     async def go() -> dict[str, FetchResult]:
-        async with Crawler(LOCAL, sleep=dilated_sleep, clock=dilated_clock) as crawler:
+        deferred = asyncio.Event()
+
+        async def sleep(seconds: float) -> None:
+            deferred.set()  # the 429 has arrived and its retry waits for the host's turn
+            await dilated_sleep(seconds)
+
+        async with Crawler(LOCAL, sleep=sleep, clock=dilated_clock) as crawler:
             first = asyncio.create_task(crawler.fetch(limited))
-            await asyncio.sleep(0.05)  # let the 429 arrive and set the host's schedule
+            # Not a fixed real-time pause: on a busy machine the 429 could arrive after it.
+            await asyncio.wait_for(deferred.wait(), timeout=10)
             rest = await crawler.fetch_all(
                 [sibling, *others], lambda url, _: done.setdefault(url, time.monotonic() - start)
             )
