@@ -11,6 +11,7 @@ Error tree: `CatalogError` is the one exception for bad input files; it carries 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,13 @@ from typing import Final
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import Reader as _PythonReader
 from yaml.representer import SafeRepresenter
+
+try:
+    from yaml import CSafeLoader as _LibyamlLoader
+except ImportError:  # PyYAML built without libyaml
+    _LibyamlLoader = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +121,10 @@ class Reader:
         return self.compose_text(text)
 
     def compose_text(self, text: str) -> Node | None:
+        root = _compose_with_libyaml(text)
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            if root is _SLOW:
+                root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             detail = f"{exc.context}, {exc.problem}" if exc.context else str(exc.problem)
@@ -275,3 +284,55 @@ class Reader:
             "binary": "binary data",
         }
         return described.get(tag, f"the text {node.value!r}")
+
+
+# --- composing with libyaml ----------------------------------------------------------------------------
+
+# libyaml composes a catalog about ten times faster than PyYAML's pure-Python loader (0.17 -> 0.016 s for
+# 1,000 entries), with the same resolver and the same start lines. But the two disagree on some rarely
+# written YAML: libyaml accepts a tab after a plain scalar, "|#" and "[a?]" that PyYAML rejects, and starts
+# some empty nodes (after "---", "?", "!", in "{a: }") on another line. Where a text may hold such a thing it
+# is composed by PyYAML alone, and libyaml's nodes are kept only when it reads the text without an error:
+# every problem is found and worded by PyYAML, as before. What is left to libyaml is block YAML of plain and
+# quoted scalars and well-formed block scalar headers, where differential fuzzing found no difference.
+_SLOW: Final = object()
+_LIBYAML_MAY_DIFFER = re.compile(
+    r"[\t\r\x85\u2028\u2029\ufeff]"  # other blanks and line breaks, byte-order marks
+    r"|^(?:---|\.\.\.)"  # document markers
+    # An indicator where a token may start: after the indentation and any "- ", or after ": ". Flow
+    # collections, tags, anchors, aliases, complex keys, directives, and block scalar headers but "|", ">-",
+    # "|2" and the like followed by the end of the line or a spaced comment.
+    r"|^[ ]*(?:-[ ]+)*[?!&*%@`|>\[\]{},]"
+    r"|:[ ]+(?:[?!&*%@`\[\]{},]|[|>](?![-+]?[1-9]?[-+]?[ ]*(?:$|[ ]#)))",
+    re.MULTILINE,
+)
+# Deeper than this, PyYAML's recursive composer could run out of stack where libyaml (limit 1000) does not.
+_LIBYAML_MAX_DEPTH = 100
+
+
+def _compose_with_libyaml(text: str) -> Node | object | None:
+    """The root node as libyaml composes it, or _SLOW when PyYAML must compose (and word any problem)."""
+    if _LibyamlLoader is None or _LIBYAML_MAY_DIFFER.search(text) or _PythonReader.NON_PRINTABLE.search(text):
+        return _SLOW
+    try:
+        root = yaml.compose(text, Loader=_LibyamlLoader)
+    except Exception:  # PyYAML reads the text again and reports the problem in its words
+        return _SLOW
+    if root is not None and _deeper_than(root, _LIBYAML_MAX_DEPTH):
+        return _SLOW
+    return root
+
+
+def _deeper_than(root: Node, limit: int) -> bool:
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+    return False

@@ -440,3 +440,71 @@ def test_any_input_gives_a_catalog_or_a_catalog_error(tmp_path: Path, parts: lis
     except CatalogError as exc:
         assert exc.problems
         assert all(p.file == str(path) for p in exc.problems)
+
+
+# --- libyaml and PyYAML compose the same nodes where libyaml is used ------------------------------------------
+
+_YAML_WORDS = [
+    "a", "id", "url", "title", "x y", "https://x.org/a?b=1&c=2#f", "a:b", "a #b", "a#b", "-a", "1", "0x1F", "1.5",
+    "1e3", ".inf", "null", "~", "yes", "No", "2026-11-25", "2023-13-45", "12:30", "<<", "é", "😀", "’", "a,b",
+    "[a]", "{a}", "a]", "Explainer & Glossary", "a: b", "a - b", "'q'", '"q"', "'it''s'", '"\\u00e9\\x41\\/"',
+    '"a\\', "'a", '"a\\nb"', "&a", "*a", "!!str", "?", "|", ">-", "%", "@", "`", "x" * 1030, "", " ",
+]  # fmt: skip
+_YAML_LINE = st.tuples(
+    st.sampled_from(["", " ", "  ", "    ", "      "]),
+    st.sampled_from(["", "", "- ", "- - ", "-"]),
+    st.sampled_from(_YAML_WORDS),
+    st.sampled_from([": ", ":", " : ", "", ":  "]),
+    st.sampled_from([*_YAML_WORDS, "|", ">-", "|2-", "| #c", "|#c", ">+  # c", "[a, b]", "{a: 1}", "{a: }"]),
+    st.sampled_from(["", "", " #c", "#c", "  "]),
+).map("".join)
+_YAML_DOCS = st.one_of(
+    st.lists(_YAML_LINE, max_size=25).map("\n".join),
+    st.lists(st.sampled_from([*HUB_CATALOG.read_text(encoding="utf-8").splitlines()[:120], "---", "..."]),
+             max_size=60).map("\n".join),
+)  # fmt: skip
+
+
+def _nodes(node: object) -> object:
+    """What yamlcheck reads of a node: its kind, tag, value and line (and its children's)."""
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    if node is None:
+        return None
+    assert isinstance(node, ScalarNode | SequenceNode | MappingNode)
+    if isinstance(node, ScalarNode):
+        return ("scalar", node.tag, node.value, node.start_mark.line)
+    if isinstance(node, SequenceNode):
+        return ("seq", node.tag, node.start_mark.line, [_nodes(item) for item in node.value])
+    return ("map", node.tag, node.start_mark.line, [(_nodes(k), _nodes(v)) for k, v in node.value])
+
+
+@settings(max_examples=1500, deadline=None, database=None)
+@given(text=_YAML_DOCS)
+def test_libyaml_is_used_only_where_it_composes_what_pyyaml_does(text: str) -> None:
+    import yaml
+
+    from monitor import yamlcheck
+
+    fast = yamlcheck._compose_with_libyaml(text)
+    if fast is yamlcheck._SLOW:
+        return
+    # libyaml read it without an error: PyYAML must too, to the same nodes on the same lines.
+    assert _nodes(fast) == _nodes(yaml.compose(text, Loader=yaml.SafeLoader))
+
+
+def test_libyaml_leaves_what_it_reads_differently_to_pyyaml() -> None:
+    from monitor import yamlcheck
+
+    for text in ["key: value\t", "a: |#c\n  x", "[a?]", "{a: }", "---", "?", "a: !x", "\ufeffa: 1", "a: &x 1",
+                 "a:\r\n  b", "- " * 150 + "x"]:  # fmt: skip
+        assert yamlcheck._compose_with_libyaml(text) is yamlcheck._SLOW, text
+    assert yamlcheck._compose_with_libyaml(HUB_CATALOG.read_text(encoding="utf-8")) is not yamlcheck._SLOW
+
+
+def test_the_catalog_reads_the_same_without_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor import yamlcheck
+
+    with_libyaml = load_catalog(HUB_CATALOG)
+    monkeypatch.setattr(yamlcheck, "_LibyamlLoader", None)
+    assert load_catalog(HUB_CATALOG) == with_libyaml
