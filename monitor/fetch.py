@@ -330,7 +330,9 @@ def _port(url: httpx.URL) -> int:
 
 
 def _without_fragment(url: httpx.URL) -> str:
-    return str(url.copy_with(fragment=None))
+    text = str(url)
+    # copy_with parses the URL again (a tenth of a millisecond); most URLs have no fragment to drop.
+    return text if "#" not in text else str(url.copy_with(fragment=None))
 
 
 def _join(base: httpx.URL, location: str) -> httpx.URL:
@@ -856,10 +858,10 @@ class Crawler:
             raise RuntimeError("use Crawler as an async context manager")
         host = self._host_state(target)
         # The fragment is never sent; it stays in the chain for final_url and the anchor check.
-        request = self._client.build_request(
-            "GET", target.copy_with(fragment=None), headers=self._headers(target, chain)
-        )
-        jar.set_cookie_header(request)
+        sent = target if "#" not in str(target) else target.copy_with(fragment=None)
+        request = self._client.build_request("GET", sent, headers=self._headers(target, chain))
+        if jar:  # the cookie machinery costs as much as parsing the answer's headers
+            jar.set_cookie_header(request)
         async with host.slot():
             await self._take_turn(host)
             async with self._global, self._pools.lease(_origin(target), host.limit) as transport:
@@ -878,7 +880,8 @@ class Crawler:
     async def _read(
         self, response: httpx.Response, target: httpx.URL, chain: _Chain, jar: httpx.Cookies
     ) -> httpx.URL | None:
-        jar.extract_cookies(response)
+        if "set-cookie" in response.headers:
+            jar.extract_cookies(response)
         status = response.status_code
         chain.status = status
         chain.headers = _kept_headers(response.headers)
