@@ -7,19 +7,29 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 TEMP_SUFFIX = ".tmp"
 # mkstemp's names: our prefix ".<file name>.", eight random characters, the suffix.
 _TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
 
-# A file's content, or a function that gives it when the file is written: thousands of snapshot files
-# are then read one at a time instead of all held at once.
-FileData = str | bytes | Callable[[], str | bytes]
+# A file's content, or a function that gives it (whole, or as pieces of text) when the file is written:
+# thousands of snapshots are then read one at a time, and a JSON document of ten thousand entries is
+# encoded straight into its file instead of being built as one string (and a million pieces) first.
+FileData = str | bytes | Callable[[], str | bytes | Iterable[str]]
+_PIECES_PER_WRITE = 4096
+
+
+def json_pieces(value: object) -> Iterator[str]:
+    """The text of ``json.dumps(value, indent=2, ensure_ascii=False)`` and a newline, piece by piece."""
+    yield from json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value)
+    yield "\n"
 
 
 class WriteError(Exception):
@@ -59,8 +69,6 @@ def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
 
 def _stage(path: Path, data: FileData) -> str:
     """A synced temp file beside ``path`` holding ``data``; its name."""
-    content = data() if callable(data) else data
-    payload = content.encode("utf-8") if isinstance(content, str) else content
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
@@ -68,7 +76,7 @@ def _stage(path: Path, data: FileData) -> str:
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}; the previous files are intact") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            _write(handle, data() if callable(data) else data)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException as exc:
@@ -79,6 +87,21 @@ def _stage(path: Path, data: FileData) -> str:
         hint = " (disk full)" if exc.errno == errno.ENOSPC else ""
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}{hint}; the previous files are intact") from exc
     return tmp
+
+
+def _write(handle: BinaryIO, content: str | bytes | Iterable[str]) -> None:
+    if isinstance(content, bytes):
+        handle.write(content)
+    elif isinstance(content, str):
+        handle.write(content.encode("utf-8"))
+    else:
+        batch: list[str] = []
+        for piece in content:
+            batch.append(piece)
+            if len(batch) >= _PIECES_PER_WRITE:
+                handle.write("".join(batch).encode("utf-8"))
+                batch.clear()
+        handle.write("".join(batch).encode("utf-8"))
 
 
 def remove_stale_temps(folder: Path) -> None:

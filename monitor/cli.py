@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -21,6 +20,7 @@ from monitor.atomic import (
     FileData,
     LockedError,
     WriteError,
+    json_pieces,
     remove_stale_temps,
     run_lock,
     write_all_atomic,
@@ -298,7 +298,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         data = to_json(outcome.run)
         markdown = render_markdown(data)
         files: list[tuple[Path, FileData]] = [
-            (json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n"),
+            (json_path, lambda: json_pieces(data)),
             (report_path, markdown),
         ]
         if outcome.state is not None:
@@ -383,7 +383,7 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
         # The maintainer's "not planned" decisions belong in the morning's report too.
         data["not_planned"] = sorted(result.not_planned)
         with run_lock(json_path.parent):
-            write_atomic(json_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            write_atomic(json_path, lambda: json_pieces(data))
             write_atomic(Path(args.report), render_markdown(data))
     return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
 

@@ -11,11 +11,12 @@ import json
 import os
 import tempfile
 import types
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from monitor.atomic import FileData, write_all_atomic
+from monitor.atomic import FileData, json_pieces, write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
 from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered, Snapshot, TextSnapshot
 
@@ -191,13 +192,18 @@ def state_files(path: Path, state: State) -> list[tuple[Path, FileData]]:
         if isinstance(snapshot, FileSnapshot) and snapshot.path == target:
             continue  # the last run's file, still what the page says
         files.append((target, _reader(snapshot)))
+    files.append((path, lambda: _state_text(state)))
+    return files
+
+
+def _state_text(state: State) -> Iterable[str]:
+    # Built when the file is written, after the reports: their texts are gone by then.
     payload = {
         "schema": SCHEMA,
         "updated_at": state.updated_at,
         "entries": {k: asdict(v) for k, v in sorted(state.entries.items())},
     }
-    files.append((path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n"))
-    return files
+    return json_pieces(payload)
 
 
 def _reader(snapshot: Snapshot) -> FileData:

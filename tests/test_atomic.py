@@ -1,8 +1,9 @@
+import json
 import os
 
 import pytest
 
-from monitor.atomic import LockedError, WriteError, run_lock, write_atomic
+from monitor.atomic import LockedError, WriteError, json_pieces, run_lock, write_all_atomic, write_atomic
 
 
 def test_write_atomic_replaces_whole_file_and_leaves_no_temp(tmp_path):
@@ -11,6 +12,33 @@ def test_write_atomic_replaces_whole_file_and_leaves_no_temp(tmp_path):
     write_atomic(target, "second")
     assert target.read_text() == "second"
     assert [p.name for p in target.parent.iterdir()] == ["latest.md"]
+
+
+def test_json_written_in_pieces_is_the_same_text_as_json_dumps(tmp_path):
+    # State files are committed nightly: the streamed encoding must not change a byte of their format.
+    value = {"schema": 1, "updated_at": None, "entries": {
+        f"e{i}": {"url": f"https://example.org/{i}", "title": "Überblick — “quoted” \\ \n", "findings": {},
+                  "codes": ["dead-link"] * (i % 3), "count": i, "ok": i % 2 == 0}
+        for i in range(3000)
+    }}  # fmt: skip
+    target = tmp_path / "state.json"
+    write_all_atomic([(target, lambda: json_pieces(value))])
+    assert target.read_text(encoding="utf-8") == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_a_file_whose_content_fails_midway_leaves_the_previous_one(tmp_path):
+    target = tmp_path / "latest.json"
+    target.write_text("previous")
+
+    def pieces():
+        yield "{"
+        raise KeyboardInterrupt  # Ctrl-C while the document is being encoded
+
+    with pytest.raises(KeyboardInterrupt):
+        write_all_atomic([(target, pieces)])
+    assert target.read_text() == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["latest.json"]
 
 
 def test_read_only_folder_gives_clear_error_and_keeps_previous(tmp_path, monkeypatch):
