@@ -917,7 +917,9 @@ class Crawler:
         for name, value in self.settings.headers.items():
             if name.lower() not in self._secret:
                 headers[name] = value
-        override = self._override(target.host) if _stays_on_origin(target, chain) else None
+        override = self._override(target.host)
+        if override is not None and not _stays_on_origin(target, chain):
+            override = None
         for name, value in (override.headers if override else {}).items():
             headers[name] = value
         etag, modified = self._validators.get(chain.url, (None, None))
