@@ -19,9 +19,10 @@ Decisions worth knowing (the README's flags table repeats them):
 * Retry-After (429/503, seconds or HTTP date) postpones the next request *to that host only*; other
   hosts go on. Beyond ``retry_after_cap`` the URL is ``rate-limited`` at once, and so is every other URL
   of that host until the requested time. A host that answered 429 or sent Retry-After is slowed down
-  for the rest of the run in proportion to how often it asked: each such answer halves its concurrency
-  ceiling (floor 1), and the only wait is the Retry-After itself. The interval is not stretched: one
-  429 among thousands of answers must not turn a run of minutes into hours.
+  in proportion to how often it asked: each such answer halves its concurrency (floor 1), and the only
+  wait is the Retry-After itself. Calm answers win the concurrency back one request at a time (every
+  two rounds of them), up to the configured ceiling. The interval is not stretched: one 429 among
+  thousands of answers must not turn a run of minutes into hours.
 * Second pass: after the first pass, URLs that failed with connect/DNS/TLS/timeout/protocol errors,
   5xx, 404/410, 408 or 425 are fetched once more; the later answer is kept.
 * Bodies are read only for text types (HTML, XML, plain text, or no content type), streamed and
@@ -515,15 +516,24 @@ def worth_second_pass(result: FetchResult) -> bool:
 # --- per-host politeness ------------------------------------------------------------------------------
 
 
+# After a 429 has halved a host's ceiling, this many rounds of calm answers (each round as many answers as
+# the current ceiling) win one request back: additive increase, multiplicative decrease, as TCP does.
+_CALM_ROUNDS = 2
+
+
 @dataclass
 class _HostState:
     name: str
-    limit: int
+    ceiling: int  # the configured concurrency
     interval: float
+    limit: int = 0  # the concurrency allowed now: the ceiling, less after 429s
     next_at: float = 0.0  # clock time before which no request to this host may start
     active: int = 0
-    slowed: bool = False
+    calm: int = 0  # calm answers since the last 429 or the last step back up
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def __post_init__(self) -> None:
+        self.limit = self.limit or self.ceiling
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -542,18 +552,30 @@ class _HostState:
                 self.changed.notify(max(0, self.limit - self.active))
 
     def slow_down(self) -> None:
-        """The host answered 429 or sent Retry-After: halve its concurrency ceiling for the rest of the run.
+        """The host answered 429 or sent Retry-After: halve its concurrency (floor 1).
 
-        The floor is one request at a time, and the ceiling never grows back within the run. The host's
-        interval is left as configured: the wait it asked for is its Retry-After (``defer``), honoured
-        once, not compounded into every later request.
+        The host's interval is left as configured: the wait it asked for is its Retry-After (``defer``),
+        honoured once, not compounded into every later request.
         """
         before = self.limit
         self.limit = max(1, self.limit // 2)
-        self.slowed = True
+        self.calm = 0
         if self.limit != before:
-            log.info("slowing down %s for the rest of the run: at most %d request(s) at a time", self.name,
-                     self.limit)
+            log.info("slowing down %s: at most %d request(s) at a time", self.name, self.limit)
+
+    def answered(self, status: int) -> None:
+        """Count a calm answer (not 429, not 5xx) towards winning back a request of a halved ceiling.
+
+        Without a way back, two or three 429s among thousands of answers left a host one request at a
+        time for the rest of the run. The waiters a step lets start are woken when a slot is released.
+        """
+        if self.limit >= self.ceiling or status == 429 or status >= 500:
+            return
+        self.calm += 1
+        if self.calm >= _CALM_ROUNDS * self.limit:
+            self.limit += 1
+            self.calm = 0
+            log.debug("%s answered calmly: up to %d request(s) at a time again", self.name, self.limit)
 
     def defer(self, until: float) -> None:
         self.next_at = max(self.next_at, until)
@@ -864,7 +886,8 @@ class Crawler:
             jar.set_cookie_header(request)
         async with host.slot():
             await self._take_turn(host)
-            async with self._global, self._pools.lease(_origin(target), host.limit) as transport:
+            # Sized by the ceiling, not the current limit: the limit may grow back while the pool lives.
+            async with self._global, self._pools.lease(_origin(target), host.ceiling) as transport:
                 self.requests += 1
                 log.debug("GET %s", target)
                 async with deadline.running():
@@ -872,6 +895,7 @@ class Crawler:
                     # redirects, and raises on hostile values (``javascript:``), losing the answer.
                     response = await transport.handle_async_request(request)
                     response.request = request
+                    host.answered(response.status_code)
                     try:
                         return await self._read(response, target, chain, jar)
                     finally:
@@ -941,7 +965,7 @@ class Crawler:
             effective = self.settings.for_host(target.host)
             state = _HostState(
                 name=target.host.lower(),
-                limit=max(1, effective.concurrency or 1),
+                ceiling=max(1, effective.concurrency or 1),
                 interval=effective.request_interval or 0.0,
             )
             self._hosts[key] = state

@@ -156,7 +156,7 @@ def test_retry_after_seconds_is_honoured_then_the_host_is_slowed(httpx_mock: HTT
     assert fake.sleeps == [7.0]
 
 
-def test_each_429_halves_the_hosts_concurrency_for_the_rest_of_the_run(httpx_mock: HTTPXMock) -> None:
+def test_each_429_halves_the_hosts_concurrency_and_calm_answers_win_it_back(httpx_mock: HTTPXMock) -> None:
     busy, calm = "https://busy.example", "https://calm.example"
     in_flight: dict[str, int] = {busy: 0, calm: 0}
     peak: dict[str, int] = {busy: 0, calm: 0}
@@ -176,21 +176,24 @@ def test_each_429_halves_the_hosts_concurrency_for_the_rest_of_the_run(httpx_moc
     fake, clock = timed()
     settings = Settings(host_request_interval=0, host_concurrency=8)
 
-    async def burst(crawler: Crawler, origin: str, tag: str) -> int:
+    async def burst(crawler: Crawler, origin: str, tag: str, size: int) -> int:
         peak[origin] = 0
-        await crawler.fetch_all([f"{origin}/{tag}{i}" for i in range(16)])
+        await crawler.fetch_all([f"{origin}/{tag}{i}" for i in range(size)])
         return peak[origin]
 
     async def go() -> list[int]:
         async with Crawler(settings, resolver=fake_resolver, random=lambda: 0.5, **clock) as crawler:
-            seen = [await burst(crawler, busy, "a")]
+            seen = [await burst(crawler, busy, "a", 16)]
             await crawler.fetch(f"{busy}/first")  # one 429: 8 -> 4
-            seen += [await burst(crawler, busy, "b"), await burst(crawler, calm, "c")]
+            # 1 + 6 calm answers: fewer than two rounds of 4, so no step back up yet.
+            seen += [await burst(crawler, busy, "b", 6), await burst(crawler, calm, "c", 16)]
             await crawler.fetch(f"{busy}/second")  # another: 4 -> 2
-            seen += [await burst(crawler, busy, "d"), await burst(crawler, busy, "e")]
+            seen += [await burst(crawler, busy, "d", 3)]
+            # Calm answers win one request back per two rounds (2 -> 3 after 4, ... 7 -> 8 after 14).
+            seen += [await burst(crawler, busy, "e", 80)]
             return seen
 
-    assert run(go()) == [8, 4, 8, 2, 2]  # halved at each 429, never restored; the other host untouched
+    assert run(go()) == [8, 4, 8, 2, 8]  # halved at each 429; the other host untouched; won back when calm
     assert fake.sleeps == [5.0, 5.0]  # each wait is the Retry-After itself, nothing compounds
 
 
