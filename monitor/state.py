@@ -8,19 +8,22 @@ from the previous state and tonight's results to the next state, with the findin
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import types
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import IO, Any, get_args, get_origin, get_type_hints
 
 from monitor.atomic import FileData, json_pieces, write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
 from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered, Snapshot, TextSnapshot
 
 SCHEMA = 1
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -67,19 +70,31 @@ class SnapshotSpool:
     """
 
     def __init__(self) -> None:
-        # Not a context manager: the spool lives as long as the snapshots that point into it.
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115
+        self._file: IO[bytes] | None = None
         self._end = 0
+        self._failed = False
 
-    def put(self, text: str) -> SpooledSnapshot:
+    def put(self, text: str) -> Snapshot:
+        """Where ``text`` is kept: in the spool, or in memory if the spool cannot be written (a full /tmp)."""
+        if self._failed:
+            return TextSnapshot(text)
         data = text.encode("utf-8", "surrogatepass")
-        self._file.seek(self._end)
-        self._file.write(data)
+        try:
+            if self._file is None:
+                # Not a context manager: the spool lives as long as the snapshots that point into it.
+                self._file = tempfile.TemporaryFile()  # noqa: SIM115
+            self._file.seek(self._end)
+            self._file.write(data)
+        except OSError as exc:
+            self._failed = True
+            log.warning("cannot spool page snapshots to a temp file (%s); keeping them in memory", exc)
+            return TextSnapshot(text)
         snapshot = SpooledSnapshot(self, self._end, len(data))
         self._end += len(data)
         return snapshot
 
     def read(self, offset: int, length: int) -> str:
+        assert self._file is not None, "nothing was spooled"
         self._file.seek(offset)
         return self._file.read(length).decode("utf-8", "surrogatepass")
 

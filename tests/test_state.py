@@ -1,8 +1,9 @@
 import json
+import tempfile
 
 from monitor.findings import Code, Finding
 from monitor.models import Entry, EntryResult, FetchResult, PageText
-from monitor.state import State, load_state, remember, save_state, validators
+from monitor.state import SnapshotSpool, State, load_state, remember, save_state, validators
 
 ENTRY = Entry(id="guide", section="Learning Resources", title="Guide", url="https://example.org/guide")
 
@@ -92,3 +93,21 @@ def test_new_url_for_an_entry_starts_a_fresh_memory():
     again = remember(first.state, [result], {moved.url: FetchResult(url=moved.url, final_url=moved.url, status=404)},
                      today="2026-11-25", now="n", confirm_after=2, fingerprint=_fp)
     assert again.results[0].findings[0].confirmed is False
+
+
+def test_spooled_snapshots_read_back_as_written():
+    spool = SnapshotSpool()
+    texts = ["Applications open soon.", "Überblick — “quoted”\n\nline", "", "x" * 100_000]
+    snapshots = [spool.put(text) for text in texts]
+    assert [s.text() for s in reversed(snapshots)] == list(reversed(texts))
+
+
+def test_a_full_temp_folder_keeps_snapshots_in_memory_instead(monkeypatch, caplog):
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    spool = SnapshotSpool()
+    snapshots = [spool.put(f"text {i}") for i in range(3)]
+    assert [s.text() for s in snapshots] == ["text 0", "text 1", "text 2"]
+    assert caplog.text.count("keeping them in memory") == 1
