@@ -88,7 +88,6 @@ async def _crawl(
     settings: Settings,
     prior: State,
     entries_of: dict[str, list[Entry]],
-    watch_of: dict[str, str | None],
     progress: Progress | None,
     crawler_factory: Callable[..., Crawler],
     hub_url: str | None,
@@ -103,17 +102,18 @@ async def _crawl(
     def on_result(url: str, fetched: FetchResult) -> None:
         nonlocal failures
         # Analyse at once and drop the body and the page: only findings and small facts are kept per entry.
-        page = None
-        if fetched.body is not None:
-            if url == hub_url and fetched.ok:
-                hub_page.append(parse_hub(fetched.body, fetched.headers, fetched.final_url))
-            if url in entries_of:
-                page = extract(fetched.body, fetched.headers, watch_of.get(url))
-            fetched.body = None
+        body = fetched.body
+        if body is not None and url == hub_url and fetched.ok:
+            hub_page.append(parse_hub(body, fetched.headers, fetched.final_url))
+        fetched.body = None
+        # Entries sharing a URL may watch different regions of it: one reading of the page per region.
+        pages: dict[str | None, PageText] = {}
         # An excluded URL is not checked: its entries are listed as such, with no finding.
         if fetched.error is not FetchError.NOT_CHECKED:
             for entry in entries_of.get(url, []):
-                analysed[entry.id] = _analysed(entry, fetched, page, prior, today, spool)
+                if body is not None and entry.watch not in pages:
+                    pages[entry.watch] = extract(body, fetched.headers, entry.watch)
+                analysed[entry.id] = _analysed(entry, fetched, pages.get(entry.watch), prior, today, spool)
         results[url] = fetched
         if not fetched.ok and fetched.status != 304:
             failures += 1
@@ -169,13 +169,12 @@ def check(
     for entry in entries:
         if entry.url:
             entries_of.setdefault(entry.url, []).append(entry)
-    watch_of = {e.url: e.watch for e in entries if e.url}
     hub_url = catalog.hub.url if settings.check_hub else None
     entry_urls_only = list(urls)
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
     crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, watch_of, progress, crawler_factory, hub_url, today)
+        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today)
     )
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK

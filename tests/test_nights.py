@@ -148,3 +148,35 @@ def test_a_simulated_week_with_issues(tmp_path, server):
     assert (issue["state"], issue["state_reason"]) == ("closed", "completed")
     creates = [w for w in gh.writes if w[0] == "POST" and w[1] == f"/repos/{REPO}/issues"]
     assert len(creates) == 1
+
+
+def test_entries_sharing_a_url_each_watch_their_own_region(tmp_path, server):
+    url = server.url("/team")
+    hub = tmp_path / "hub.yaml"
+    hub.write_text(f"""\
+version: 1
+hub:
+  title: Test Hub
+entries:
+  - id: news
+    section: Programs
+    title: News
+    url: {url}
+    watch: "#news"
+  - id: people
+    section: Programs
+    title: People
+    url: {url}
+    watch: "#people"
+""")
+    page = '<h1>Team</h1><section id="news"><p>{news}</p></section><section id="people"><p>{people}</p></section>'
+    server.route("/team", html("Team", page.format(news="Cohort 8 announced.", people="Ada and Grace.")))
+    code, data, _ = night(tmp_path, hub, "2026-11-24")
+    assert code == 0
+    server.route("/team", html("Team", page.format(news="Cohort 8 announced.", people="Ada, Grace and Alan.")))
+    code, data, _ = night(tmp_path, hub, "2026-11-25")
+    assert "content-changed" not in findings(data, "news")
+    assert "+Ada, Grace and Alan." in findings(data, "people")["content-changed"]["evidence"]["diff"]
+    snapshots = tmp_path / "reports" / "snapshots"
+    assert (snapshots / "news.txt").read_text() == "Cohort 8 announced."
+    assert (snapshots / "people.txt").read_text() == "Ada, Grace and Alan."
