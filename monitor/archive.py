@@ -36,10 +36,18 @@ async def _lookup(client: httpx.AsyncClient, url: str) -> str | None:
 
 
 async def find_archived(
-    urls: list[str], *, user_agent: str = DEFAULT_USER_AGENT, transport: httpx.AsyncBaseTransport | None = None
+    urls: list[str],
+    *,
+    user_agent: str = DEFAULT_USER_AGENT,
+    transport: httpx.AsyncBaseTransport | None = None,
+    within: float | None = None,
 ) -> dict[str, str]:
-    """Map each URL that has an archived copy to that copy's address."""
-    if not urls:
+    """Map each URL that has an archived copy to that copy's address.
+
+    ``within`` (seconds) bounds all the look-ups together: those still running then are dropped, and
+    what was found by then is returned (the run's own time budget must hold, suggestions or not).
+    """
+    if not urls or (within is not None and within <= 0):
         return {}
     async with httpx.AsyncClient(
         timeout=10.0, headers={"User-Agent": user_agent}, trust_env=False, transport=transport
@@ -51,5 +59,9 @@ async def find_archived(
             async with limit:
                 return url, await _lookup(client, url)
 
-        found = await asyncio.gather(*(one(u) for u in dict.fromkeys(urls)))
-    return {url: snap for url, snap in found if snap}
+        tasks = [asyncio.create_task(one(u)) for u in dict.fromkeys(urls)]
+        done, pending = await asyncio.wait(tasks, timeout=within)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    return {url: snap for url, snap in (task.result() for task in done) if snap}

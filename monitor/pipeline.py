@@ -222,15 +222,18 @@ def check(
         fingerprint=fingerprint,
         facts=facts,  # every page's facts were taken on arrival, so remember() need not read pages again
     )
-    run.entries = _with_archive_links(memo.results, settings) if suggest else memo.results
+    left = settings.max_runtime - (time.monotonic() - t0)
+    run.entries = _with_archive_links(memo.results, settings, left) if suggest else memo.results
     run.new_findings = memo.new
     run.resolved_findings = memo.resolved
     return CheckOutcome(run, memo.state)
 
 
-def _with_archive_links(results: list[EntryResult], settings: Settings) -> list[EntryResult]:
+def _with_archive_links(results: list[EntryResult], settings: Settings, within: float) -> list[EntryResult]:
     dead = [r.entry.url for r in results if r.entry.url and any(f.code in WORTH_A_SUGGESTION for f in r.findings)]
-    found = asyncio.run(find_archived(dead, user_agent=settings.user_agent)) if dead else {}
+    if dead and within <= 0:
+        log.warning("the run's time budget is spent: no archived copies looked up for %d dead link(s)", len(dead))
+    found = asyncio.run(find_archived(dead, user_agent=settings.user_agent, within=within)) if dead else {}
     out: list[EntryResult] = []
     for result in results:
         snapshot = found.get(result.entry.url or "")
