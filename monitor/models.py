@@ -128,6 +128,8 @@ class EntryResult:
     http_status: int | None = None
     elapsed_ms: int | None = None
     checked: bool = True
+    # Why an entry was not checked (an exclude pattern, the time budget); "" when it was.
+    not_checked_reason: str = ""
     # Small facts for the state file (title, hashes, etag...), filled by the pipeline.
     page: PageText | None = None
 

@@ -95,6 +95,7 @@ async def _crawl(
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
+    excluded: dict[str, str] = {}  # entry id -> why
     hub_page: list[HubPage] = []
     failures = 0
     spool = SnapshotSpool()
@@ -108,8 +109,10 @@ async def _crawl(
         fetched.body = None
         # Entries sharing a URL may watch different regions of it: one reading of the page per region.
         pages: dict[str | None, PageText] = {}
-        # An excluded URL is not checked: its entries are listed as such, with no finding.
-        if fetched.error is not FetchError.NOT_CHECKED:
+        # An excluded URL is not checked: its entries are listed as such, with the reason and no finding.
+        if fetched.error is FetchError.NOT_CHECKED:
+            excluded.update((entry.id, fetched.error_detail) for entry in entries_of.get(url, []))
+        else:
             for entry in entries_of.get(url, []):
                 if body is not None and entry.watch not in pages:
                     pages[entry.watch] = extract(body, fetched.headers, entry.watch)
@@ -132,7 +135,7 @@ async def _crawl(
                 "the run's time budget (max_runtime %s) ran out: %d of %d URLs not checked",
                 show_duration(settings.max_runtime), len(urls) - len(results), len(urls),
             )
-        return Crawl(results, analysed, crawler.requests, tuple(sorted(crawler.hosts)),
+        return Crawl(results, analysed, excluded, crawler.requests, tuple(sorted(crawler.hosts)),
                      hub_page[0] if hub_page else None)
 
 
@@ -140,6 +143,7 @@ async def _crawl(
 class Crawl:
     fetched: dict[str, FetchResult]
     analysed: dict[str, _Analysed]  # by entry id
+    excluded: dict[str, str]  # entry id -> the exclude pattern that matched its URL
     requests: int
     hosts: tuple[str, ...]
     hub_page: HubPage | None
@@ -181,13 +185,15 @@ def check(
     drift = _drift(catalog, crawl, hub_url)
     results: list[EntryResult] = []
     facts: dict[str, PageFacts] = {}
+    out_of_time = f"the run's time budget (max_runtime {show_duration(settings.max_runtime)}) ran out first"
     for entry in entries:
         if entry.url is None:
             results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today)) + drift.pop(entry.id, [])))
             continue
         done = crawl.analysed.get(entry.id)
         if done is None:
-            results.append(EntryResult(entry, [], checked=False))
+            reason = crawl.excluded.get(entry.id) or out_of_time
+            results.append(EntryResult(entry, [], checked=False, not_checked_reason=reason))
             continue
         done.result.findings += drift.pop(entry.id, [])
         if done.facts is not None:

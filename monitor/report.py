@@ -129,6 +129,7 @@ def _entry_json(er: EntryResult) -> dict[str, Any]:
         "http_status": er.http_status,
         "elapsed_ms": er.elapsed_ms,
         "checked": er.checked,
+        "not_checked_reason": er.not_checked_reason or None,
         "severity": Severity.worst(confirmed).value,
         "findings": [_finding_json(f) for f in findings],
     }
@@ -526,12 +527,11 @@ def _not_checked(entries: list[Mapping[str, Any]]) -> list[str]:
     skipped = not_checked(entries)
     if not skipped:
         return []
-    lines = [
-        "Not fetched in this run: excluded by an `exclude` pattern, or the run's time budget (`max_runtime`) "
-        "ran out before their turn. Their previous verdicts are kept.",
-        "",
-    ]
-    lines += [f"- {escape_md(e['title'], 200)} ({escape_md(e['id'], 80)}): {link(e['url'])}" for e in skipped]
+    lines = ["Not fetched in this run; their previous verdicts are kept.", ""]
+    for e in skipped:
+        why = e.get("not_checked_reason")
+        lines.append(f"- {escape_md(e['title'], 200)} ({escape_md(e['id'], 80)}): {link(e['url'])}"
+                     + (f" ({escape_md(why, 200)})" if why else ""))
     return lines
 
 

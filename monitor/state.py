@@ -413,12 +413,4 @@ def _facts_from(page: PageText, fingerprint: Any, status_sentence: Any) -> PageF
 
 
 def replace_findings(result: EntryResult, findings: list[Finding]) -> EntryResult:
-    return EntryResult(
-        entry=result.entry,
-        findings=findings,
-        final_url=result.final_url,
-        http_status=result.http_status,
-        elapsed_ms=result.elapsed_ms,
-        checked=result.checked,
-        page=result.page,
-    )
+    return replace(result, findings=findings)

@@ -200,3 +200,18 @@ def test_exactly_one_finding_per_problem_page_and_no_false_dead_links(tmp_path, 
         "aliased": [],
     }
     assert server2.hits("/limited") == 1  # a Retry-After beyond the cap is not waited for, nor retried
+
+
+def test_not_checked_entries_say_why(tmp_path, server):
+    urls = {"kept": server.route("/kept", html("Kept", "<p>fine</p>")),
+            "private": server.route("/private/page", html("Private", "<p>members only</p>"))}  # fmt: skip
+    catalog = write_catalog(tmp_path / "hub.yaml", urls)
+    code, data, markdown = run_check(tmp_path, catalog, "--exclude", "/private/")
+    entries = {e["id"]: e for e in data["entries"]}
+    assert (entries["kept"]["checked"], entries["kept"]["not_checked_reason"]) == (True, None)
+    assert entries["private"]["checked"] is False
+    assert entries["private"]["not_checked_reason"] == "excluded by the pattern '/private/'"
+    section = markdown.split("## Not checked", 1)[1].split("\n## ", 1)[0]
+    [listed] = [line for line in section.splitlines() if line.startswith("- ")]
+    assert listed.startswith("- private (private): <http") and listed.endswith("(excluded by the pattern '/private/')")
+    assert code == 0

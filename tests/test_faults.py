@@ -324,6 +324,7 @@ def test_max_runtime_ends_the_run_and_lists_what_was_not_checked(
     section = markdown.split("## Not checked", 1)[1].split("\n## ", 1)[0]
     listed = [line.split(":", 1)[0] for line in section.splitlines() if line.startswith("- ")]
     assert listed == ["- SILENT (silent)", "- MUTE (mute)"]
+    assert section.count("(the run's time budget (max\\_runtime 1s) ran out first)") == 2  # _ escaped for Markdown
     assert "time budget (max_runtime 1s) ran out: 2 of 5 URLs not checked" in caplog.text
     assert ", 2 not checked. Report:" in capsys.readouterr().err
     # What was not checked keeps no memory of tonight: the next run tries it as new.

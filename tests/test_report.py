@@ -122,7 +122,7 @@ def test_json_keys_and_order_are_pinned() -> None:
     assert list(data["changes"]) == ["new", "resolved"]
     assert list(data["entries"][0]) == [
         "id", "section", "title", "kind", "url", "line", "status", "final_url", "http_status", "elapsed_ms",
-        "checked", "severity", "findings",
+        "checked", "not_checked_reason", "severity", "findings",
     ]  # fmt: skip
     assert list(data["entries"][0]["findings"][0]) == [
         "code", "severity", "message", "evidence", "fix", "confirmed", "first_seen",
