@@ -161,6 +161,7 @@ def _tidy(text: str) -> str:
 
 # --- sentences on a page ------------------------------------------------------------------------------------
 
+# Each word here must start with one of _STEMS (below), or lines holding it are never searched.
 _ABOUT_APPLYING = re.compile(
     r"\b(?:appl(?:y|ying|ications?|icants?)|admissions?|registrations?|register|enrol(?:l|ment|ling)?"
     r"|expressions? of interest|deadline|cohort|intake|sign[- ]?ups?|accepting|rolling basis|status)\b",

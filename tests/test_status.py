@@ -258,3 +258,19 @@ def test_find_status_sentences_matches_the_line_by_line_scan(text: str) -> None:
     from monitor.status import _find_status_sentences
 
     assert _find_status_sentences(text) == _reference_find_status_sentences(text)
+
+
+# Every form _ABOUT_APPLYING knows. A page is searched only on lines holding one of the stems in status.py,
+# so a word added to the pattern without a stem would be silently missed: this list is the guard.
+STATUS_WORDS = [
+    "apply", "applying", "application", "Applications", "applicant", "applicants", "admission", "ADMISSIONS",
+    "registration", "registrations", "register", "enrol", "enroll", "enrolment", "enrolling",
+    "expression of interest", "expressions of interest", "deadline", "cohort", "intake", "signup", "sign-up",
+    "sign up", "signups", "accepting", "rolling basis", "status",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("word", STATUS_WORDS)
+def test_every_status_word_is_found_on_a_page(word: str) -> None:
+    page = f"About us\nPeople\nThe {word} for this round is closed.\nContact"
+    assert find_status_sentences(page) == [f"The {word} for this round is closed."]

@@ -330,6 +330,7 @@ _STALE = (
     r"(?:out of date|out-of-date|outdated|deprecated|obsolete|unmaintained|archived|superseded|stale"
     r"|no longer (?:maintained|updated|supported|accurate|current|relevant|recommended|being (?:maintained|updated)))"
 )
+# Each branch here must need one of _OUTDATED_WORDS (below), or a region holding only it is never searched.
 _OUTDATED = re.compile(
     rf"\b(?:this|these|the following) {_SELF}\b[^.!?\n]{{0,80}}?\b(?:is|are|has been|have been|was|were)\b"
     rf"[^.!?\n]{{0,60}}?\b{_STALE}"
