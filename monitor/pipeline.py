@@ -74,8 +74,10 @@ def _analysed(entry: Entry, got: FetchResult, page: PageText | None, prior: Stat
         # Text that changed only in noise keeps last night's snapshot file: no rewrite, no churn in git.
         kept = before.snapshot if before is not None and before.watched_hash == watched_hash else None
         snapshot = kept or spool.put(page.watched)
-        # Right after the rules: the status sentences of this text are still remembered by status.py.
-        facts = PageFacts(watched_hash, _first_status_sentence(page.text), snapshot)
+        # Only for an entry that claims a status: its rules have just read the page's status sentences (still
+        # remembered by status.py); for the others the search would cost a twentieth of the run for nothing.
+        status_line = _first_status_sentence(page.text) if entry.status else None
+        facts = PageFacts(watched_hash, status_line, snapshot)
         # The texts are now spooled or on disk, and of the page's ids the state needs only the URL's own.
         page = replace(page, text="", watched="", ids=page.ids & {fragment} if fragment else frozenset())
     result = EntryResult(entry, findings, final_url=got.final_url, http_status=got.status,
