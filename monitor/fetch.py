@@ -513,6 +513,10 @@ def worth_second_pass(result: FetchResult) -> bool:
     return status >= 500 or status in SECOND_PASS_STATUSES
 
 
+# A host's URLs are worked by this many workers per request the host may serve at once (see _per_host).
+_WORKERS_PER_SLOT = 4
+
+
 # --- per-host politeness ------------------------------------------------------------------------------
 
 
@@ -789,11 +793,13 @@ class Crawler:
         return {url: results[url] for url in unique}
 
     async def _per_host(self, urls: list[str], job: Callable[[str], Awaitable[None]]) -> None:
-        """Run ``job`` on every URL: a queue per host, drained by as many workers as the host may serve.
+        """Run ``job`` on every URL: a queue per host, drained by a few workers per request the host may serve.
 
         One task per URL made a run of ten thousand URLs hold ten thousand waiting tasks (a few KB each)
-        from its start. A worker takes its host's next URL as soon as its request is done, so the hosts'
-        slots stay as busy as before; the slots themselves still set the pace (a 429 halves a ceiling).
+        from its start. A worker holds its URL for the whole chain, but the host's slot only for its own hop:
+        a doi.org link's chain goes on at the publisher, and a retry waits its backoff outside any slot. So
+        each slot gets _WORKERS_PER_SLOT workers, enough to keep the host's slots busy meanwhile; the slots
+        still set the pace (a 429 halves a ceiling).
         """
         queues: dict[tuple[str, int], deque[str]] = {}
         for url in urls:
@@ -806,7 +812,7 @@ class Crawler:
         async with asyncio.TaskGroup() as group:
             for (host, _), queue in queues.items():
                 ceiling = self.settings.for_host(host).concurrency or 1
-                for _ in range(min(len(queue), max(1, ceiling))):
+                for _ in range(min(len(queue), max(1, ceiling) * _WORKERS_PER_SLOT)):
                     group.create_task(worker(queue))
 
     async def fetch(self, url: str) -> FetchResult:

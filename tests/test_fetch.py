@@ -213,8 +213,32 @@ def test_a_long_list_waits_in_per_host_queues_not_as_one_task_per_url(httpx_mock
     urls = [f"https://{host}.example/{i}" for i in range(1000) for host in ("one", "two")]
     results = crawl(urls, Settings(host_concurrency=4, host_request_interval=0))
     assert len(results) == 2000 and all(r.ok for r in results.values())
-    assert max(tasks_seen) <= 2 * 4 + 1  # the workers and the main task
+    assert max(tasks_seen) <= 2 * 4 * 4 + 1  # four workers per slot, and the main task
     assert set(hosts_started[:8]) == {"one.example", "two.example"}
+
+
+def test_chains_that_leave_their_host_do_not_hold_its_slots(httpx_mock: HTTPXMock) -> None:
+    # Catalog links through a resolver (doi.org): its slot is needed only for the redirect, so while the
+    # publishers answer, the resolver's slots serve the next links.
+    in_flight = {"resolver": 0, "publisher": 0}
+    peak = dict(in_flight)
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        side = "resolver" if request.url.host == "doi.example" else "publisher"
+        in_flight[side] += 1
+        peak[side] = max(peak[side], in_flight[side])
+        await asyncio.sleep(0 if side == "resolver" else 0.005)  # real time, so that publishers overlap
+        in_flight[side] -= 1
+        if side == "resolver":
+            return httpx.Response(302, headers={"Location": f"https://pub{request.url.path[1:]}.example/paper"})
+        return httpx.Response(200)
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    links = [f"https://doi.example/{i}" for i in range(24)]
+    results = crawl(links, Settings(host_concurrency=2, host_request_interval=0))
+    assert all(r.ok and r.final_url.endswith("/paper") for r in results.values())
+    assert peak["resolver"] <= 2  # the resolver's own limit holds
+    assert peak["publisher"] >= 4  # but its two slots were not held while the publishers answered
 
 
 def test_retry_after_beyond_the_cap_gives_rate_limited_without_waiting(httpx_mock: HTTPXMock) -> None:
