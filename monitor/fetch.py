@@ -318,12 +318,15 @@ def _hostname(url: str) -> str:
 
 
 def _host_key(url: str) -> tuple[str, int]:
-    """(host, port) of a URL, to queue it with its host's other URLs (("", 0) when it does not parse)."""
+    """The key of the URL's host in Crawler._hosts, to queue it with that host's URLs (("", 0) if it does not parse)."""
     try:
-        parsed = httpx.URL(url)
+        return _host_port(httpx.URL(url))
     except httpx.InvalidURL:
         return "", 0
-    return (parsed.host or "").lower(), _port(parsed)
+
+
+def _host_port(url: httpx.URL) -> tuple[str, int]:
+    return url.host.lower(), _port(url)
 
 
 def _port(url: httpx.URL) -> int:
@@ -965,7 +968,7 @@ class Crawler:
         return self._overrides.get(host.lower().rstrip("."))
 
     def _host_state(self, target: httpx.URL) -> _HostState:
-        key = (target.host.lower(), _port(target))
+        key = _host_port(target)
         state = self._hosts.get(key)
         if state is None:
             effective = self.settings.for_host(target.host)
