@@ -212,7 +212,7 @@ def state_files(path: Path, state: State) -> list[tuple[Path, FileData]]:
 
 
 def _state_text(state: State) -> Iterable[str]:
-    # Built when the file is written, after the reports: their texts are gone by then.
+    # Built only when the file is written, after the reports: the JSON report's text is gone by then.
     payload = {
         "schema": SCHEMA,
         "updated_at": state.updated_at,
