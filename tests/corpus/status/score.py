@@ -9,8 +9,10 @@ What is scored (labels and their meaning: README.md here):
   only where the sentence names no year).
 - deadline-passed at TODAY: the reader "raises" when any deadline it finds is before TODAY, as the
   `deadline-passed` rule does. A sentence "should raise" when a labelled deadline with a stated year is before
-  TODAY. Sentences whose only deadlines have no year are left out of precision and recall: whether "March 15"
-  has passed depends on the year a hub line was written, which the sentence does not say.
+  TODAY; it counts as caught only when a deadline raised on is that labelled day (a raise on "July 20" read
+  out of "July 2025" is a miss, not a catch). Sentences whose only deadlines have no year are left out of
+  precision and recall: whether "March 15" has passed depends on the year a hub line was written, which the
+  sentence does not say.
 - time and zone honoured: for each labelled deadline that has a time or a zone and was found, the reader's
   clock time and UTC offset are those the text states.
 """
@@ -146,7 +148,8 @@ class Result:
     problems: list[str] = field(default_factory=list)
     state_right: bool = False
     deadlines_found: int = 0
-    raised: bool = False
+    raised: bool = False  # the reader finds some deadline before today
+    raised_right: bool = False  # ... and one of them is a labelled deadline that has passed
     clock_checks: int = 0
     clock_right: int = 0
 
@@ -171,12 +174,16 @@ def read(item: Item, today: date = TODAY) -> Result:
             result.problems.append(wrong)
         else:
             result.clock_right += 1
-    result.raised = any(d.local_date < today for d in reading.deadlines)
+    passed = [d for d in reading.deadlines if d.local_date < today]
+    result.raised = bool(passed)
+    result.raised_right = any(
+        label.matches(d) for d in passed for label in item.deadlines if isinstance(label.day, date)
+    )
     should = item.should_raise
     if should is False and result.raised:
         result.problems.append("false deadline-passed")
-    if should is True and not result.raised:
-        result.problems.append("missed deadline-passed")
+    if should is True and not result.raised_right:
+        result.problems.append("missed deadline-passed" + (" (raised on another date)" if result.raised else ""))
     return result
 
 
@@ -224,9 +231,9 @@ class Tally:
         self.deadlines_found += result.deadlines_found
         should = result.item.should_raise
         if should is not None:
-            self.tp += should and result.raised
+            self.tp += should and result.raised_right
             self.fp += (not should) and result.raised
-            self.fn += should and not result.raised
+            self.fn += should and not result.raised_right
         self.clock_checks += result.clock_checks
         self.clock_right += result.clock_right
 
