@@ -51,6 +51,7 @@ _ZONES: dict[str, tuple[str | float, ...]] = {
     "pst": (-8, "America/Los_Angeles"), "pdt": (-7, "America/Los_Angeles"),
     "pt": ("America/Los_Angeles",), "pacific": ("America/Los_Angeles",), "pacific time": ("America/Los_Angeles",),
     "est": (-5, "America/New_York"), "edt": (-4, "America/New_York"), "et": ("America/New_York",),
+    "eastern standard time": (-5, "America/New_York"),
     "eastern": ("America/New_York",), "eastern time": ("America/New_York",),
     "cst": (-6, "America/Chicago"), "cdt": (-5, "America/Chicago"), "ct": ("America/Chicago",),
     "central": ("America/Chicago",), "central time": ("America/Chicago",),
