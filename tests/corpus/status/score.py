@@ -57,7 +57,7 @@ _ZONES: dict[str, tuple[str | float, ...]] = {
     "central": ("America/Chicago",), "central time": ("America/Chicago",),
     "mst": (-7, "America/Denver"), "mdt": (-6, "America/Denver"), "mt": ("America/Denver",),
     "cet": (1, "Europe/Berlin"), "cest": (2, "Europe/Berlin"), "berlin time": ("Europe/Berlin",),
-    "central european time": (1, "Europe/Berlin"),
+    "central european time": (1, "Europe/Berlin"), "eet": (2, "Europe/Helsinki"), "eest": (3, "Europe/Helsinki"),
     "bst": (1, "Europe/London"), "uk time": ("Europe/London",), "brussels local time": ("Europe/Brussels",),
     "aest": (10, "Australia/Sydney"), "aedt": (11, "Australia/Sydney"),
     "ist": (5.5,), "jst": (9,), "kst": (9,), "sgt": (8,), "nzst": (12,), "nzdt": (13,),
