@@ -275,6 +275,22 @@ def table(total: Tally, by_category: dict[str, Tally]) -> Iterator[str]:
         )
 
 
+def markdown(total: Tally, by_category: dict[str, Tally]) -> Iterator[str]:
+    """The same table in Markdown, for README files."""
+    yield (
+        "| kind | sentences | state right | deadlines found | deadline-passed precision / recall (FP, FN) "
+        "| times and zones honoured |"
+    )
+    yield "| --- | ---: | ---: | ---: | ---: | ---: |"
+    rows = [(name, by_category[name]) for name in CATEGORIES if name in by_category]
+    for name, t in [*rows, ("**all**", total)]:
+        yield (
+            f"| {name} | {t.sentences} | {t.state_right} ({t.state_rate:.0%}) | "
+            f"{t.deadlines_found}/{t.deadlines} | {t.precision:.0%} / {t.recall:.0%} ({t.fp}, {t.fn}) | "
+            f"{t.clock_right}/{t.clock_checks} |"
+        )
+
+
 def _rate(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "-"
 
@@ -282,11 +298,12 @@ def _rate(part: int, whole: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--misses", action="store_true", help="list every sentence read wrongly")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     results = [read(item) for item in load()]
     total, by_category = tally(results)
     print(f"{total.sentences} sentences, today = {TODAY}")
-    for line in table(total, by_category):
+    for line in (markdown if args.markdown else table)(total, by_category):
         print(line)
     if args.misses:
         for result in results:
