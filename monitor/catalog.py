@@ -18,6 +18,7 @@ import soupsieve
 from yaml.nodes import MappingNode, Node
 
 from monitor.extract import InvalidSelector, compile_selector
+from monitor.inputfile import CATALOG_LIMIT
 from monitor.models import Entry, Hub, Kind
 from monitor.settings import Settings, read_settings
 from monitor.yamlcheck import CatalogError, Problem, Reader, line_of, suggest
@@ -54,7 +55,7 @@ class Catalog:
 def load_catalog(path: Path) -> Catalog:
     """Read and validate a catalog file; raises CatalogError with every problem found."""
     reader = Reader(str(path))
-    root = reader.compose_file(Path(path))
+    root = reader.compose_file(Path(path), CATALOG_LIMIT)
     if root is None:
         raise CatalogError(reader.problems)
     if not isinstance(root, MappingNode):

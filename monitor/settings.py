@@ -45,6 +45,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from monitor import DEFAULT_USER_AGENT
+from monitor.inputfile import CONFIG_LIMIT
 from monitor.yamlcheck import BAD, CatalogError, Reader, join
 
 MIB = 1024 * 1024
@@ -451,7 +452,7 @@ def load_config(path: Path, base: Settings | None = None) -> Settings:
     or unreadable file included.
     """
     reader = Reader(str(path))
-    root = reader.compose_file(path)
+    root = reader.compose_file(path, CONFIG_LIMIT)
     settings = read_settings(reader, root, "", base or Settings()) if root is not None else Settings()
     if reader.problems:
         raise CatalogError(reader.problems)
