@@ -22,12 +22,14 @@ from monitor.atomic import (
     WriteError,
     json_pieces,
     remove_stale_temps,
-    run_lock,
+    run_locks,
+    target_problems,
     write_all_atomic,
     write_atomic,
 )
 from monitor.catalog import Catalog, CatalogError, load_catalog
 from monitor.findings import Severity
+from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
 from monitor.models import FetchResult, Network, RunResult
 from monitor.settings import Settings, load_config, settings_from_flags
 
@@ -224,6 +226,8 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown, step_summary, to_json
     from monitor.state import load_state, prune_snapshots, state_files
 
+    _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
+                   {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -231,8 +235,11 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     today = args.today or datetime.now(UTC).date()
     state_path = Path(args.state)
     json_path, report_path = Path(args.json_path), Path(args.report)
-    with run_lock(state_path.parent):
-        for folder in {json_path.parent, report_path.parent, state_path.parent, state_path.parent / "snapshots"}:
+    snapshots = state_path.parent / "snapshots"
+    # Every folder the run writes to is locked, not only the state's: two runs with different --state but one
+    # --report folder would otherwise write it at once.
+    with run_locks([json_path.parent, report_path.parent, state_path.parent]):
+        for folder in {json_path.parent, report_path.parent, state_path.parent, snapshots}:
             remove_stale_temps(folder)
         loaded = load_state(state_path)
         if loaded.warning:
@@ -255,7 +262,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         # All or nothing on a full disk: the reports never describe a run the state does not remember.
         write_all_atomic(files)
         if outcome.state is not None:
-            prune_snapshots(state_path, outcome.state)
+            prune_snapshots(state_path, outcome.state, loaded.state)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         step_summary(markdown, Path(summary_path), _report_url(args.report))
@@ -263,6 +270,13 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     if not args.quiet:
         print(_one_line(data, args.report), file=sys.stderr)
     return code
+
+
+def _check_targets(outputs: dict[str, str], inputs: dict[str, str]) -> None:
+    """Exit 3 before anything is fetched when an output cannot be written or would overwrite another file."""
+    problems = target_problems(outputs, {name: path for name, path in inputs.items() if path})
+    if problems:
+        raise UsageError("\n".join(f"error: {problem}" for problem in problems))
 
 
 def _report_url(report_path: str) -> str | None:
@@ -294,19 +308,19 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
 
 
 def _read_report(path: Path) -> dict:
-    from monitor.report import load_json
+    from monitor.reportfile import ReportFileError, load_report
 
     try:
-        return load_json(path)
-    except OSError as exc:
-        raise UsageError(f"cannot read JSON report {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
+        return load_report(path)
+    except ReportFileError as exc:
         raise UsageError(str(exc)) from exc
 
 
 def _cmd_report(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown
 
+    if args.output:
+        _check_targets({"--output": args.output}, {"the JSON report": args.json_file})
     markdown = render_markdown(_read_report(Path(args.json_file)))
     if args.output:
         write_atomic(Path(args.output), markdown)
@@ -320,6 +334,8 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown
 
     json_path = Path(args.json_path)
+    if not args.dry_run:
+        _check_targets({"--json": args.json_path, "--report": args.report}, {})
     data = _read_report(json_path)
     token = os.environ.get("GITHUB_TOKEN")
     try:
@@ -331,7 +347,7 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     if not args.dry_run and sorted(result.not_planned) != sorted(data.get("not_planned", [])):
         # The maintainer's "not planned" decisions belong in the morning's report too.
         data["not_planned"] = sorted(result.not_planned)
-        with run_lock(json_path.parent):
+        with run_locks([json_path.parent, Path(args.report).parent]):
             write_atomic(json_path, lambda: json_pieces(data))
             write_atomic(Path(args.report), render_markdown(data))
     return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
@@ -344,6 +360,8 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
     from monitor.hub import parse_hub, to_catalog_yaml
 
     source: str = args.source
+    if args.output:
+        _check_targets({"--output": args.output}, {"the source": source})
     if source.startswith(("http://", "https://")):
         settings = settings_from_flags({"allow_hosts": args.allow_host or None}, Settings(), FLAGS)
 
@@ -358,9 +376,9 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
         body, headers, base = got.body, got.headers, got.final_url
     else:
         try:
-            body = Path(source).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+            body = read_capped(Path(source), PAGE_LIMIT)
+        except InputFileError as exc:
+            raise UsageError(f"cannot import {exc}") from exc
         headers, base = {}, args.base_url or Path(source).resolve().as_uri()
     page = parse_hub(body, headers, base)
     text = to_catalog_yaml(page, args.base_url or base)
