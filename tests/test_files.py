@@ -203,3 +203,19 @@ def test_a_lost_snapshot_makes_the_next_request_unconditional(
     assert len(conditional) <= 1
     assert (reports / "snapshots" / "guide.txt").read_text(encoding="utf-8").strip().endswith("closed for good.")
     assert data["entries"][0]["checked"]
+
+
+# --- B28: credentials in a redirect's URL are never written -------------------------------------------
+
+
+def test_a_password_in_a_redirect_target_is_not_written_to_any_file(tmp_path: Path, server: TestServer) -> None:
+    server.route("/old", respond(301, b"", {"Location": f"http://robot:hunter2@127.0.0.1:{server.port}/new"}))
+    server.route("/new", respond(200, "<title>New</title><p>Here now.</p>"))
+    reports = tmp_path / "reports"
+    catalog = write_catalog(tmp_path / "hub.yaml", {"moved": server.url("/old")})
+    _check(catalog, reports, "--fail-on", "never")
+    data = json.loads((reports / "latest.json").read_text())
+    assert data["entries"][0]["final_url"] == server.url("/new")
+    for written in reports.rglob("*"):
+        if written.is_file():
+            assert "hunter2" not in written.read_text(encoding="utf-8", errors="replace"), written
