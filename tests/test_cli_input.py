@@ -7,8 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from monitor.cli import main
+from monitor.cli import FLAGS, main
+from monitor.settings import Settings, settings_from_flags
+from monitor.yamlcheck import CatalogError
 from tests.catalogs import write_catalog
 
 # (flag arguments, the same setting as a --config line, what both messages say). Each flag value was accepted
@@ -72,3 +76,21 @@ def test_good_flags_still_reach_the_run(tmp_path: Path, capsys: pytest.CaptureFi
     assert data["settings_changed"]["timeout"] == "1.5s"
     assert data["settings_changed"]["max_body"] == "512 KiB"
     assert data["settings_changed"]["user_agent"] == "1.0"
+
+
+# --- fuzzing: any flag text gives settings or a CatalogError (exit 3), nothing else ----------------------
+
+FLAG_TEXT = st.text(max_size=12) | st.sampled_from(
+    ["0", "-1", "1e309", "nan", ".inf", "10s", "2MiB", "8GiB", "200..299", "yes", "~", "null", "[1]", "{a: 1}",
+     "a\r\nb", "(", "Host", "X-é", "1" * 30]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(given=st.dictionaries(st.sampled_from(sorted(FLAGS)), FLAG_TEXT | st.lists(FLAG_TEXT, max_size=3)
+                             | st.dictionaries(FLAG_TEXT, FLAG_TEXT, max_size=2), max_size=4))  # fmt: skip
+def test_any_flag_value_gives_settings_or_a_catalog_error(given: dict) -> None:
+    try:
+        assert isinstance(settings_from_flags(given, Settings(), FLAGS), Settings)
+    except CatalogError as exc:
+        assert exc.problems and all(str(p).startswith("command line: --") for p in exc.problems)
