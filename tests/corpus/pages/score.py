@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from monitor.challenge import challenge_in
 from monitor.extract import extract
 from monitor.findings import Severity
 from monitor.models import Entry, FetchResult
@@ -50,7 +51,9 @@ def load() -> list[SavedPage]:
 
 
 def _fetched(page: SavedPage, body: bytes) -> FetchResult:
-    return FetchResult(url=page.url, final_url=page.url, status=page.status, headers=dict(page.headers), body=body)
+    fetched = FetchResult(url=page.url, final_url=page.url, status=page.status, headers=dict(page.headers), body=body)
+    fetched.challenge = challenge_in(fetched.status, fetched.headers, body)  # as fetch.py does on arrival
+    return fetched
 
 
 def verdict(page: SavedPage) -> set[str]:
