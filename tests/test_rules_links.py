@@ -119,6 +119,11 @@ CASES: dict[str, Case] = {
     "ddos-guard 403": Case(ok(status=403, headers={"server": "ddos-guard"}), page(title="DDoS-Guard"),
                            expect=[Code.BOT_PROTECTION]),
     "datadome 403": Case(ok(status=403, headers={"x-datadome": "protected"}), expect=[Code.BOT_PROTECTION]),
+    "datadome block text": Case(
+        ok(status=403), page(title="shop.example", text="Please enable JS and disable any ad blocker"),
+        expect=[Code.BOT_PROTECTION],
+    ),
+    "datadome header on a page it let through": Case(ok(headers={"x-datadome": "protected"}), page(title="News")),
     "akamai 403": Case(ok(status=403, headers={"server": "AkamaiGHost"}), page(title="Access Denied"),
                        expect=[Code.BOT_PROTECTION]),
     "a long article about browser checks is no wall": Case(

@@ -117,6 +117,7 @@ _CHALLENGE_TEXT = re.compile(
     | \bplease\s+enable\s+javascript\s+before\s+you\s+are\s+allowed\s+to\s+see\s+this\s+page\b
     | \brequest\s+unsuccessful\.\s+incapsula\s+incident\b
     | \bddos\s+protection\s+by\s+(cloudflare|ddos-guard)\b
+    | \bplease\s+enable\s+js\s+and\s+disable\s+any\s+ad\s+blocker\b
     """,
     re.IGNORECASE | re.VERBOSE,
 )
