@@ -54,7 +54,7 @@ _NOT_FOUND = re.compile(
 # "Page 404", "Issue #404", "Chapter 404": a page's number is not an error code. Removed before the wording
 # above is tried, so "Page 404" says nothing while "Error 404" and "404 - Page not found" still do.
 _NUMBERED = re.compile(
-    r"\b(?:page|issue|chapter|part|episode|volume|vol\.|no\.|number|section|item|pull\s+request|pr)\s*#?\s*\d+|#\d+",
+    r"\b(?:page|issue|chapter|part|episode|volume|vol\.|no\.|number|section|item|pull\s+request|pr)\s*#?\s*\d+",
     re.IGNORECASE,
 )
 
@@ -136,6 +136,7 @@ _ACCESS_TITLE = re.compile(
     | \byou\s+need\s+(access|permission)\b
     | ^\s*request\s+access\b
     | \bsign\s+in\s+-\s+google\s+accounts\b
+    | [:|\u2013\u2014-]\s*sign[\s-]?in\s*$
     | \bprivate\s+(video|repository|page|group)\b
     | \bmembers\s+only\b
     """,
