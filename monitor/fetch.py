@@ -15,7 +15,8 @@ Decisions worth knowing (the README's flags table repeats them):
 * Retries: connect errors, resets, timeouts, malformed answers and 408/425/429/500/502/503/504 are retried
   up to ``max_retries`` times after ``retry_wait_time`` doubling, with jitter. DNS failures are not
   retried within a pass (they are rarely momentary, and failing fast makes "network unavailable" quick);
-  the second pass gives them another chance. 404/410 are never retried within a pass.
+  the second pass gives them another chance. 404/410 are never retried within a pass. A bot wall's
+  challenge (monitor/challenge.py) is never retried, in the pass or the second one: it answers alike.
 * Retry-After (429/503, seconds or HTTP date) postpones the next request *to that host only*; other
   hosts go on. Beyond ``retry_after_cap`` the URL is ``rate-limited`` at once, and so is every other URL
   of that host until the requested time. A host that answered 429 or sent Retry-After is slowed down
@@ -68,6 +69,7 @@ import httpx
 import zstandard
 
 from monitor.addresses import AddressBlocked, AddressPolicy, PinnedBackend, Resolver, UnresolvableHost
+from monitor.challenge import challenge_in
 from monitor.models import FetchError, FetchResult, Hop, Network
 from monitor.settings import HostSettings, Settings
 
@@ -508,7 +510,7 @@ def network_state(results: Mapping[str, FetchResult] | Iterable[FetchResult]) ->
 
 
 def worth_second_pass(result: FetchResult) -> bool:
-    if result.accepted or result.not_modified:
+    if result.accepted or result.not_modified or result.challenge:
         return False
     if result.error is not None:
         return result.error in SECOND_PASS_ERRORS
@@ -840,7 +842,9 @@ class Crawler:
             attempt += 1
             result = await self._attempt(url)
             result.attempts = attempt
-            delay = self._plan_retry(result, attempt)
+            # A challenge answers the same way every time: retrying it only costs the host more requests.
+            result.challenge = challenge_in(result.status, result.headers, result.body)
+            delay = None if result.challenge else self._plan_retry(result, attempt)
             if delay is None:
                 return self._settle(result)
             log.info("retry %d for %s in %.1f s (%s)", attempt, url, delay, result.error or result.status)
