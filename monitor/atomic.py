@@ -173,7 +173,7 @@ def target_problems(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> li
         seen.setdefault(_identity(Path(given)), name)
     for name, given in outputs.items():
         if not given.strip():
-            problems.append(f"{name}: the path is empty; name a file, e.g. {name} reports/latest.md")
+            problems.append(f"{name}: the path is empty; name a file")
             continue
         path = Path(given)
         problem = _target_problem(path)
