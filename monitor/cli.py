@@ -228,6 +228,9 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
 
     _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
                    {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
+    snapshots = Path(args.state).parent / "snapshots"
+    if snapshots.exists() and not snapshots.is_dir():
+        raise UsageError(f"error: --state {args.state}: {snapshots} must be a folder for the snapshots; it is a file")
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -235,7 +238,6 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     today = args.today or datetime.now(UTC).date()
     state_path = Path(args.state)
     json_path, report_path = Path(args.json_path), Path(args.report)
-    snapshots = state_path.parent / "snapshots"
     # Every folder the run writes to is locked, not only the state's: two runs with different --state but one
     # --report folder would otherwise write it at once.
     with run_locks([json_path.parent, report_path.parent, state_path.parent]):
