@@ -184,6 +184,7 @@ def _read_entry(reader: Reader, node: Node, field: str, ids: dict[str, int]) -> 
         watch=watch,
         notes=notes,
         line=line_of(node),
+        field_lines=tuple((key, line_of(value)) for key, value in found.items()),
     )
 
 

@@ -272,7 +272,7 @@ class _ProgressLine:
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from monitor import pipeline
-    from monitor.report import render_markdown, step_summary, to_json
+    from monitor.report import actions_links, load_json, render_markdown, step_summary, to_json
     from monitor.state import load_state, prune_snapshots, state_files
 
     catalog = load_catalog(Path(args.catalog))
@@ -295,7 +295,12 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         finally:
             if progress is not None:
                 progress.close()
-        data = to_json(outcome.run)
+        try:
+            # Last night's report, to tell what changed in substance (a status that flipped, a confirmation).
+            previous = load_json(json_path) if json_path.exists() else None
+        except (OSError, ValueError):
+            previous = None
+        data = to_json(outcome.run, previous, actions_links(os.environ))
         markdown = render_markdown(data)
         files: list[tuple[Path, FileData]] = [
             (json_path, lambda: json_pieces(data)),

@@ -34,6 +34,12 @@ class Entry:
     notes: str | None = None
     # Where the entry starts in its catalog file, so a report can name the line to change.
     line: int = 0
+    # The line of each field given in the catalog (key -> line), so a fix names the line of `status:` itself.
+    field_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+
+    def line_of(self, name: str) -> int:
+        """The catalog line of field `name`, or the entry's first line when the field is absent."""
+        return dict(self.field_lines).get(name, self.line)
 
     @property
     def where(self) -> str:

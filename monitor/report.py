@@ -27,9 +27,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from monitor import __version__
 from monitor.findings import Code, Finding, Severity
 from monitor.models import EntryResult, Network, RunResult
+from monitor.proposals import hub_proposals, proposals_for
 
 SCHEMA = 1
 TOOL = "hub-monitor"
@@ -70,17 +73,25 @@ PHRASES: dict[str, tuple[str, str]] = {
     Code.ANCHOR_UNVERIFIED: ("anchor that cannot be verified", "anchors that cannot be verified"),
 }
 
-SPECIAL_EVIDENCE = frozenset({"hub", "page", "chain", "deadline", "diff", "archive", "failing_runs"})
+SPECIAL_EVIDENCE = frozenset({"hub", "page", "catalog", "chain", "deadline", "diff", "archive", "failing_runs"})
 
 
 # --------------------------------------------------------------------------------------------- JSON
 
 
-def to_json(run: RunResult) -> dict[str, Any]:
-    """The JSON report, schema 1. Key order is part of the contract (a test pins it)."""
-    entries = [_entry_json(er) for er in run.entries]
+def to_json(
+    run: RunResult, previous: Mapping[str, Any] | None = None, links: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The JSON report, schema 1. Key order is part of the contract (a test pins it); keys are only added.
+
+    `previous` is the last run's JSON report, when there is one: the changes then also say which failures
+    were confirmed tonight and which findings changed in substance (a status that flipped, a deadline moved).
+    `links` are where this run can be seen on GitHub (see `actions_links`), for permalinks in the report.
+    """
+    entries = [_entry_json(er, run.today) for er in run.entries]
     counts = Counter(e["severity"] for e in entries)
     order = {er.entry.id: i for i, er in enumerate(run.entries)}
+    entry_drift = [(er.entry.id, f) for er in run.entries for f in er.findings]
     return {
         "schema": SCHEMA,
         "tool": TOOL,
@@ -107,14 +118,32 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "changes": {
             "new": _changes_json(run.new_findings, order),
             "resolved": _changes_json(run.resolved_findings, order),
+            **substantive_changes(previous, entries, run.confirm_after),
         },
         "not_planned": sorted(set(run.not_planned), key=lambda i: (order.get(i, len(order)), i)),
         "hub_drift": [_finding_json(f) for f in run.hub_findings],
         "entries": entries,
+        "hub_proposals": [p.to_json() for p in hub_proposals(run.hub_findings, entry_drift)],
+        "issues": {},
+        "links": dict(links or {}),
     }
 
 
-def _entry_json(er: EntryResult) -> dict[str, Any]:
+def actions_links(env: Mapping[str, str]) -> dict[str, str]:
+    """In GitHub Actions: the commit's tree (for catalog permalinks) and the run's page; else nothing."""
+    server, repo, sha, run_id = (env.get(k, "") for k in
+                                 ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_RUN_ID"))
+    if not (server and re.fullmatch(r"[\w.-]+/[\w.-]+", repo)):
+        return {}
+    links: dict[str, str] = {}
+    if re.fullmatch(r"[0-9a-f]{7,64}", sha):
+        links["blob"] = f"{server.rstrip('/')}/{repo}/blob/{sha}"
+    if run_id.isdigit():
+        links["run"] = f"{server.rstrip('/')}/{repo}/actions/runs/{run_id}"
+    return links
+
+
+def _entry_json(er: EntryResult, today: str) -> dict[str, Any]:
     findings = sorted(er.findings, key=_finding_order)
     confirmed = [f.severity for f in findings if f.confirmed]
     return {
@@ -132,6 +161,8 @@ def _entry_json(er: EntryResult) -> dict[str, Any]:
         "not_checked_reason": er.not_checked_reason or None,
         "severity": Severity.worst(confirmed).value,
         "findings": [_finding_json(f) for f in findings],
+        "proposals": [p.to_json() for p in proposals_for(er.entry, findings, er.final_url, today)],
+        "field_lines": dict(er.entry.field_lines),
     }
 
 
@@ -157,6 +188,51 @@ def _changes_json(changes: Iterable[Any], order: Mapping[str, int]) -> list[dict
     return [{"id": i, "code": c} for i, c in ranked]
 
 
+# Evidence that says what a finding is about; the rest (failing_runs, attempts) moves without news.
+_SUBSTANCE_EVIDENCE = ("page", "hub", "deadline", "deadlines", "chain", "status", "expected", "quote", "drift")
+
+
+def substantive_changes(
+    previous: Mapping[str, Any] | None, entries: list[Mapping[str, Any]], confirm_after: int
+) -> dict[str, list[dict[str, Any]]]:
+    """What changed since the last report beyond new and resolved codes: failures confirmed tonight, and
+    findings whose evidence changed (a status that flipped, a deadline that moved, a new redirect target)."""
+    before: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for e in (previous or {}).get("entries") or []:
+        if not isinstance(e, Mapping):
+            continue
+        for f in e.get("findings") or []:
+            if isinstance(f, Mapping):
+                before[(str(e.get("id")), str(f.get("code")))] = f
+    confirmed: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for e in entries:
+        for f in e["findings"]:
+            old = before.get((e["id"], f["code"]))
+            runs = (f.get("evidence") or {}).get("failing_runs")
+            if f["confirmed"] and (
+                (old is not None and not old.get("confirmed"))
+                or (previous is None and runs is not None and runs == str(confirm_after))
+            ):
+                confirmed.append({"id": e["id"], "code": f["code"]})
+            if old is None or not f["confirmed"]:
+                continue
+            was, now = _gist(old), _gist(f)
+            if was != now:
+                changed.append({"id": e["id"], "code": f["code"], "before": was, "after": now})
+    return {"confirmed": confirmed, "changed": changed}
+
+
+def _gist(f: Mapping[str, Any]) -> str:
+    ev = f.get("evidence") or {}
+    if not isinstance(ev, Mapping):
+        return str(f.get("message", ""))
+    if "page" in ev:
+        return str(ev["page"])
+    kept = [str(ev[k]) for k in _SUBSTANCE_EVIDENCE if k in ev]
+    return " · ".join(kept) if kept else str(f.get("message", ""))
+
+
 def load_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a JSON report for re-rendering; ValueError (with the path) when it is not one we can read."""
     try:
@@ -180,7 +256,8 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!])")
 # maintainer can still copy the new URL from a fix exactly as it is.
 # No \b before "www.": GitHub autolinks "www." after "_", "*", "~" or "(" too, and "_www" has no word boundary.
 _URLISH = re.compile(r"(?i)(?:(?<![a-z0-9])[a-z][a-z0-9+.-]*://|(?<![a-z0-9])www\.)[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_TRAILING = ".,;:!?)]}'\""
+# Curly quotes too: “url: https://…” must not end the copied URL in ”.
+_TRAILING = ".,;:!?)]}'\"”’»"
 # A word joiner (invisible) after "@" or before digits after "#" stops @mentions and #123 references,
 # which GitHub recognises after Markdown parsing, so a backslash alone would not stop them.
 WORD_JOINER = "\u2060"
@@ -249,6 +326,21 @@ def code_span(text: str | None, limit: int | None = URL_LIMIT, *, in_table: bool
     return f"{fence}{pad}{flat}{pad}{fence}"
 
 
+def copyable(text: str, *, in_table: bool = False) -> str:
+    """Text meant to be pasted, in a code span holding exactly its bytes: no escape, no joiner, no cut.
+
+    A code span is never linked and mentions inside it stay plain, so nothing needs to be inserted; its fence
+    outgrows any backtick run inside. In a table GitHub reads "\\|" inside code as "|", the one escape needed.
+    """
+    if _CONTROL.search(text) or any(c in text for c in "\n\r\t") or not text.strip():
+        # Not one line of text: nothing that could be pasted as a field value; shown inert, flattened.
+        return code_span(text, None, in_table=in_table) or "nothing"
+    body = text.replace("|", "\\|") if in_table else text
+    fence = "`" * (_longest_run(text, "`") + 1)
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
 def fenced_block(text: str, info: str = "", limit: int = DIFF_LIMIT) -> str:
     """A fenced code block that its content cannot close: the fence is longer than any backtick run."""
     body = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).rstrip("\n")
@@ -277,27 +369,152 @@ def link(url: str | None, limit: int | None = URL_LIMIT) -> str:
 
 
 def render_markdown(data: Mapping[str, Any]) -> str:
-    """The Markdown report, from the JSON report alone. Same dict in, same text out."""
+    """The Markdown report, from the JSON report alone. Same dict in, same text out.
+
+    Ordered for the morning: the verdict, then one triage row per entry to act on, then what changed since
+    the last run; the evidence follows in collapsed blocks, and counts and run details come last.
+    """
     hub = _escape_plain(data["hub"]["title"] or "Hub")
     lines = [f"# {hub}: link report for {escape_md(data['today'], 40)}", ""]
     if data["network"] == Network.UNAVAILABLE.value:
         lines += _network_unavailable(data)
         return _finish(lines)
     entries: list[Mapping[str, Any]] = data["entries"]
-    attention = [e for e in entries if e["severity"] in (Severity.ERROR.value, Severity.WARNING.value)]
+    attention = needing_attention(data)
     pending = [(e, f) for e in entries for f in e["findings"] if not f["confirmed"]]
     lines += [f"**{verdict(data)}**", ""]
-    lines += _summary_table(data)
-    lines += _section("Needs attention", _needs_attention(data, attention))
-    lines += _section("The hub lists entries the catalog lacks", _hub_drift(data))
-    lines += _section("Issues closed as not planned", _not_planned(data))
+    lines += triage_table(data, attention)
     lines += _section("Changed since the last run", _changes(data))
+    lines += _section("The hub lists entries the catalog lacks", _hub_drift(data))
+    lines += _section("Needs attention", _needs_attention(data, attention))
+    lines += _section("Accepted for now", _accepted(data))
+    lines += _section("Issues closed as not planned", _not_planned(data))
     lines += _section("Not yet confirmed", _pending(data, pending))
     lines += _section("Not checked", _not_checked(entries))
-    lines += _section("Information", _information(data, attention))
+    lines += _collapsed("Information", _information(data, attention))
     lines += _all_entries(entries)
-    lines += _run_details(data)
+    lines += ["## Run details", "", *_collapsed("Counts, timing and settings", [*_summary_table(data),
+                                                                             *_run_details(data)[2:]])]
     return _finish(lines)
+
+
+def needing_attention(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Entries with a confirmed error or warning, worst first (catalog order among equals)."""
+    entries = data["entries"]
+    return _worst_first([e for e in entries if e["severity"] in (Severity.ERROR.value, Severity.WARNING.value)])
+
+
+def _collapsed(title: str, body: list[str]) -> list[str]:
+    if not body:
+        return []
+    return ["<details>", f"<summary>{title}</summary>", "", *body, "", "</details>", ""]
+
+
+# ---------------------------------------------------------------------------------------------- triage
+
+# The field a finding's fix is about, when no proposal names a new value: (field, what to do).
+_FIELD_OF: dict[str, tuple[str, str]] = {
+    Code.DEAD_LINK: ("url", "find the new address, or delete the entry"),
+    Code.UNREACHABLE: ("url", "find the new address, or delete the entry"),
+    Code.TIMEOUT: ("url", "check the site by hand"),
+    Code.HTTP_ERROR: ("url", "check the site; update if it moved"),
+    Code.REDIRECT_LOOP: ("url", "find a URL that answers"),
+    Code.BLOCKED_ADDRESS: ("url", "link a public address"),
+    Code.SOFT_404: ("url", "find the new address, or delete the entry"),
+    Code.PARKED_DOMAIN: ("url", "find the new address, or delete the entry"),
+    Code.MOVED_PERMANENTLY: ("url", "link the new address"),
+    Code.ACCESS_RESTRICTED: ("url", "link a public copy, or accept"),
+    Code.BOT_PROTECTION: ("url", "check by hand, or accept"),
+    Code.RATE_LIMITED: ("url", "check by hand, or accept"),
+    Code.MISSING_ANCHOR: ("url", "fix or drop the #fragment"),
+    Code.STATUS_CHANGED: ("status", "rewrite from the page"),
+    Code.DEADLINE_PASSED: ("status", "check the next round and rewrite"),
+    Code.MARKED_OUTDATED: ("url", "link the newer version"),
+    Code.EXPECTED_TEXT_MISSING: ("expect", "check the page; update the link or the phrase"),
+    Code.TOO_LARGE: ("url", "check by hand"),
+}
+_DRIFT_WORDS = {
+    "new-on-hub": "new on the hub",
+    "gone-from-hub": "gone from the hub",
+    "candidate-not-on-hub": "candidate not on the hub",
+    "link-changed": "hub links another address",
+    "hub-status-changed": "hub changed its status line",
+    "title-changed": "hub renamed it",
+}
+
+
+def anchor(entry_id: str) -> str:
+    """The id of an entry's detail block; ids are catalog slugs, safe in HTML as they are."""
+    return f"entry-{entry_id}"
+
+
+def triage_table(data: Mapping[str, Any], attention: list[Mapping[str, Any]] | None = None) -> list[str]:
+    """One row per entry to act on: what is wrong, the one change to make (field, line, value), since when."""
+    attention = needing_attention(data) if attention is None else attention
+    if not attention:
+        return []
+    issues: Mapping[str, Any] = data.get("issues") or {}
+    lines = ["| Entry | What is wrong | Change to make | Since | Issue |", "| --- | --- | --- | --- | --- |"]
+    for e in attention:
+        acting = _acting(e)
+        name = f"[{escape_md(e['title'], 80)}](#{anchor(e['id'])})"
+        wrong = escape_md("; ".join(dict.fromkeys(_problem_words(f) for f in acting)), 120)
+        since = min((f.get("first_seen") or "" for f in acting), default="") or "—"
+        number = issues.get(e["id"]) if isinstance(issues, Mapping) else None
+        issue = f"#{int(number)}" if isinstance(number, int) else ""
+        lines.append(f"| {name} | {wrong} | {_one_change(e, acting)} | {escape_md(since, 12)} | {issue} |")
+    return [*lines, ""]
+
+
+def _acting(e: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    acting = (Severity.ERROR.value, Severity.WARNING.value)
+    return [f for f in e["findings"] if f["confirmed"] and f["severity"] in acting]
+
+
+def _problem_words(f: Mapping[str, Any]) -> str:
+    if f["code"] == Code.HUB_DRIFT:
+        drift = (f.get("evidence") or {}).get("drift", "")
+        return _DRIFT_WORDS.get(drift, "differs from the hub")
+    return PHRASES.get(f["code"], (f["code"], f["code"]))[0]
+
+
+def _one_change(e: Mapping[str, Any], acting: list[Mapping[str, Any]]) -> str:
+    """The triage cell: `field` line N → the new value as it is pasted, or what to do with the field."""
+    proposals = e.get("proposals") or []
+    if proposals:
+        p = proposals[0]
+        line = p.get("catalog_line") or e.get("line")
+        value = yaml_line(p["field"], p["new"]) if p["action"] == "set" else f"- {p['new']}"
+        hub = " (and on the hub)" if p.get("hub_new") else ""
+        unsure = " (check first)" if not p.get("sure", True) else ""
+        return f"line {line}: {copyable(value, in_table=True)}{hub}{unsure}"
+    for f in acting:
+        if f["code"] == Code.HUB_DRIFT:
+            ev = f.get("evidence") or {}
+            if ev.get("drift") in ("gone-from-hub", "candidate-not-on-hub"):
+                return f"`entry` line {e.get('line')}: delete the entry"
+            if ev.get("drift") == "title-changed" and ev.get("hub"):
+                value = copyable(yaml_line("title", ev["hub"]), in_table=True)
+                return f"line {_field_line(e, 'title')}: {value}"
+            continue
+        if f["code"] in _FIELD_OF:
+            name, todo = _FIELD_OF[f["code"]]
+            return f"`{name}` line {_field_line(e, name)}: {todo}"
+    return f"`entry` line {e.get('line')}: see the details"
+
+
+def _field_line(e: Mapping[str, Any], name: str) -> Any:
+    # The JSON has the entry's first line; proposals carry field lines. Without one, the entry's line.
+    for p in e.get("proposals") or []:
+        if p.get("field") == name and p.get("catalog_line"):
+            return p["catalog_line"]
+    lines = e.get("field_lines") or {}
+    return lines.get(name) or e.get("line")
+
+
+def yaml_line(name: str, value: str) -> str:
+    """`name: value` as one line of catalog YAML, quoted only where YAML needs it: pasted, it reads back as `value`."""
+    return yaml.safe_dump({name: value}, allow_unicode=True, width=10**6, default_flow_style=False).rstrip("\n")
 
 
 def verdict(data: Mapping[str, Any]) -> str:
@@ -399,24 +616,79 @@ def _worst_first(entries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 def _needs_attention(data: Mapping[str, Any], attention: list[Mapping[str, Any]]) -> list[str]:
     lines: list[str] = []
-    for e in _worst_first(attention):
-        lines += entry_heading(e, data["catalog"], level=3)
-        for f in e["findings"]:
-            if f["confirmed"]:
-                lines += finding_block(f, data["today"])
+    for e in attention:
+        lines += _detail_heading(e, data)
+        for p in e.get("proposals") or []:
+            lines += proposal_block(p, data)
+        acting = _acting(e)
+        # Information notes of the same entry come after its problems, inside the same collapsed block.
+        notes = [f for f in e["findings"] if f["confirmed"] and f not in acting]
+        blocks = [line for f in (*acting, *notes) for line in finding_block(f, data["today"])]
+        title = _count(len(acting), "finding", "findings")
+        if notes:
+            title += ", " + _count(len(notes), "note", "notes")
+        lines += _collapsed(f"Evidence ({title})", blocks)
     return lines
 
 
-def entry_heading(e: Mapping[str, Any], catalog: str, *, level: int) -> list[str]:
+def _detail_heading(e: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
+    """The entry's title (the triage table links here) and its facts on one line."""
+    facts = [f"**{e['severity']}**", escape_md(e["section"], 80), f"entry {escape_md(e['id'], 80)}"]
+    if e.get("line"):
+        facts.append(f"line {e['line']}")
+    facts.append(link(e["url"]) if e.get("url") else "no URL in the catalog")
+    if e.get("final_url") and e["final_url"] != e.get("url"):
+        facts.append(f"ends at {code_span(e['final_url'])}")
+    return [f'### <a id="{anchor(e["id"])}"></a>{escape_md(e["title"], 200)}', " · ".join(facts), ""]
+
+
+_FIELD_WORDS = {"status": "status line", "url": "link", "aliases": "aliases"}
+
+
+def proposal_block(p: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
+    """Both edits of one proposal: the hub page's text, and the catalog line that follows it.
+
+    Every text meant to be pasted is a code span holding exactly the bytes to paste."""
+    codes = ", ".join(escape_md(c, 40) for c in p.get("codes") or [])
+    word = _FIELD_WORDS.get(p["field"], escape_md(p["field"], 20))
+    unsure = " Check it by hand first: the new target may not be the resource." if not p.get("sure", True) else ""
+    lines = [f"**Change the {word}** ({codes}): {escape_md(p.get('why'), 300)}{unsure}"]
+    if p.get("hub_new") is not None:
+        now = copyable(p["hub_current"]) if p.get("hub_current") else "nothing"
+        lines.append(f"- On the hub page, replace {now} with {copyable(p['hub_new'])}")
+    elif p.get("hub_current") is not None:
+        lines.append(f"- The hub page already says {copyable(p['hub_current'])}: no edit there.")
+    line = p.get("catalog_line")
+    where = f"line {line}" if line else "the entry"
+    blob = (data.get("links") or {}).get("blob")
+    if blob and line:
+        where = f"[line {line}]({blob}/{_url_path(data['catalog'])}#L{line})"
+    catalog = escape_md(data["catalog"], 120)
+    if p["action"] == "set":
+        lines.append(f"- In {catalog}, {where} becomes {copyable(yaml_line(p['field'], p['new']))}")
+    else:
+        lines.append(f"- In {catalog}, under {escape_md(p['field'], 20)} ({where}), add {copyable('- ' + p['new'])}")
+    return [*lines, ""]
+
+
+def _url_path(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(Path(path).as_posix().lstrip("./"), safe="/")
+
+
+def entry_heading(e: Mapping[str, Any], catalog: str, *, level: int, anchor_id: str | None = None) -> list[str]:
     """An entry's title line and where to find it: shared by the report and the issue bodies."""
     where = f"{escape_md(catalog, 120)} line {e['line']}" if e.get("line") else escape_md(catalog, 120)
     facts = [f"**{e['severity']}**", escape_md(e["section"], 120), f"entry {escape_md(e['id'], 80)}", where]
-    lines = ["#" * level + " " + escape_md(e["title"], 200), "", " · ".join(facts)]
-    lines += ["", f"URL: {link(e['url'])}" if e.get("url") else "URL: none in the catalog"]
+    mark = f'<a id="{anchor_id}"></a>' if anchor_id and re.fullmatch(r"[a-z0-9-]+", anchor_id) else ""
+    lines = ["#" * level + " " + mark + escape_md(e["title"], 200), "", " · ".join(facts)]
+    url = f"URL: {link(e['url'])}" if e.get("url") else "URL: none in the catalog"
     if e.get("final_url") and e["final_url"] != e.get("url"):
-        lines += ["", f"Ends at: {code_span(e['final_url'])}"]
+        url += f" · ends at {code_span(e['final_url'])}"
+    lines += ["", url]
     if e.get("status"):
-        lines += ["", f"Hub status line: {escape_md(e['status'])}"]
+        lines += ["", f"Catalog status line: {escape_md(e['status'])}"]
     return [*lines, ""]
 
 
@@ -427,10 +699,19 @@ def finding_block(f: Mapping[str, Any], today: str | None) -> list[str]:
     head = f"**{escape_md(label.capitalize(), 80)}** ({escape_md(f['code'], 40)}, {f['severity']})"
     lines = [f"{head}: {escape_md(f['message'])}", ""]
     ev: Mapping[str, str] = f.get("evidence") or {}
-    if "hub" in ev or "page" in ev:
-        lines += ["| Hub says | Page says |", "| --- | --- |"]
-        lines += [f"| {escape_md(ev.get('hub', '')) or '—'} | {escape_md(ev.get('page', '')) or '—'} |", ""]
     facts: list[str] = []
+    # Three parties: for hub-drift "hub" is the hub page and "catalog" our copy of it; for the page rules
+    # "hub" is the catalog's copy of the hub's line and "page" the linked page.
+    if f["code"] == Code.HUB_DRIFT:
+        pair = (("hub", "Hub page says"), ("catalog", "Catalog says"))
+    else:
+        pair = (("hub", "Catalog says"), ("page", "Linked page says"))
+    shown = [(label, ev[key]) for key, label in pair if ev.get(key)]
+    if len(shown) == 2:
+        lines += [f"| {shown[0][0]} | {shown[1][0]} |", "| --- | --- |"]
+        lines += [f"| {escape_md(shown[0][1])} | {escape_md(shown[1][1])} |", ""]
+    else:
+        facts += [f"{label}: {code_span(v) if _looks_like_url(v) else escape_md(v)}" for label, v in shown]
     if "chain" in ev:
         hops = [h.strip() for h in re.split(r"\n|\s+(?:->|→)\s+", ev["chain"]) if h.strip()]
         facts.append("Redirect chain: " + " → ".join(code_span(h) for h in hops[:12]))
@@ -482,8 +763,17 @@ def _ago(when: str, today: str | None, prefix: str = "") -> str:
 
 def _hub_drift(data: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
+    for p in data.get("hub_proposals") or []:
+        if p.get("action") != "add-entry" or not isinstance(p.get("entry"), Mapping):
+            continue
+        entry = p["entry"]
+        block = yaml.safe_dump([dict(entry)], allow_unicode=True, sort_keys=False, width=110)
+        indented = "".join(f"  {ln}" if ln.strip() else ln for ln in block.splitlines(keepends=True))
+        lines += [f"- {escape_md(entry.get('title') or p.get('id'), 200)} ({escape_md(entry.get('section'), 80)}): "
+                  "add under `entries:`", "", fenced_block(indented.rstrip("\n"), "yaml", limit=10**6), ""]
     for f in data.get("hub_drift", []):
-        lines += finding_block(f, data["today"])
+        if (f.get("evidence") or {}).get("drift") != "new-on-hub":
+            lines += finding_block(f, data["today"])
     return lines
 
 
@@ -497,12 +787,57 @@ def _not_planned(data: Mapping[str, Any]) -> list[str]:
 
 
 def _changes(data: Mapping[str, Any]) -> list[str]:
+    """What changed in substance, one line per entry: new and resolved problems, failures confirmed tonight,
+    findings whose evidence changed. Information notes that came or went are only counted."""
     titles = {e["id"]: e["title"] for e in data["entries"]}
-    lines: list[str] = []
-    for kind, label in (("new", "New"), ("resolved", "Resolved")):
-        for c in data["changes"][kind]:
-            name = escape_md(titles.get(c["id"], c["id"]), 200)
-            lines.append(f"- {label}: {escape_md(c['code'], 40)} on {name} ({escape_md(c['id'], 80)})")
+    changes = data["changes"]
+
+    def name(entry_id: str) -> str:
+        title = escape_md(titles.get(entry_id, entry_id), 120)
+        return f"[{title}](#{anchor(entry_id)})" if entry_id in titles and _SLUG.fullmatch(entry_id) else title
+
+    def words(code: str) -> str:
+        return escape_md(PHRASES.get(code, (code, code))[0], 80)
+
+    per_entry: dict[str, list[str]] = {}
+    notes = 0
+    for kind in ("new", "confirmed", "resolved"):
+        grouped: dict[str, list[str]] = {}
+        for c in changes.get(kind) or []:
+            if kind != "confirmed" and _is_info(c["code"]):
+                notes += 1
+                continue
+            grouped.setdefault(c["id"], []).append(words(c["code"]))
+        for entry_id, codes in grouped.items():
+            per_entry.setdefault(entry_id, []).append(f"{kind} {', '.join(dict.fromkeys(codes))}")
+    for c in changes.get("changed") or []:
+        per_entry.setdefault(c["id"], []).append(
+            f"{words(c['code'])} changed from “{escape_md(c.get('before'), 160)}” to “{escape_md(c.get('after'), 160)}”"
+        )
+    lines = [f"- {name(entry_id)}: {'; '.join(parts)}" for entry_id, parts in per_entry.items()]
+    if notes:
+        lines.append(f"- {_count(notes, 'information note', 'information notes')} came or went (see the details).")
+    return lines
+
+
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def _is_info(code: str) -> bool:
+    try:
+        return Code(code).severity.rank < Severity.WARNING.rank
+    except ValueError:
+        return False
+
+
+def _accepted(data: Mapping[str, Any]) -> list[str]:
+    titles = {e["id"]: e["title"] for e in data["entries"]}
+    lines = []
+    for a in data.get("accepted") or []:
+        until = f"until {escape_md(a.get('until'), 20)}" if a.get("until") else "with no end date"
+        why = f": {escape_md(a.get('reason'), 200)}" if a.get("reason") else ""
+        lines.append(f"- {escape_md(titles.get(a['id'], a['id']), 120)}: {escape_md(a['code'], 40)} accepted "
+                     f"{until} ({escape_md(a.get('source', 'catalog'), 40)}){why}")
     return lines
 
 

@@ -1,0 +1,122 @@
+"""The maintainer's morning (issue 13): the worst simulated night of the bundled catalog, read as a maintainer
+reads it. The triage table comes first and is enough to act; every text meant to be pasted is byte-exact."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from monitor.catalog import load_catalog
+from monitor.hub import hub_drift, parse_hub
+from monitor.report import needing_attention
+from tests.worst_night import CATALOG, FIXTURES, HUB_URL, run_nights
+
+# The same night rendered by b48677a (before the triage table), measured with `visible_lines` below:
+# 454 lines of Markdown, all but 22 of them visible (only the all-entries table was collapsed); the first
+# entry's changes ("Changed since the last run") started on line 382.
+BEFORE_LINES = 454
+
+
+@pytest.fixture(scope="module")
+def worst(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+    return run_nights(tmp_path_factory.mktemp("nights"))[2]
+
+
+def visible_lines(markdown: str) -> list[str]:
+    """Lines a reader sees with every <details> block collapsed (its <summary> line stays)."""
+    out, depth = [], 0
+    for line in markdown.splitlines():
+        if line.strip() == "<details>":
+            depth += 1
+        elif line.strip() == "</details>":
+            depth -= 1
+        elif depth == 0 or (depth == 1 and line.startswith("<summary>")):
+            out.append(line)
+    return out
+
+
+def triage_rows(markdown: str) -> list[str]:
+    lines = markdown.splitlines()
+    start = lines.index("| Entry | What is wrong | Change to make | Since | Issue |")
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("| "):
+            break
+        rows.append(line)
+    return rows
+
+
+def code_spans(text: str) -> list[str]:
+    """The content of each inline code span, as GitHub would show it (one-space padding removed)."""
+    spans = []
+    for m in re.finditer(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", text):
+        body = m.group(2)
+        if body.startswith(" ") and body.endswith(" ") and body.strip():
+            body = body[1:-1]
+        spans.append(body)
+    return spans
+
+
+def test_the_triage_table_comes_first_with_one_actionable_row_per_entry(worst: tuple[dict, str]) -> None:
+    data, markdown = worst
+    lines = markdown.splitlines()
+    # Title, verdict, then the table: nothing in between but blank lines.
+    assert lines[0].startswith("# ") and lines[2].startswith("**12 entries need attention")
+    assert lines[4] == "| Entry | What is wrong | Change to make | Since | Issue |"
+    rows = triage_rows(markdown)
+    wanted = [e["id"] for e in needing_attention(data)]
+    assert len(wanted) == 12
+    assert [re.search(r"\(#entry-([a-z0-9-]+)\)", r).group(1) for r in rows] == wanted
+    for row in rows:
+        change = row.split(" | ")[2]
+        # Where (a field and its line) and what (the value to paste, or what to do with the field).
+        assert re.search(r"line \d+", change), row
+        assert re.search(r"`(url|status|expect|entry|title)[`:]", change), row
+    # Field-precise: ARENA's row names the line of `status:` (151), not the entry's first line (146).
+    arena = next(r for r in rows if "#entry-arena" in r)
+    assert "line 151: `status: Applications for ARENA 8.0 are now open. Apply by February 1st.`" in arena
+    assert CATALOG.read_text().splitlines()[150].strip().startswith("status:")
+    # One proposal per field: the hub page already agrees with ARENA's page, so the catalog follows the hub.
+    [proposal] = next(e for e in data["entries"] if e["id"] == "arena")["proposals"]
+    assert (proposal["field"], proposal["hub_new"]) == ("status", None)
+    assert proposal["codes"] == ["status-changed", "hub-drift"]
+
+
+def test_the_morning_fits_a_screen_and_a_half(worst: tuple[dict, str]) -> None:
+    _, markdown = worst
+    lines = markdown.splitlines()
+    changes_end = next(i for i, ln in enumerate(lines) if ln.startswith("## ") and "Changed" not in ln)
+    assert lines.index("## Changed since the last run") < changes_end <= 60
+    # A status that flipped from closed to open, and the failures confirmed tonight, are news.
+    news = "\n".join(lines[:changes_end])
+    assert "[Lightspeed Grants](#entry-lightspeed-grants): new status line out of date" in news
+    assert "confirmed page that is gone (soft 404)" in news
+    assert len(visible_lines(markdown)) < BEFORE_LINES / 3
+
+
+def test_copyable_text_round_trips_byte_exact(worst: tuple[dict, str], tmp_path: Path) -> None:
+    _, markdown = worst
+    details = markdown[markdown.index('<a id="entry-arena"></a>'):]
+    details = details[: details.index("<details>")]
+    [catalog_line] = [s for s in code_spans(details) if s.startswith("status: ")]
+    for span in code_spans(markdown):
+        assert "\u2060" not in span and "\\" not in span.replace("\\|", ""), span
+    # Paste it over line 151 of the catalog, as a maintainer would: the catalog validates, and the hub-drift
+    # for ARENA's status line is gone.
+    lines = CATALOG.read_text(encoding="utf-8").splitlines(keepends=True)
+    indent = re.match(r"\s*", lines[150]).group(0)
+    lines[150] = indent + catalog_line + "\n"
+    pasted = tmp_path / "hub.yaml"
+    pasted.write_text("".join(lines), encoding="utf-8")
+    catalog = load_catalog(pasted)
+    hub = parse_hub((FIXTURES / "hub-drifted.html").read_bytes(), {"content-type": "text/html; charset=windows-1252"},
+                    HUB_URL)
+    before = {(i.entry_id, str(i.kind)) for i in hub_drift(load_catalog(CATALOG).entries, hub)}
+    after = {(i.entry_id, str(i.kind)) for i in hub_drift(catalog.entries, hub)}
+    assert ("arena", "hub-status-changed") in before
+    assert before - after == {("arena", "hub-status-changed")}
+    # The triage row's value is the same bytes.
+    row = next(r for r in triage_rows(markdown) if "#entry-arena" in r)
+    assert catalog_line in code_spans(row)
