@@ -251,7 +251,8 @@ def load_json(path: str | os.PathLike[str]) -> dict[str, Any]:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE = re.compile(r"\s+")
 # Characters that start Markdown or HTML constructs anywhere in a line.
-_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!])")
+# "$" too: GitHub reads $…$ as math.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~!$])")
 # URLs and e-mail addresses in page text become code spans: GitHub links neither inside code, and a
 # maintainer can still copy the new URL from a fix exactly as it is.
 # No \b before "www.": GitHub autolinks "www." after "_", "*", "~" or "(" too, and "_www" has no word boundary.
@@ -262,6 +263,8 @@ _TRAILING = ".,;:!?)]}'\"”’»"
 # which GitHub recognises after Markdown parsing, so a backslash alone would not stop them.
 WORD_JOINER = "\u2060"
 _REFERENCE = re.compile(r"(@|#(?=\d)|://)")
+# GitHub turns :name: into an emoji after Markdown parsing, in text only: a joiner after the colon stops it.
+_EMOJI = re.compile(r":(?=[a-z0-9_+-]+:)", re.IGNORECASE)
 # Markers that start a block only at the start of a line: a list item, an ordered item, a setext underline.
 _LEADING = re.compile(r"^([-+](?=\s|$)|\d+[.)](?=\s|$)|=+$)")
 
@@ -303,7 +306,8 @@ def _flatten(text: str | None, limit: int | None) -> str:
 
 
 def _escape_text(text: str) -> str:
-    text = _SPECIAL.sub(r"\\\1", text.replace("&", "&amp;"))
+    # The emoji joiner goes in first: escaping turns "_" into "\\_", which GitHub's emoji filter never sees.
+    text = _SPECIAL.sub(r"\\\1", _EMOJI.sub(":" + WORD_JOINER, text).replace("&", "&amp;"))
     return _REFERENCE.sub(lambda m: m.group(1) + WORD_JOINER if m.group(1) != "://" else ":" + WORD_JOINER + "//", text)
 
 

@@ -353,6 +353,16 @@ def test_escape_md_is_inert_in_a_table_cell(payload: str) -> None:
     assert out.count("<table>") == 1
 
 
+def test_math_and_emoji_stay_plain() -> None:
+    escaped = escape_md("Costs $5 or $x^2$ :white_check_mark: :+1: at 10:30:00")
+    out = html(escaped)
+    # GitHub renders $…$ as math and :name: as an emoji, both after parsing: the text must hold neither.
+    assert not re.search(r"(?<!\\)\$", escaped)
+    assert ":white_check_mark:" not in out and ":+1:" not in out
+    assert out.replace(report.WORD_JOINER, "").count("white_check_mark") == 1
+    assert "10:30:00" in out.replace(report.WORD_JOINER, "")
+
+
 def test_escape_md_keeps_the_words_and_cuts_long_quotes() -> None:
     assert escape_md("Applications open soon.") == "Applications open soon."
     cut = escape_md("word " * 200, 50)
