@@ -191,14 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--verbose", action="store_true")
 
     iss = sub.add_parser("issues", help="open, update and close one GitHub issue per stale entry")
-    iss.add_argument("--repo", required=True, metavar="OWNER/NAME", help="repository that holds the issues")
+    iss.add_argument("--repo", metavar="OWNER/NAME",
+                     help="repository that holds the issues (default: $GITHUB_REPOSITORY, set in GitHub Actions)")
     iss.add_argument("--json", dest="json_path", default="reports/latest.json", help="JSON report to act on")
     iss.add_argument("--report", default="reports/latest.md",
                      help="Markdown report updated with issues a maintainer closed as not planned")
-    iss.add_argument("--label", default="stale-entry", help="label that marks the tool's issues")
+    iss.add_argument("--label", action="append", metavar="LABEL",
+                     help="label that marks the tool's issues (default stale-entry); repeat to add more labels to "
+                          "new issues, the first one is how the tool finds its issues")
+    iss.add_argument("--assignee", action="append", default=[], metavar="LOGIN",
+                     help="assign new issues to this GitHub user (repeatable)")
     iss.add_argument("--max-new", type=_non_negative_int, default=10, help="issues created at most per run")
     iss.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    iss.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
+    iss.add_argument("--api-url",
+                     help="API base, GitHub Enterprise too (default: $GITHUB_API_URL, else https://api.github.com)")
     iss.add_argument("--verbose", action="store_true")
 
     imp = sub.add_parser("import", help="turn the hub page (a URL or a saved HTML file) into catalog YAML")
@@ -373,23 +379,41 @@ def _cmd_report(args: argparse.Namespace) -> ExitCode:
 
 def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     from monitor.github import sync_issues
-    from monitor.report import render_markdown
+    from monitor.report import render_markdown, step_summary
 
     json_path = Path(args.json_path)
     data = _read_report(json_path)
     token = os.environ.get("GITHUB_TOKEN")
+    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
+    if not repo:
+        raise UsageError("hub-monitor issues: error: --repo OWNER/NAME is needed outside GitHub Actions "
+                         "(there $GITHUB_REPOSITORY says it)")
+    api_url = args.api_url or os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    labels = args.label or ["stale-entry"]
     try:
-        result = sync_issues(data, repo=args.repo, token=token, label=args.label, max_new=args.max_new,
-                             dry_run=args.dry_run, api_url=args.api_url)
+        result = sync_issues(data, repo=repo, token=token, label=labels[0], extra_labels=labels[1:],
+                             assignees=args.assignee, max_new=args.max_new, dry_run=args.dry_run, api_url=api_url)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     print(result.render())
-    if not args.dry_run and sorted(result.not_planned) != sorted(data.get("not_planned", [])):
-        # The maintainer's "not planned" decisions belong in the morning's report too.
-        data["not_planned"] = sorted(result.not_planned)
-        with run_lock(json_path.parent):
-            write_atomic(json_path, lambda: json_pieces(data))
-            write_atomic(Path(args.report), render_markdown(data))
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        step_summary(result.summary(lambda n: f"{server}/{repo}/issues/{n}"), Path(summary_path))
+    if not args.dry_run:
+        # The maintainer's "not planned" decisions and the issue numbers belong in the morning's report too.
+        updated = dict(data)
+        updated["not_planned"] = sorted(result.not_planned)
+        updated["issues"] = dict(result.numbers)
+        kept = [a for a in data.get("accepted") or [] if isinstance(a, dict) and a.get("source") == "catalog"]
+        updated["accepted"] = kept + [
+            {"id": i, "code": c, "until": None, "reason": f"issue #{n} closed as not planned", "source": f"issue #{n}"}
+            for i, codes, n in result.accepted for c in codes
+        ]
+        if updated != data:
+            with run_lock(json_path.parent):
+                write_atomic(json_path, lambda: json_pieces(updated))
+                write_atomic(Path(args.report), render_markdown(updated))
     return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
 
 

@@ -217,13 +217,13 @@ def substantive_changes(
                 confirmed.append({"id": e["id"], "code": f["code"]})
             if old is None or not f["confirmed"]:
                 continue
-            was, now = _gist(old), _gist(f)
+            was, now = gist(old), gist(f)
             if was != now:
                 changed.append({"id": e["id"], "code": f["code"], "before": was, "after": now})
     return {"confirmed": confirmed, "changed": changed}
 
 
-def _gist(f: Mapping[str, Any]) -> str:
+def gist(f: Mapping[str, Any]) -> str:
     ev = f.get("evidence") or {}
     if not isinstance(ev, Mapping):
         return str(f.get("message", ""))
@@ -462,7 +462,7 @@ def triage_table(data: Mapping[str, Any], attention: list[Mapping[str, Any]] | N
     for e in attention:
         acting = _acting(e)
         name = f"[{escape_md(e['title'], 80)}](#{anchor(e['id'])})"
-        wrong = escape_md("; ".join(dict.fromkeys(_problem_words(f) for f in acting)), 120)
+        wrong = escape_md("; ".join(dict.fromkeys(problem_words(f) for f in acting)), 120)
         since = min((f.get("first_seen") or "" for f in acting), default="") or "—"
         number = issues.get(e["id"]) if isinstance(issues, Mapping) else None
         issue = f"#{int(number)}" if isinstance(number, int) else ""
@@ -475,7 +475,7 @@ def _acting(e: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [f for f in e["findings"] if f["confirmed"] and f["severity"] in acting]
 
 
-def _problem_words(f: Mapping[str, Any]) -> str:
+def problem_words(f: Mapping[str, Any]) -> str:
     if f["code"] == Code.HUB_DRIFT:
         drift = (f.get("evidence") or {}).get("drift", "")
         return _DRIFT_WORDS.get(drift, "differs from the hub")
