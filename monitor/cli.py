@@ -253,8 +253,9 @@ def _exit_code(run: RunResult, fail_on: str) -> ExitCode:
         return ExitCode.OK
     threshold = Severity(fail_on)
     for result in run.entries:
+        accepted = {a.code for a in result.entry.accept if a.holds(run.today)}
         for finding in result.findings:
-            if finding.confirmed and finding.severity.rank >= threshold.rank:
+            if finding.confirmed and finding.severity.rank >= threshold.rank and finding.code not in accepted:
                 return ExitCode.FINDINGS
     return ExitCode.OK
 

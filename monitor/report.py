@@ -126,6 +126,11 @@ def to_json(
         "hub_proposals": [p.to_json() for p in hub_proposals(run.hub_findings, entry_drift)],
         "issues": {},
         "links": dict(links or {}),
+        "accepted": [
+            {"id": er.entry.id, "code": a.code, "until": a.until, "reason": a.reason, "source": "catalog",
+             "line": a.line, "expired": not a.holds(run.today)}
+            for er in run.entries for a in er.entry.accept
+        ],
     }
 
 
@@ -144,7 +149,11 @@ def actions_links(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _entry_json(er: EntryResult, today: str) -> dict[str, Any]:
-    findings = sorted(er.findings, key=_finding_order)
+    # Findings the catalog accepts (and not past their end date) are kept apart: they set no severity,
+    # open no issue, and the report lists them as accepted.
+    accepted = {a.code for a in er.entry.accept if a.holds(today)}
+    held = sorted((f for f in er.findings if str(f.code) in accepted), key=_finding_order)
+    findings = sorted((f for f in er.findings if str(f.code) not in accepted), key=_finding_order)
     confirmed = [f.severity for f in findings if f.confirmed]
     return {
         "id": er.entry.id,
@@ -163,6 +172,7 @@ def _entry_json(er: EntryResult, today: str) -> dict[str, Any]:
         "findings": [_finding_json(f) for f in findings],
         "proposals": [p.to_json() for p in proposals_for(er.entry, findings, er.final_url, today)],
         "field_lines": dict(er.entry.field_lines),
+        "accepted_findings": [_finding_json(f) for f in held],
     }
 
 
@@ -835,13 +845,25 @@ def _is_info(code: str) -> bool:
 
 
 def _accepted(data: Mapping[str, Any]) -> list[str]:
+    """What a maintainer accepted, until when, and whether the finding is there tonight."""
     titles = {e["id"]: e["title"] for e in data["entries"]}
+    present = {(e["id"], f["code"]) for e in data["entries"] for f in e.get("accepted_findings") or []}
     lines = []
     for a in data.get("accepted") or []:
-        until = f"until {escape_md(a.get('until'), 20)}" if a.get("until") else "with no end date"
+        if not isinstance(a, Mapping) or "id" not in a or "code" not in a:
+            continue
+        if a.get("expired"):
+            when = f"accepted until {escape_md(a.get('until'), 20)}: that date has passed, so it is reported again"
+        else:
+            until = f"until {escape_md(a.get('until'), 20)}" if a.get("until") else "with no end date"
+            seen = "found tonight" if (a["id"], a["code"]) in present else "not found tonight"
+            when = f"accepted {until} ({seen})"
+        source = escape_md(a.get("source") or "catalog", 40)
+        if a.get("line"):
+            source += f" line {int(a['line'])}"
         why = f": {escape_md(a.get('reason'), 200)}" if a.get("reason") else ""
-        lines.append(f"- {escape_md(titles.get(a['id'], a['id']), 120)}: {escape_md(a['code'], 40)} accepted "
-                     f"{until} ({escape_md(a.get('source', 'catalog'), 40)}){why}")
+        lines.append(f"- {escape_md(titles.get(a['id'], a['id']), 120)}: {escape_md(a['code'], 40)} {when}; "
+                     f"{source}{why}")
     return lines
 
 

@@ -120,3 +120,77 @@ def test_copyable_text_round_trips_byte_exact(worst: tuple[dict, str], tmp_path:
     # The triage row's value is the same bytes.
     row = next(r for r in triage_rows(markdown) if "#entry-arena" in r)
     assert catalog_line in code_spans(row)
+
+
+ACCEPTING = """\
+version: 1
+hub:
+  title: Test Hub
+entries:
+  - id: arena
+    section: Programs
+    title: ARENA
+    url: https://arena.example/
+    accept:
+      - code: access-restricted
+        until: 2026-12-31
+        reason: The page is behind a login; members can read it.
+"""
+
+
+def _night(catalog_path: Path, today: str, *codes: str) -> dict:
+    from monitor.findings import Code, Finding
+    from monitor.models import EntryResult, Hub, RunResult
+    from monitor.report import to_json
+
+    catalog = load_catalog(catalog_path)
+    findings = [Finding(Code(c), f"{c} found") for c in codes]
+    run = RunResult(hub=Hub("Test Hub"), catalog_path=str(catalog_path), started_at="", finished_at="", today=today,
+                    network="ok", entries=[EntryResult(catalog.entries[0], findings, http_status=200)])
+    return to_json(run)
+
+
+def test_an_acceptance_is_scoped_to_its_code_and_ends_on_its_date(tmp_path: Path) -> None:
+    from monitor.report import render_markdown
+
+    path = tmp_path / "hub.yaml"
+    path.write_text(ACCEPTING, encoding="utf-8")
+    [acceptance] = load_catalog(path).entries[0].accept
+    assert (acceptance.code, acceptance.until, acceptance.line) == ("access-restricted", "2026-12-31", 10)
+    # Accepted: the entry is fine, and the report says what is accepted and until when.
+    data = _night(path, "2026-11-28", "access-restricted")
+    [entry] = data["entries"]
+    assert entry["severity"] == "ok" and entry["findings"] == []
+    assert [f["code"] for f in entry["accepted_findings"]] == ["access-restricted"]
+    md = render_markdown(data)
+    assert "- ARENA: access-restricted accepted until 2026-12-31 (found tonight); catalog line 10: The page" in md
+    assert "| Entry | What is wrong |" not in md
+    # A different finding brings the entry back.
+    data = _night(path, "2026-11-28", "access-restricted", "dead-link")
+    assert data["entries"][0]["severity"] == "error"
+    assert [f["code"] for f in data["entries"][0]["findings"]] == ["dead-link"]
+    # So does the end date passing.
+    data = _night(path, "2027-01-01", "access-restricted")
+    assert data["entries"][0]["severity"] == "warning"
+    assert "that date has passed, so it is reported again" in render_markdown(data)
+
+
+@pytest.mark.parametrize(
+    ("item", "problem"),
+    [
+        ("      - code: dead-lnk\n",
+         "entries[0].accept[0].code: unknown finding code 'dead-lnk' (did you mean 'dead-link'?)"),
+        ("      - code: dead-link\n        until: next week\n",
+         "entries[0].accept[0].until: expected a date like 2026-12-31"),
+        ("      - until: 2026-12-31\n", "entries[0].accept[0].code: missing (required)"),
+        ("      - code: dead-link\n        when: 2026-12-31\n", "entries[0].accept[0].when: unknown key 'when'"),
+    ],
+)
+def test_a_bad_acceptance_is_a_clear_error_with_its_line(tmp_path: Path, item: str, problem: str) -> None:
+    from monitor.catalog import CatalogError
+
+    path = tmp_path / "hub.yaml"
+    path.write_text(ACCEPTING.split("      - code:")[0] + item, encoding="utf-8")
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(path)
+    assert any(str(p).startswith(f"{path}:1") and problem in str(p) for p in caught.value.problems), caught.value

@@ -116,14 +116,14 @@ def test_json_keys_and_order_are_pinned() -> None:
     assert list(data) == [
         "schema", "tool", "version", "started_at", "finished_at", "duration_ms", "today", "network", "hub",
         "catalog", "confirm_after", "summary", "settings_changed", "changes", "not_planned", "hub_drift", "entries",
-        "hub_proposals", "issues", "links",
+        "hub_proposals", "issues", "links", "accepted",
     ]  # fmt: skip
     assert list(data["hub"]) == ["title", "url", "maintainer"]
     assert list(data["summary"]) == ["entries", "ok", "info", "warning", "error", "checked", "requests", "hosts"]
     assert list(data["changes"]) == ["new", "resolved", "confirmed", "changed"]
     assert list(data["entries"][0]) == [
         "id", "section", "title", "kind", "url", "line", "status", "final_url", "http_status", "elapsed_ms",
-        "checked", "not_checked_reason", "severity", "findings", "proposals", "field_lines",
+        "checked", "not_checked_reason", "severity", "findings", "proposals", "field_lines", "accepted_findings",
     ]  # fmt: skip
     proposals = [p for e in data["entries"] for p in e["proposals"]]
     assert proposals and list(proposals[0]) == [
