@@ -82,6 +82,9 @@ def proposals_for(entry: Entry, findings: Sequence[Finding], final_url: str | No
     for f in findings:
         by_code.setdefault(str(f.code), []).append(f)
     drift = {f.evidence.get("drift"): f for f in by_code.get(Code.HUB_DRIFT.value, [])}
+    if "gone-from-hub" in drift or "candidate-not-on-hub" in drift:
+        # The hub does not list the entry: the change is to drop it (a hub proposal), not to edit its fields.
+        return []
     out = [p for p in (_status(entry, by_code, drift, today), _url(entry, by_code, drift, final_url)) if p]
     return out
 

@@ -502,11 +502,13 @@ def _one_change(e: Mapping[str, Any], acting: list[Mapping[str, Any]]) -> str:
         hub = " (and on the hub)" if p.get("hub_new") else ""
         unsure = " (check first)" if not p.get("sure", True) else ""
         return f"line {line}: {copyable(value, in_table=True)}{hub}{unsure}"
+    drifts = {(f.get("evidence") or {}).get("drift") for f in acting if f["code"] == Code.HUB_DRIFT}
+    if drifts & {"gone-from-hub", "candidate-not-on-hub"}:
+        # The hub no longer lists it: whatever else is wrong, the one change is to drop it.
+        return f"`entry` line {e.get('line')}: delete the entry"
     for f in acting:
         if f["code"] == Code.HUB_DRIFT:
             ev = f.get("evidence") or {}
-            if ev.get("drift") in ("gone-from-hub", "candidate-not-on-hub"):
-                return f"`entry` line {e.get('line')}: delete the entry"
             if ev.get("drift") == "title-changed" and ev.get("hub"):
                 value = copyable(yaml_line("title", ev["hub"]), in_table=True)
                 return f"line {_field_line(e, 'title')}: {value}"
