@@ -207,3 +207,32 @@ def test_written_files_honour_the_umask(tmp_path: Path, umask: str, mode: int) -
     subprocess.run(["sh", "-c", f'umask {umask} && exec "$0" -c "$1"', sys.executable, code], check=True,
                    cwd=Path(__file__).resolve().parents[1])  # fmt: skip
     assert target.stat().st_mode & 0o777 == mode
+
+
+@pytest.mark.parametrize("command", ["check", "validate", "report", "issues", "import"])
+def test_help_pages_say_what_a_command_does_with_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    description = text.split("\n\n")[1]
+    assert len(description.split()) > 8, text  # a sentence, not just the usage
+    assert "examples:\n  hub-monitor " + command in text
+    assert "--verbose, -v" in text
+    if command == "issues":
+        for name in ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_API_URL", "--quiet, -q"):
+            assert name in text
+        assert "(default: 10)" in text  # defaults are shown
+    if command == "check":
+        assert "(default: reports/latest.json)" in text and "--quiet, -q" in text
+
+
+def test_a_usage_error_shows_the_usage_line_and_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.cli import main
+
+    assert main(["check", "--max-retries", "many"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("usage: hub-monitor check [-h]")
+    assert "hub-monitor check: error: argument --max-retries" in err
