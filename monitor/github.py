@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor import DEFAULT_USER_AGENT, __version__
+from monitor.escape import escape_md
 from monitor.issue_text import (
     BODY_LIMIT,
     HUB_ISSUE_ID,
@@ -42,7 +43,6 @@ from monitor.issue_text import (
     update_comment,
 )
 from monitor.models import Network
-from monitor.report import escape_md
 
 __all__ = [
     "BODY_LIMIT", "HUB_ISSUE_ID", "Action", "GitHubError", "KnownIssue", "RateLimited", "SyncResult",

@@ -20,18 +20,10 @@ from typing import Any
 
 import yaml
 
+from monitor.escape import copyable, escape_md, fenced_block
 from monitor.findings import Severity
-from monitor.report import (
-    copyable,
-    entry_heading,
-    escape_md,
-    fenced_block,
-    finding_block,
-    gist,
-    problem_words,
-    proposal_block,
-    yaml_line,
-)
+from monitor.markdown import entry_heading, finding_block, problem_words, proposal_block, yaml_line
+from monitor.report import gist
 
 # GitHub rejects an issue or comment body above 65,536 characters; keep a margin for the footer.
 BODY_LIMIT = 65_536
