@@ -362,8 +362,9 @@ def proposal_block(p: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
     line = p.get("catalog_line")
     where = f"line {line}" if line else "the entry"
     blob = (data.get("links") or {}).get("blob")
-    if blob and line:
-        where = f"[line {line}]({blob}/{_url_path(data['catalog'])}#L{line})"
+    path = _repo_path(str(data["catalog"]))
+    if blob and line and path and re.fullmatch(r"https://[^\s()<>]+", blob):
+        where = f"[line {int(line)}]({blob}/{path}#L{int(line)})"
     catalog = escape_md(data["catalog"], 120)
     if p["action"] == "set":
         lines.append(f"- In {catalog}, {where} becomes {copyable(yaml_line(p['field'], p['new']))}")
@@ -372,10 +373,14 @@ def proposal_block(p: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _url_path(path: str) -> str:
+def _repo_path(path: str) -> str | None:
+    """The catalog's path inside the repository, URL-quoted; None for a path outside it (absolute, or "..")."""
     from urllib.parse import quote
 
-    return quote(Path(path).as_posix().lstrip("./"), safe="/")
+    parts = [p for p in Path(path).as_posix().split("/") if p not in ("", ".")]
+    if Path(path).is_absolute() or ".." in parts or not parts:
+        return None
+    return quote("/".join(parts), safe="/")
 
 
 def entry_heading(e: Mapping[str, Any], catalog: str, *, level: int, anchor_id: str | None = None) -> list[str]:

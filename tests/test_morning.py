@@ -236,3 +236,22 @@ def test_a_usage_error_shows_the_usage_line_and_exits_3(capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert err.startswith("usage: hub-monitor check [-h]")
     assert "hub-monitor check: error: argument --max-retries" in err
+
+
+def test_in_actions_a_fix_links_the_catalog_line_and_the_run(worst: tuple[dict, str]) -> None:
+    from monitor.markdown import proposal_block
+    from monitor.report import actions_links
+
+    env = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "octo-org/hub",
+           "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_RUN_ID": "987654"}  # fmt: skip
+    links = actions_links(env)
+    assert links == {"blob": "https://github.com/octo-org/hub/blob/0123456789abcdef0123456789abcdef01234567",
+                     "run": "https://github.com/octo-org/hub/actions/runs/987654"}  # fmt: skip
+    assert actions_links({}) == {} and actions_links({**env, "GITHUB_REPOSITORY": "no repo"}) == {}
+    data, _ = worst
+    [proposal] = next(e for e in data["entries"] if e["id"] == "arena")["proposals"]
+    block = "\n".join(proposal_block(proposal, {**data, "catalog": "./catalog/hub.yaml", "links": links}))
+    assert f"[line 151]({links['blob']}/catalog/hub.yaml#L151) becomes `status: Applications" in block
+    # A catalog outside the repository gets no permalink, only the line.
+    block = "\n".join(proposal_block(proposal, {**data, "catalog": "/tmp/hub.yaml", "links": links}))
+    assert "/tmp/hub.yaml, line 151 becomes" in block
