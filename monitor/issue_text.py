@@ -179,7 +179,9 @@ def _tasks(entry: Mapping[str, Any]) -> list[str]:
         value = copyable(yaml_line(p["field"], p["new"])) if p["action"] == "set" else copyable("- " + p["new"])
         hub = " (and on the hub page)" if p.get("hub_new") else ""
         codes = ", ".join(escape_md(c, 40) for c in p.get("codes") or [])
-        lines.append(f"- [ ] {codes}: line {p.get('catalog_line') or entry.get('line')} becomes {value}{hub}")
+        word = {"status": "Status line", "url": "Link", "aliases": "Aliases"}.get(p["field"], "Field")
+        line = p.get("catalog_line") or entry.get("line")
+        lines.append(f"- [ ] {word} ({codes}): line {line} becomes {value}{hub}")
     for f in entry["findings"]:
         if f["confirmed"] and f["severity"] in _ACTIONABLE and f["code"] not in covered:
             words = escape_md(problem_words(f).capitalize(), 80)
@@ -201,7 +203,9 @@ def _hub_entry(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         for p in proposals
     ]
     parts = [f"{len(adds)} to add" if adds else "", f"{len(drops)} to remove" if drops else ""]
-    title = "Hub page and catalog differ: " + " and ".join(x for x in parts if x) + " entries"
+    first = len(adds or drops)
+    title = "Hub page and catalog differ: " + ", ".join(x for x in parts if x).replace(
+        " to ", " entry to " if first == 1 else " entries to ", 1)
     return [{"id": HUB_ISSUE_ID, "title": title, "checked": _hub_read(report), "findings": findings,
              "proposals": [], "_hub": proposals}]
 

@@ -430,7 +430,7 @@ def test_hub_level_drift_gets_one_issue_of_its_own(fake: FakeGitHub) -> None:
     ]  # fmt: skip
     [created] = sync(report).done
     issue = fake.issues[created.number - 1]
-    assert issue["title"] == "Hub page and catalog differ: 1 to add entries"
+    assert issue["title"] == "Hub page and catalog differ: 1 entry to add"
     assert "```yaml\n  - id: saelens\n    section: Tools\n" in issue["body"]
     assert sync(report).plan == []  # the same drift again: nothing to do
     report["hub_proposals"] = []
