@@ -232,10 +232,10 @@ def test_help_pages_say_what_a_command_does_with_examples(command: str, capsys: 
 def test_a_usage_error_shows_the_usage_line_and_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
     from monitor.cli import main
 
-    assert main(["check", "--max-retries", "many"]) == 3
+    assert main(["check", "--fail-on", "sometimes"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("usage: hub-monitor check [-h]")
-    assert "hub-monitor check: error: argument --max-retries" in err
+    assert "hub-monitor check: error: argument --fail-on: invalid choice: 'sometimes'" in err
 
 
 def test_in_actions_a_fix_links_the_catalog_line_and_the_run(worst: tuple[dict, str]) -> None:
