@@ -142,6 +142,20 @@ def _status_codes(text: str) -> frozenset[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _kinds(text: str) -> frozenset[str]:
+    from monitor.findings import Code
+    from monitor.fix import KINDS
+
+    known = {c.value for c in Code} | set(KINDS)
+    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
+    unknown = sorted(kinds - known)
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"unknown kind(s) {', '.join(unknown) or repr(text)}; use finding codes or {', '.join(KINDS)}"
+        )
+    return kinds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hub-monitor", description="Link and freshness monitor for curated resource hubs.")
     parser.add_argument("--version", action="version", version=f"hub-monitor {__version__}")
@@ -208,6 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
                      help="allow this host even if it resolves to a private address")
     imp.add_argument("--verbose", action="store_true")
+
+    fix = sub.add_parser("fix", help="apply the report's proposed catalog changes (moved URLs, status lines, ...)")
+    fix.add_argument("catalog", nargs="?", help="catalog to edit (default: the one the report names)")
+    fix.add_argument("--json", dest="json_path", default="reports/latest.json", help="JSON report to act on")
+    fix.add_argument("--dry-run", action="store_true", help="print the change as a unified diff, write nothing")
+    fix.add_argument("--only", type=_kinds, metavar="KINDS",
+                     help="apply only these kinds: finding codes or url,status,aliases,add-entry,remove-entry")
+    fix.add_argument("--verbose", action="store_true")
     return parser
 
 
@@ -423,12 +445,58 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _cmd_fix(args: argparse.Namespace) -> ExitCode:
+    from monitor.fix import FixError, check_applied, plan_fixes
+
+    data = _read_report(Path(args.json_path))
+    path = Path(args.catalog or data.get("catalog") or DEFAULT_CATALOG)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read catalog {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    try:
+        plan = plan_fixes(text, data, only=args.only)
+    except FixError as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+    if not any(e.get("proposals") for e in data.get("entries", [])) and not data.get("hub_proposals"):
+        print(f"{args.json_path}: the report proposes no catalog change", file=sys.stderr)
+    problems = check_applied(plan) + validate_text(plan.text, path)
+    if problems:
+        # Never write a catalog that would stop tonight's run: the maintainer gets the plan and the reasons.
+        print(plan.render(), file=sys.stderr)
+        print("refusing to write: the edited catalog would not validate:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    if args.dry_run:
+        sys.stdout.write(plan.diff(path.as_posix()))
+    elif plan.changed:
+        write_atomic(path, plan.text)
+    print(plan.render() + ("" if args.dry_run or not plan.changed else f"\nwrote {path}"), file=sys.stderr)
+    return ExitCode.OK
+
+
+def validate_text(text: str, path: Path) -> list[str]:
+    """The catalog loader's problems with `text` as if it were the file at `path` (empty when it validates)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hub-monitor-fix-") as tmp:
+        candidate = Path(tmp) / path.name
+        candidate.write_text(text, encoding="utf-8")
+        try:
+            load_catalog(candidate)
+        except CatalogError as exc:
+            return [str(p).replace(str(candidate), str(path), 1) for p in exc.problems]
+    return []
+
+
 COMMANDS = {
     "check": _cmd_check,
     "validate": _cmd_validate,
     "report": _cmd_report,
     "issues": _cmd_issues,
     "import": _cmd_import,
+    "fix": _cmd_fix,
 }
 
 
