@@ -13,7 +13,7 @@ import traceback
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from monitor import __version__
 from monitor.atomic import (
@@ -229,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--dry-run", action="store_true", help="print the change as a unified diff, write nothing")
     fix.add_argument("--only", type=_kinds, metavar="KINDS",
                      help="apply only these kinds: finding codes or url,status,aliases,add-entry,remove-entry")
+    fix.add_argument("--pr", action="store_true",
+                     help="open or update one pull request (branch hub-monitor/fixes) instead of editing the file")
+    fix.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (with --pr)")
+    fix.add_argument("--base", help="branch the pull request merges into (default: $GITHUB_REF_NAME, else main)")
+    fix.add_argument("--remote", default="origin", help="git remote to push the branch to (default origin)")
+    fix.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
     fix.add_argument("--verbose", action="store_true")
     return parser
 
@@ -450,10 +456,16 @@ def _cmd_fix(args: argparse.Namespace) -> ExitCode:
 
     data = _read_report(Path(args.json_path))
     path = Path(args.catalog or data.get("catalog") or DEFAULT_CATALOG)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read catalog {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    if args.pr:
+        git, rel = _fix_git(args, path)
+        text = git.file_at("HEAD", rel)
+        if text is None:
+            raise UsageError(f"{path} is not committed at HEAD: the pull request starts from the committed catalog")
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read catalog {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     try:
         plan = plan_fixes(text, data, only=args.only)
     except FixError as exc:
@@ -468,12 +480,54 @@ def _cmd_fix(args: argparse.Namespace) -> ExitCode:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return ExitCode.BAD_INPUT
+    if args.pr:
+        return _fix_pr(args, data, plan, git, rel)
     if args.dry_run:
         sys.stdout.write(plan.diff(path.as_posix()))
     elif plan.changed:
         write_atomic(path, plan.text)
     print(plan.render() + ("" if args.dry_run or not plan.changed else f"\nwrote {path}"), file=sys.stderr)
     return ExitCode.OK
+
+
+def _fix_git(args: argparse.Namespace, path: Path) -> tuple[Any, str]:
+    import base64
+
+    from monitor.pullrequest import Git, GitError
+
+    if not args.repo:
+        raise UsageError("hub-monitor fix --pr: --repo OWNER/NAME is required")
+    token = os.environ.get("GITHUB_TOKEN")
+    git = Git(Path.cwd(), remote=args.remote)
+    try:
+        top = Path(git.run("rev-parse", "--show-toplevel").strip())
+        remote_url = git.run("remote", "get-url", args.remote).strip()
+    except GitError as exc:
+        raise UsageError(f"hub-monitor fix --pr needs a git checkout with a remote {args.remote!r}: {exc}") from exc
+    if token and remote_url.startswith("https://"):
+        # As actions/checkout does it: a header given per command, so the token never lands in .git/config.
+        origin = "/".join(remote_url.split("/")[:3])
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        git.auth_header = (origin, f"AUTHORIZATION: basic {basic}")
+    try:
+        rel = path.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(f"{path} is not inside the git checkout {top}") from None
+    return git, rel
+
+
+def _fix_pr(args: argparse.Namespace, data: dict, plan: Any, git: Any, rel: str) -> ExitCode:
+    from monitor.pullrequest import sync_fix_pr
+
+    base = args.base or os.environ.get("GITHUB_REF_NAME") or "main"
+    try:
+        result = sync_fix_pr(plan, data, repo=args.repo, token=os.environ.get("GITHUB_TOKEN"), git=git,
+                             catalog_path=rel, base_branch=base, dry_run=args.dry_run, api_url=args.api_url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    print(plan.render(), file=sys.stderr)
+    print(result.render())
+    return ExitCode.OK if result.stopped is None else ExitCode.INTERNAL_ERROR
 
 
 def validate_text(text: str, path: Path) -> list[str]:

@@ -33,6 +33,8 @@ class FakeGitHub:
     writes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     # Answers to give instead of the normal one, first in first out (for rate limits).
     interrupts: list[httpx.Response] = field(default_factory=list)
+    # Pull requests by number; each is also in `issues` (a pull request is an issue on GitHub, sharing numbers).
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, title: str, body: str, *, state: str = "open", state_reason: str | None = None,
             labels: tuple[str, ...] = ("stale-entry",), pull_request: bool = False) -> int:  # fmt: skip
@@ -78,6 +80,8 @@ class FakeGitHub:
         path = request.url.path.removeprefix(httpx.URL(self.api).path.rstrip("/"))
         body = json.loads(request.content) if request.content else {}
         issues_path = f"/repos/{REPO}/issues"
+        if path.startswith(f"/repos/{REPO}/pulls"):
+            return self._pulls(request, path, body)
         if request.method == "GET" and path in (issues_path, "/repositories/42/issues"):
             return self._list(request)
         if request.method != "GET":
@@ -116,3 +120,41 @@ class FakeGitHub:
 
     def ours(self) -> list[dict[str, Any]]:
         return [i for i in self.issues if "hub-monitor:entry=" in (i["body"] or "")]
+
+    # ------------------------------------------------------------------------------- pull requests
+
+    def _pulls(self, request: httpx.Request, path: str, body: dict[str, Any]) -> httpx.Response:
+        """GET /pulls (head and state filters), POST /pulls, PATCH /pulls/N, with GitHub's 422 for a duplicate."""
+        owner = REPO.split("/")[0]
+        if request.method == "GET" and path == f"/repos/{REPO}/pulls":
+            params = request.url.params
+            state, head = params.get("state", "open"), params.get("head")
+            found = [p for p in self.pulls.values()
+                     if (state == "all" or p["state"] == state) and (head is None or p["head"]["label"] == head)]
+            return httpx.Response(200, json=found)
+        self.writes.append((request.method, path, body))
+        if request.method == "POST" and path == f"/repos/{REPO}/pulls":
+            label = f"{owner}:{body['head']}"
+            if any(p["head"]["label"] == label and p["state"] == "open" for p in self.pulls.values()):
+                return httpx.Response(422, json={
+                    "message": "Validation Failed", "documentation_url": "https://docs.github.com",
+                    "errors": [{"resource": "PullRequest", "code": "custom",
+                                "message": f"A pull request already exists for {label}."}]})  # fmt: skip
+            number = self.add(body["title"], body.get("body") or "", labels=(), pull_request=True)
+            issue = self.issues[number - 1]
+            self.pulls[number] = {
+                "url": f"{self.api}/repos/{REPO}/pulls/{number}", "number": number, "state": "open",
+                "html_url": f"https://github.com/{REPO}/pull/{number}", "title": body["title"],
+                "body": body.get("body"), "user": _user(), "merged_at": None, "draft": False,
+                "head": {"label": label, "ref": body["head"]}, "base": {"label": f"{owner}:{body['base']}",
+                                                                        "ref": body["base"]},
+                "comments_url": issue["url"] + "/comments",
+            }  # fmt: skip
+            return httpx.Response(201, json=self.pulls[number])
+        number = int(path.split("/")[5])
+        if request.method == "PATCH" and number in self.pulls:
+            pull = self.pulls[number]
+            pull.update({k: v for k, v in body.items() if k in ("title", "body", "state", "base")})
+            self.issues[number - 1].update({k: v for k, v in body.items() if k in ("title", "body", "state")})
+            return httpx.Response(200, json=pull)
+        return httpx.Response(404, json={"message": "Not Found", "documentation_url": "https://docs.github.com"})
