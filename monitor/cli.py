@@ -142,6 +142,13 @@ def _status_codes(text: str) -> frozenset[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _ids(text: str) -> tuple[str, ...]:
+    ids = tuple(dict.fromkeys(i.strip() for i in text.split(",") if i.strip()))
+    if not ids:
+        raise argparse.ArgumentTypeError(f"expected entry ids separated by commas, got {text!r}")
+    return ids
+
+
 def _kinds(text: str) -> frozenset[str]:
     from monitor.findings import Code
     from monitor.fix import KINDS
@@ -192,11 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="look up a Wayback Machine copy of each dead page (archive.org)")
     chk.add_argument("--fail-on", choices=["never", "warning", "error"], default="error",
                      help="exit 2 when a confirmed finding is at or above this severity (default error)")
+    chk.add_argument("--only", type=_ids, metavar="ID,...", help="check only these entries (no hub page check)")
+    chk.add_argument("--changed-since", metavar="REF",
+                     help="check only the entries added or changed since this git commit (no hub page check)")
     chk.add_argument("--quiet", action="store_true", help="no progress line, no summary")
     chk.add_argument("--verbose", action="store_true", help="log each request; tracebacks on internal errors")
 
     val = sub.add_parser("validate", help="check a catalog and print every problem")
     val.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG)
+    val.add_argument("--format", choices=["text", "github"], default="text",
+                     help="github: each problem as a GitHub Actions annotation on its file and line")
     val.add_argument("--verbose", action="store_true")
 
     rep = sub.add_parser("report", help="render the Markdown report again from a JSON report")
@@ -236,6 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--remote", default="origin", help="git remote to push the branch to (default origin)")
     fix.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
     fix.add_argument("--verbose", action="store_true")
+    com = sub.add_parser("pr-comment", help="post a check's report as one pull request comment, edited not repeated")
+    com.add_argument("--repo", required=True, metavar="OWNER/NAME")
+    com.add_argument("--number", required=True, type=_positive_int, help="the pull request's number")
+    com.add_argument("--json", dest="json_path", default="reports/latest.json",
+                     help="JSON report of the check (missing: the comment says the catalog did not validate)")
+    com.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
+    com.add_argument("--verbose", action="store_true")
     return parser
 
 
@@ -307,6 +326,8 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     settings = _settings_for(args, catalog)
+    if args.only or args.changed_since:
+        catalog, settings = _some_entries(args, catalog, settings)
     today = args.today or datetime.now(UTC).date()
     state_path = Path(args.state)
     json_path, report_path = Path(args.json_path), Path(args.report)
@@ -344,6 +365,31 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     return code
 
 
+def _some_entries(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> tuple[Catalog, Settings]:
+    """The catalog cut to the entries --only names or --changed-since finds; the hub page is not compared."""
+    import dataclasses
+
+    from monitor.changes import ChangedSinceError, changed_ids, old_catalog_text
+
+    wanted = list(args.only or [])
+    unknown = [i for i in wanted if i not in {e.id for e in catalog.entries}]
+    if unknown:
+        raise UsageError(f"--only: no entry {', '.join(map(repr, unknown))} in {catalog.path}")
+    if args.changed_since:
+        try:
+            changed = changed_ids(catalog.entries, old_catalog_text(args.changed_since, Path(args.catalog)))
+        except ChangedSinceError as exc:
+            raise UsageError(str(exc)) from exc
+        wanted = [i for i in wanted if i in changed] if args.only else changed
+        if not args.quiet:
+            print(f"entries added or changed since {args.changed_since}: {', '.join(changed) or 'none'}",
+                  file=sys.stderr)
+    keep = set(wanted)
+    # A part of the catalog against the whole hub page would report every other entry as drift.
+    return (dataclasses.replace(catalog, entries=tuple(e for e in catalog.entries if e.id in keep)),
+            override(settings, {"check_hub": False}))
+
+
 def _report_url(report_path: str) -> str | None:
     """Where the committed report will be on GitHub, for the job summary's "cut here" note."""
     server, repo, ref = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_REF_NAME"))
@@ -365,11 +411,41 @@ def _one_line(data: dict, report_path: str) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitCode:
+    if args.format == "github":
+        return _validate_github(args.catalog)
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.catalog}: OK, {len(catalog.entries)} entries")
     return ExitCode.OK
+
+
+def _validate_github(path: str) -> ExitCode:
+    """Problems as GitHub Actions workflow commands, so a pull request shows each on its line of the diff."""
+    try:
+        catalog = load_catalog(Path(path))
+    except CatalogError as exc:
+        for problem in exc.problems:
+            print(_annotation("error", problem))
+        print(f"{path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    for warning in catalog.warnings:
+        print(_annotation("warning", warning))
+    print(f"{path}: OK, {len(catalog.entries)} entries")
+    return ExitCode.OK
+
+
+def _annotation(level: str, problem: Any) -> str:
+    # GitHub's escaping for workflow commands: properties also escape ':' and ','.
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    where = f"file={prop(problem.file)}" + (f",line={problem.line}" if problem.line > 0 else "")
+    title = f",title={prop(problem.field)}" if problem.field else ""
+    return f"::{level} {where}{title}::{data(problem.message)}"
 
 
 def _read_report(path: Path) -> dict:
@@ -530,6 +606,24 @@ def _fix_pr(args: argparse.Namespace, data: dict, plan: Any, git: Any, rel: str)
     return ExitCode.OK if result.stopped is None else ExitCode.INTERNAL_ERROR
 
 
+def _cmd_pr_comment(args: argparse.Namespace) -> ExitCode:
+    from monitor.github import GitHubError
+    from monitor.pullrequest import check_comment, upsert_comment
+
+    path = Path(args.json_path)
+    data = _read_report(path) if path.exists() else None
+    try:
+        done = upsert_comment(repo=args.repo, number=args.number, body=check_comment(data),
+                              token=os.environ.get("GITHUB_TOKEN"), api_url=args.api_url)  # fmt: skip
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    except GitHubError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.INTERNAL_ERROR
+    print(f"pull request #{args.number}: {done}")
+    return ExitCode.OK
+
+
 def validate_text(text: str, path: Path) -> list[str]:
     """The catalog loader's problems with `text` as if it were the file at `path` (empty when it validates)."""
     import tempfile
@@ -551,6 +645,7 @@ COMMANDS = {
     "issues": _cmd_issues,
     "import": _cmd_import,
     "fix": _cmd_fix,
+    "pr-comment": _cmd_pr_comment,
 }
 
 

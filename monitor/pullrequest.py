@@ -267,3 +267,63 @@ def _sync(api: Api, git: Git, plan: FixPlan, report: Mapping[str, Any], repo: st
         result.actions.append(f"update #{pr['number']}'s description")
         if not result.dry_run:
             api.request("PATCH", f"{pulls}/{pr['number']}", payload={"title": TITLE, "body": body})
+
+
+# ------------------------------------------------------------------------------------------- PR comment
+
+CHECK_MARKER = "<!-- hub-monitor:pr-check -->"
+
+
+def upsert_comment(
+    *,
+    repo: str,
+    number: int,
+    body: str,
+    token: str | None,
+    marker: str = CHECK_MARKER,
+    api_url: str = DEFAULT_API_URL,
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+) -> str:
+    """Create the one comment carrying `marker` on issue or pull request `number`, or edit it: never a second."""
+    if not token:
+        raise ValueError("GITHUB_TOKEN is not set: the comment needs pull-requests: write")
+    text = f"{marker}\n{body}"
+    if len(text) > BODY_LIMIT - 100:
+        text = text[: BODY_LIMIT - 300] + "\n\n… (cut: the full report is in the job's artifacts)\n"
+    own_client = client is None
+    http = client or httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False)
+    api = Api(http, api_url, token, sleep, clock, 60.0)
+    try:
+        url: str | None = f"{api.base}/repos/{repo}/issues/{number}/comments?per_page=100"
+        for _ in range(100):
+            if url is None:
+                break
+            resp = api.request("GET", url)
+            for comment in resp.json():
+                if marker in (comment.get("body") or ""):
+                    if comment.get("body") == text:
+                        return f"comment {comment['id']} already says this"
+                    api.request("PATCH", f"{api.base}/repos/{repo}/issues/comments/{comment['id']}",
+                                payload={"body": text})  # fmt: skip
+                    return f"updated comment {comment['id']}"
+            url = resp.links.get("next", {}).get("url")
+        made = api.request("POST", f"{api.base}/repos/{repo}/issues/{number}/comments", payload={"body": text})
+        return f"created comment {made.json()['id']}"
+    finally:
+        if own_client:
+            http.close()
+
+
+def check_comment(report: Mapping[str, Any] | None) -> str:
+    """The pull request check's comment: the report of the entries the pull request adds or changes."""
+    from monitor.report import render_markdown
+
+    if report is None:
+        return ("### Hub Monitor: catalog check\n\nThe catalog does not validate, so no entry was checked. "
+                "Each problem is annotated on its line in the *Files changed* tab.\n")
+    if not report.get("entries"):
+        return "### Hub Monitor: catalog check\n\nThis pull request adds or changes no catalog entry.\n"
+    return "### Hub Monitor: catalog check of the entries this pull request adds or changes\n\n" + \
+        render_markdown(report).split("\n", 1)[1]

@@ -35,6 +35,8 @@ class FakeGitHub:
     interrupts: list[httpx.Response] = field(default_factory=list)
     # Pull requests by number; each is also in `issues` (a pull request is an issue on GitHub, sharing numbers).
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Comment id -> (issue number, index in `comments`), for listing and editing comments.
+    comment_ids: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def add(self, title: str, body: str, *, state: str = "open", state_reason: str | None = None,
             labels: tuple[str, ...] = ("stale-entry",), pull_request: bool = False) -> int:  # fmt: skip
@@ -82,6 +84,9 @@ class FakeGitHub:
         issues_path = f"/repos/{REPO}/issues"
         if path.startswith(f"/repos/{REPO}/pulls"):
             return self._pulls(request, path, body)
+        if path.startswith(f"/repos/{REPO}/issues/comments/") or (
+                request.method == "GET" and path.endswith("/comments")):  # fmt: skip
+            return self._comments(request, path, body)
         if request.method == "GET" and path in (issues_path, "/repositories/42/issues"):
             return self._list(request)
         if request.method != "GET":
@@ -99,7 +104,9 @@ class FakeGitHub:
         if request.method == "POST" and path == f"{issues_path}/{number}/comments":
             self.comments.setdefault(number, []).append(body["body"])
             issue["comments"] += 1
-            return httpx.Response(201, json={"id": 5, "body": body["body"], "user": _user()})
+            comment_id = 9000 + sum(len(c) for c in self.comments.values())
+            self.comment_ids[comment_id] = (number, len(self.comments[number]) - 1)
+            return httpx.Response(201, json={"id": comment_id, "body": body["body"], "user": _user()})
         return httpx.Response(404, json={"message": "Not Found", "documentation_url": "https://docs.github.com"})
 
     def _list(self, request: httpx.Request) -> httpx.Response:
@@ -158,3 +165,16 @@ class FakeGitHub:
             self.issues[number - 1].update({k: v for k, v in body.items() if k in ("title", "body", "state")})
             return httpx.Response(200, json=pull)
         return httpx.Response(404, json={"message": "Not Found", "documentation_url": "https://docs.github.com"})
+
+    def _comments(self, request: httpx.Request, path: str, body: dict[str, Any]) -> httpx.Response:
+        """GET /issues/N/comments and PATCH /issues/comments/ID."""
+        if request.method == "GET":
+            number = int(path.split("/")[5])
+            listed = [{"id": cid, "body": self.comments[n][i], "user": _user()}
+                      for cid, (n, i) in sorted(self.comment_ids.items()) if n == number]  # fmt: skip
+            return httpx.Response(200, json=listed)
+        self.writes.append((request.method, path, body))
+        comment_id = int(path.rsplit("/", 1)[1])
+        number, index = self.comment_ids[comment_id]
+        self.comments[number][index] = body["body"]
+        return httpx.Response(200, json={"id": comment_id, "body": body["body"], "user": _user()})
