@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -178,3 +182,39 @@ class FakeGitHub:
         number, index = self.comment_ids[comment_id]
         self.comments[number][index] = body["body"]
         return httpx.Response(200, json={"id": comment_id, "body": body["body"], "user": _user()})
+
+
+@contextmanager
+def served(fake: FakeGitHub) -> Iterator[str]:
+    """The stand-in API on a real 127.0.0.1 port, for a `hub-monitor` run in another process; yields the API URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            request = httpx.Request(self.command, f"{fake.api}{self.path}", headers=dict(self.headers.items()),
+                                    content=self.rfile.read(length) if length else b"")  # fmt: skip
+            response = fake(request)
+            body = response.read()
+            self.send_response(response.status_code)
+            for name, value in response.headers.items():
+                if name.lower() not in ("content-length", "transfer-encoding", "content-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = _any
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.api = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake.api
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
