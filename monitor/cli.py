@@ -248,6 +248,20 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--remote", default="origin", help="git remote to push the branch to (default origin)")
     fix.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
     fix.add_argument("--verbose", action="store_true")
+    ini = sub.add_parser("init", help="start monitoring a hub: a catalog from its page or list, and a workflow")
+    ini.add_argument("source", help="the hub's URL, a saved HTML page, or a Markdown list of links (README.md)")
+    ini.add_argument("--dir", default=".", help="the repository to write into (default: the current folder)")
+    ini.add_argument("--catalog", default=DEFAULT_CATALOG, help=f"catalog path inside --dir ({DEFAULT_CATALOG})")
+    ini.add_argument("--hub-url", help="the hub's public URL, to record in the catalog (default: SOURCE if a URL)")
+    ini.add_argument("--base-url", help="URL to resolve the list's relative links against")
+    ini.add_argument("--title", help="the hub's title (default: the list's first heading)")
+    ini.add_argument("--action", default=None, metavar="OWNER/REPO@REF",
+                     help="the action the workflow uses (default: this release of hub-monitor)")
+    ini.add_argument("--force", action="store_true", help="overwrite an existing catalog or workflow")
+    ini.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
+                     help="allow this host even if it resolves to a private address")
+    ini.add_argument("--verbose", action="store_true")
+
     com = sub.add_parser("pr-comment", help="post a check's report as one pull request comment, edited not repeated")
     com.add_argument("--repo", required=True, metavar="OWNER/NAME")
     com.add_argument("--number", required=True, type=_positive_int, help="the pull request's number")
@@ -492,15 +506,14 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
 
 
-def _cmd_import(args: argparse.Namespace) -> ExitCode:
+def _read_source(source: str, allow_hosts: list[str]) -> tuple[bytes, dict[str, str], str | None]:
+    """The body and headers of a URL or a file, and the final URL (None for a file)."""
     import asyncio
 
     from monitor.fetch import Crawler
-    from monitor.hub import parse_hub, to_catalog_yaml
 
-    source: str = args.source
     if source.startswith(("http://", "https://")):
-        settings = override(Settings(), {"allow_hosts": args.allow_host or None})
+        settings = override(Settings(), {"allow_hosts": allow_hosts or None})
 
         async def fetch() -> FetchResult:
             async with Crawler(settings) as crawler:
@@ -510,13 +523,19 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
         if not got.ok or got.body is None:
             reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
             raise UsageError(f"cannot import {source}: {reason}")
-        body, headers, base = got.body, got.headers, got.final_url
-    else:
-        try:
-            body = Path(source).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
-        headers, base = {}, args.base_url or Path(source).resolve().as_uri()
+        return got.body, got.headers, got.final_url
+    try:
+        return Path(source).read_bytes(), {}, None
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+
+
+def _cmd_import(args: argparse.Namespace) -> ExitCode:
+    from monitor.hub import parse_hub, to_catalog_yaml
+
+    source: str = args.source
+    body, headers, final = _read_source(source, args.allow_host)
+    base = final or args.base_url or Path(source).resolve().as_uri()
     page = parse_hub(body, headers, base)
     text = to_catalog_yaml(page, args.base_url or base)
     if args.output:
@@ -524,6 +543,31 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
         print(f"wrote {args.output}: {len(page.entries)} entries in {len(page.sections)} sections", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return ExitCode.OK
+
+
+def _cmd_init(args: argparse.Namespace) -> ExitCode:
+    from monitor.scaffold import DEFAULT_ACTION, next_steps, read_source, workflow_text
+
+    body, headers, final = _read_source(args.source, args.allow_host)
+    hub_url = args.hub_url or final
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    scaffold = read_source(body, final or args.source, content_type=content_type, hub_url=hub_url,
+                           base_url=args.base_url or final, title=args.title)  # fmt: skip
+    root = Path(args.dir)
+    catalog = root / args.catalog
+    workflow = root / ".github" / "workflows" / "hub-monitor.yml"
+    existing = [str(p) for p in (catalog, workflow) if p.exists()]
+    if existing and not args.force:
+        raise UsageError(f"{', '.join(existing)} already exist(s); use --force to overwrite")
+    if scaffold.entries == 0:
+        raise UsageError(f"{args.source}: no linked entries found (list items or hub page cards with a link)")
+    problems = validate_text(scaffold.catalog, catalog)
+    if problems:
+        raise UsageError("the catalog made from the list would not validate:\n" + "\n".join(problems))
+    write_all_atomic([(catalog, scaffold.catalog),
+                      (workflow, workflow_text(args.action or DEFAULT_ACTION, args.catalog))])  # fmt: skip
+    print(next_steps(str(catalog), str(workflow), scaffold))
     return ExitCode.OK
 
 
@@ -645,6 +689,7 @@ COMMANDS = {
     "issues": _cmd_issues,
     "import": _cmd_import,
     "fix": _cmd_fix,
+    "init": _cmd_init,
     "pr-comment": _cmd_pr_comment,
 }
 
