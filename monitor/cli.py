@@ -262,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="allow this host even if it resolves to a private address")
     ini.add_argument("--verbose", action="store_true")
 
+    dem = sub.add_parser("demo", help="see it work offline: two nights against a small local site, in seconds")
+    dem.add_argument("folder", nargs="?", default="hub-monitor-demo", help="where to write (default hub-monitor-demo)")
+    dem.add_argument("--verbose", action="store_true")
+
     com = sub.add_parser("pr-comment", help="post a check's report as one pull request comment, edited not repeated")
     com.add_argument("--repo", required=True, metavar="OWNER/NAME")
     com.add_argument("--number", required=True, type=_positive_int, help="the pull request's number")
@@ -571,6 +575,13 @@ def _cmd_init(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _cmd_demo(args: argparse.Namespace) -> ExitCode:
+    from monitor.demo import run_demo
+
+    print(run_demo(Path(args.folder)).render())
+    return ExitCode.OK
+
+
 def _cmd_fix(args: argparse.Namespace) -> ExitCode:
     from monitor.fix import FixError, check_applied, plan_fixes
 
@@ -690,6 +701,7 @@ COMMANDS = {
     "import": _cmd_import,
     "fix": _cmd_fix,
     "init": _cmd_init,
+    "demo": _cmd_demo,
     "pr-comment": _cmd_pr_comment,
 }
 
