@@ -38,6 +38,7 @@ class DemoResult:
     codes: dict[str, list[str]]  # entry id -> finding codes of the last night
     issues: list[Path]
     exit_codes: tuple[int, ...]
+    fixes: Path | None = None  # the catalog diff `hub-monitor fix` would apply, when the report proposes any
 
     def render(self) -> str:
         lines = [f"Demo hub checked on two nights ({', '.join(NIGHTS)}) against a local site:"]
@@ -47,6 +48,10 @@ class DemoResult:
             f"Report:  {self.report}  (and latest.json beside it)",
             f"Issues that `hub-monitor issues` would open: {len(self.issues)}, in {self.issues[0].parent}"
             if self.issues else "Issues: none would be opened.",
+        ]
+        if self.fixes:
+            lines.append(f"Catalog changes that `hub-monitor fix` would make: {self.fixes}")
+        lines += [
             "",
             "Next: `hub-monitor init URL-or-README.md` writes a catalog for your own hub.",
         ]
@@ -99,6 +104,7 @@ def serve_site() -> Iterator[str]:
 def run_demo(folder: Path) -> DemoResult:
     """Serve the site, run two nights of `check`, plan the issues; everything is written under `folder`."""
     from monitor.cli import main
+    from monitor.fix import plan_fixes
     from monitor.github import plan_sync
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -121,4 +127,9 @@ def run_demo(folder: Path) -> DemoResult:
     write_all_atomic([(path, f"# {a.title}\n\n{a.body}") for path, a in zip(issues, actions, strict=True)]
                      + [(folder / "issues" / "plan.txt", plan)])  # fmt: skip
     codes = {e["id"]: [f["code"] for f in e["findings"]] for e in data["entries"]}
-    return DemoResult(folder, reports / "latest.md", codes, issues, tuple(exit_codes))
+    # The catalog changes `hub-monitor fix` would make from this report, as `fix --dry-run` prints them.
+    diff = plan_fixes(catalog.read_text(encoding="utf-8"), data).diff("catalog.yaml")
+    if diff:
+        write_all_atomic([(folder / "catalog.diff", diff)])
+    return DemoResult(folder, reports / "latest.md", codes, issues, tuple(exit_codes),
+                      folder / "catalog.diff" if diff else None)  # fmt: skip

@@ -75,9 +75,10 @@ class FixPlan:
         return self.text != self.original
 
     def diff(self, path: str) -> str:
+        # git's a/ b/ prefixes for a path in the repository; an absolute path is shown as it is.
+        old, new = (path, path) if path.startswith("/") else (f"a/{path}", f"b/{path}")
         lines = difflib.unified_diff(
-            self.original.splitlines(keepends=True), self.text.splitlines(keepends=True),
-            fromfile=f"a/{path}", tofile=f"b/{path}",
+            self.original.splitlines(keepends=True), self.text.splitlines(keepends=True), fromfile=old, tofile=new,
         )  # fmt: skip
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
@@ -303,10 +304,10 @@ def _plan_entry(tree: _Tree, entry_id: str, changes: list[Change], plan: FixPlan
                 new_aliases.append(change.current)
         elif change.kind == "status":
             edits.append(_set_field(tree, node, "status", change.new))
-        elif change.new in aliases_now or change.new in new_aliases:
+        elif change.new in aliases_now:
             plan.skipped.append((change, "already an alias"))
             continue
-        else:
+        elif change.new not in new_aliases:  # a move's old URL may be proposed as an alias too: added once
             new_aliases.append(change.new)
         plan.applied.append(change)
     new_aliases = [a for a in new_aliases if a != new_url]
@@ -334,7 +335,8 @@ def _add_key(tree: _Tree, node: MappingNode, key: str, written: str) -> _Edit:
     after = _get(node, "url") or last
     key_col = node.value[0][0].start_mark.column
     at = tree.line_end(_content_end(tree, after) - 1)
-    return _Edit(at, at, f"{' ' * key_col}{key}: {written}\n")
+    gap = "" if written.startswith("\n") else " "  # a block list starts on the next line
+    return _Edit(at, at, f"{' ' * key_col}{key}:{gap}{written}\n")
 
 
 def _add_aliases(tree: _Tree, node: MappingNode, values: list[str]) -> _Edit:
@@ -353,7 +355,21 @@ def _add_aliases(tree: _Tree, node: MappingNode, values: list[str]) -> _Edit:
         start, end = seq.start_mark.index, _content_end(tree, seq)
         lead = " " if start == end and tree.text[start - 1 : start] == ":" else ""
         return _Edit(start, end, lead + _flow_list(values, tree, like))
-    return _add_key(tree, node, "aliases", _flow_list(values, tree, like))
+    offset = _block_list_offset(tree)
+    if offset is None or node.flow_style:
+        return _add_key(tree, node, "aliases", _flow_list(values, tree, like))
+    col = node.value[0][0].start_mark.column + offset
+    items = "".join(f"\n{' ' * col}- {_scalar(v, like, tree, False)}" for v in values)
+    return _add_key(tree, node, "aliases", items)
+
+
+def _block_list_offset(tree: _Tree) -> int | None:
+    """How far the file indents a block list's `-` under its key (`aliases:` then `  - url`), if it has one."""
+    for entry in tree.by_id.values():
+        for key, value in entry.value:
+            if isinstance(value, SequenceNode) and value.value and not value.flow_style:
+                return value.start_mark.column - key.start_mark.column
+    return None
 
 
 def _plan_hub_change(tree: _Tree, change: Change, plan: FixPlan, edits: list[_Edit]) -> None:

@@ -28,6 +28,11 @@ def test_demo_shows_every_promised_finding_confirmed_with_its_issue(
     issues = sorted((folder / "issues").glob("*.md"))
     assert len(issues) == len(data["entries"]) == 6
     assert all("<!-- hub-monitor:entry=" in p.read_text(encoding="utf-8") for p in issues)
+    # The catalog diff of `hub-monitor fix` is written exactly when the report proposes changes.
+    proposed = [p for e in data["entries"] for p in e.get("proposals") or [] if p["sure"]]
+    assert (folder / "catalog.diff").exists() == bool(proposed)
+    for p in proposed:
+        assert p["new"] in (folder / "catalog.diff").read_text(encoding="utf-8")
     out = capsys.readouterr().out
     assert "summer-fellowship  status-changed" in out and str(folder / "reports" / "latest.md") in out
     # The demo's server is gone: nothing is left listening or running.

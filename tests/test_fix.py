@@ -127,7 +127,7 @@ def test_bundled_catalog_move_adds_a_block_alias_line_and_nothing_else(tmp_path:
     after = target.read_text(encoding="utf-8")
     expected = before.replace(
         "    url: https://www.arena.education/\n    status: Applications open soon.\n",
-        "    url: https://www.arena.education/programme\n    aliases: [https://www.arena.education/]\n"
+        "    url: https://www.arena.education/programme\n    aliases:\n      - https://www.arena.education/\n"
         "    status: Applications for ARENA 7.0 are now closed.\n",
     ).replace(
         "    url: https://www.neelnanda.io/mechanistic-interpretability/quickstart\n",
@@ -179,14 +179,18 @@ def test_only_limits_the_kinds_applied(tmp_path: Path, capsys: pytest.CaptureFix
     assert "unknown kind(s) no-such-code" in capsys.readouterr().err
 
 
-def test_dry_run_prints_a_unified_diff_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_prints_a_unified_diff_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     before = UNUSUAL.read_text(encoding="utf-8")
-    data = report("x", {"moved-repo": [moved("https://github.com/old-owner/tool", "https://github.com/new/tool")]})
-    code, target = run(tmp_path, UNUSUAL, data, "--dry-run")
-    assert code == 0
-    assert target.read_text(encoding="utf-8") == before
+    shutil.copy(UNUSUAL, tmp_path / "unusual.yaml")
+    monkeypatch.chdir(tmp_path)
+    data = report("unusual.yaml", {"moved-repo": [moved("https://github.com/old-owner/tool",
+                                                        "https://github.com/new/tool")]})  # fmt: skip
+    Path("latest.json").write_text(json.dumps(data), encoding="utf-8")
+    assert main(["fix", "--json", "latest.json", "--dry-run"]) == 0
+    assert Path("unusual.yaml").read_text(encoding="utf-8") == before
     out = capsys.readouterr().out
-    assert out.startswith(f"--- a/{target.as_posix()}\n+++ b/{target.as_posix()}\n@@ ")
+    assert out.startswith("--- a/unusual.yaml\n+++ b/unusual.yaml\n@@ ")
     assert '-    url: "https://github.com/old-owner/tool"    # the repo moved once already\n' in out
     assert '+    url: "https://github.com/new/tool"    # the repo moved once already\n' in out
 
@@ -245,3 +249,12 @@ def test_every_edit_kind_at_once_keeps_yaml_values_outside_the_edits(tmp_path: P
     assert untouched == [e for e in new["entries"] if e["id"] in ("flowish", "inline")]
     assert new["entries"][-1] == {"id": "z", "section": "Zed", "title": "Z", "url": None}
     assert new["entries"][-2]["aliases"] == ["https://plain.example/old"]
+
+
+def test_a_move_and_an_alias_proposal_for_the_same_old_url_add_it_once() -> None:
+    old, new = "https://github.com/old-owner/tool", "https://github.com/new-owner/tool"
+    data = report("x", {"moved-repo": [moved(old, new), proposal("aliases", None, old, action="add")]})
+    plan = plan_fixes(UNUSUAL.read_text(encoding="utf-8"), data)
+    assert [c.kind for c in plan.applied] == ["url", "aliases"] and not plan.skipped
+    entry = yaml.safe_load(plan.text)["entries"][0]
+    assert entry["aliases"] == ["https://github.com/older-owner/tool", old]
