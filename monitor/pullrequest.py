@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from monitor.fix import Change, FixPlan
-from monitor.github import BODY_LIMIT, DEFAULT_API_URL, GitHubError
+from monitor.github import BODY_LIMIT, DEFAULT_API_URL, DEFAULT_LABEL, GitHubError, parse_issue
 from monitor.github import _Api as Api  # the issues command's client: one place that holds the token
 from monitor.report import escape_md
 
@@ -121,8 +121,13 @@ class Git:
 # ------------------------------------------------------------------------------------------- body
 
 
-def pr_body(plan: FixPlan, report: Mapping[str, Any], catalog_path: str) -> str:
-    """The pull request's description: each change with its evidence and the hub page's matching edit."""
+def pr_body(plan: FixPlan, report: Mapping[str, Any], catalog_path: str,
+            issues: Mapping[str, int] | None = None) -> str:  # fmt: skip
+    """The pull request's description: each change with its evidence and the hub page's matching edit.
+
+    `issues` maps entry ids to their open stale-entry issue: each change names it, so GitHub shows the pull
+    request on the issue. Not "Closes #N": the issue closes when the next night finds the entry clean."""
+    issues = issues or {}
     lines = [
         MARKER,
         f"Hub Monitor proposes these changes to `{catalog_path}` from the report of {report.get('today')}.",
@@ -135,6 +140,8 @@ def pr_body(plan: FixPlan, report: Mapping[str, Any], catalog_path: str) -> str:
     ]
     for n, change in enumerate(plan.applied, 1):
         lines += _change_lines(n, change)
+        if change.entry_id in issues:
+            lines.append(f"   - Issue: #{issues[change.entry_id]}")
     if plan.skipped:
         lines += ["", f"## Not applied: a person should look ({len(plan.skipped)})", ""]
         lines += [f"- {_md(c.entry_id)}: {_md(c.describe())}: {_md(reason)}" for c, reason in plan.skipped]
@@ -190,6 +197,7 @@ def sync_fix_pr(
     catalog_path: str,
     base_branch: str,
     base_commit: str = "HEAD",
+    label: str = DEFAULT_LABEL,
     dry_run: bool = False,
     api_url: str = DEFAULT_API_URL,
     client: httpx.Client | None = None,
@@ -206,7 +214,7 @@ def sync_fix_pr(
     http = client or httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False)
     api = Api(http, api_url, token, sleep, clock, 60.0)
     try:
-        _sync(api, git, plan, report, repo, catalog_path, base_branch, base_commit, result)
+        _sync(api, git, plan, report, repo, catalog_path, base_branch, base_commit, label, result)
     except (GitHubError, GitError) as exc:
         result.stopped = str(exc)
     finally:
@@ -216,7 +224,11 @@ def sync_fix_pr(
 
 
 def _sync(api: Api, git: Git, plan: FixPlan, report: Mapping[str, Any], repo: str, catalog_path: str,
-          base_branch: str, base_commit: str, result: PrResult) -> None:  # fmt: skip
+          base_branch: str, base_commit: str, label: str, result: PrResult) -> None:  # fmt: skip
+    if git.run("rev-parse", "--is-shallow-repository").strip() == "true":
+        # In a shallow checkout the branch's old base looks like someone else's commits; with the history
+        # the bot can tell its own commits from a maintainer's.
+        git.run("fetch", "--quiet", "--unshallow", git.remote)
     base = git.run("rev-parse", base_commit).strip()
     tip = git.remote_branch(BRANCH)
     owner = repo.split("/")[0]
@@ -239,7 +251,9 @@ def _sync(api: Api, git: Git, plan: FixPlan, report: Mapping[str, Any], repo: st
             api.request("PATCH", f"{pulls}/{pr['number']}", payload={"state": "closed"})
         return
 
-    body = pr_body(plan, report, catalog_path)
+    open_issues = {i.entry_id: i.number for i in map(parse_issue, api.list_issues(repo, label))
+                   if i is not None and i.state == "open"}  # fmt: skip
+    body = pr_body(plan, report, catalog_path, open_issues)
     if foreign:
         # A maintainer has worked on the branch: their commits are theirs. Say what the bot would change instead.
         result.actions.append(f"not pushing: {BRANCH} has commits by others ({'; '.join(foreign)})")

@@ -153,3 +153,32 @@ def test_fix_pr_from_the_command_line(repo: Path, fake: FakeGitHub, monkeypatch:
     assert len(fake.pulls) == 1 and remote_tip(repo) is not None
     # The checkout's own catalog is left for the maintainer to merge into.
     assert (repo / CATALOG).read_text(encoding="utf-8") == UNUSUAL.read_text(encoding="utf-8")
+
+
+def test_each_change_names_the_open_issue_of_its_entry(repo: Path, fake: FakeGitHub) -> None:
+    fake.add("Stale entry: moved-repo", "<!-- hub-monitor:entry=moved-repo -->\nmoved")
+    fake.add("Stale entry: program", "<!-- hub-monitor:entry=program -->\nold", state="closed",
+             state_reason="completed")  # fmt: skip
+    night(repo, report(CATALOG, {"moved-repo": [MOVE], "program": [STATUS]}))
+    (pull,) = fake.pulls.values()
+    body = pull["body"]
+    moved_part, program_part = body.split("2. **program**")
+    assert "Issue: #1" in moved_part and "Closes" not in body  # the issue closes after a clean night, not on merge
+    assert "Issue: #" not in program_part  # its issue is closed
+
+
+def test_a_shallow_checkout_still_tells_the_bots_commits_from_a_maintainers(repo: Path, fake: FakeGitHub,
+                                                                           tmp_path: Path) -> None:  # fmt: skip
+    night(repo, report(CATALOG, {"moved-repo": [MOVE]}))
+    for n in range(2):  # nightly report commits land on main after the branch was made
+        (repo / f"report-{n}.md").write_text("report\n", encoding="utf-8")
+        git(repo, "add", ".")
+        git(repo, "commit", "--quiet", "-m", f"Nightly hub report {n}")
+    git(repo, "push", "--quiet", "origin", "main")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "--quiet", "--depth", "1", f"file://{tmp_path / 'remote.git'}", str(shallow))
+    before = remote_tip(repo)
+    result = night(shallow, report(CATALOG, {"moved-repo": [MOVE], "program": [STATUS]}))
+    assert result.stopped is None, result.stopped
+    assert not result.actions[0].startswith("not pushing"), result.actions
+    assert remote_tip(repo) != before
