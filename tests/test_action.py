@@ -125,23 +125,24 @@ def test_two_nights_end_to_end(hub: tuple[Path, Path], tmp_path: Path) -> None:
             "github.action_path": str(ROOT), "github.repository": REPO, "github.server_url": str(tmp_path / "github"),
             "github.api_url": api, "github.token": "ghs_t0ken", "inputs.token": "ghs_t0ken",
             "inputs.issues": "true", "inputs.fix-pr": "true", "inputs.state-branch": "hub-monitor-state",
-            "inputs.check-args": "--allow-host 127.0.0.1 --today 2026-11-25 --quiet",
+            "inputs.check-args": "--allow-host 127.0.0.1 --today 2026-11-25 --quiet --confirm-after 1",
         }  # fmt: skip
         first = Runner(work, context)
-        # Night one: the 404 waits for confirmation (2 runs by default), so nothing fails yet.
-        assert first.run() == 0, getattr(first, "last_error", "")
-        assert first.outputs["check"] == {"exit-code": "0", "report": "reports/latest.md", "needs-attention": "0"}
-        assert git(work, "ls-remote", "--heads", "origin", "hub-monitor-state")
-        assert not fake.ours()
-
-        # Night two starts from a fresh checkout: reports/ comes back from the state branch, so the 404 confirms.
-        subprocess.run(["rm", "-rf", str(work / "reports")], check=True)
-        second = Runner(work, {**context, "inputs.check-args": "--allow-host 127.0.0.1 --today 2026-11-26 --quiet"})
-        assert second.run() == 2  # the last step fails the job on the confirmed error (fail-on: error)
-        assert second.outputs["check"]["exit-code"] == "2"
-        assert second.outputs["check"]["needs-attention"] == "1"
+        # Night one, every step: the 404 is confirmed at once here, so the job fails at its last step.
+        assert first.run() == 2, getattr(first, "last_error", "")
+        assert first.outputs["check"] == {"exit-code": "2", "report": "reports/latest.md", "needs-attention": "1"}
         (issue,) = fake.ours()
         assert "hub-monitor:entry=gone" in issue["body"]
+        assert first.outcomes["Keep the fix-it pull request in step"] == "success"  # nothing proposed: no PR
+        assert not fake.pulls
+        assert git(work, "ls-remote", "--heads", "origin", "hub-monitor-state")
+
+    # Night two starts from a fresh checkout: reports/ comes back from the state branch.
+    subprocess.run(["rm", "-rf", str(work / "reports")], check=True)
+    second = Runner(work, {**context, "inputs.issues": "false", "inputs.fix-pr": "false",
+                           "inputs.check-args": "--allow-host 127.0.0.1 --today 2026-11-26 --quiet"})  # fmt: skip
+    assert second.run() == 2
+    assert second.outputs["check"]["needs-attention"] == "1"
     report = json.loads((work / "reports" / "latest.json").read_text(encoding="utf-8"))
     gone = next(e for e in report["entries"] if e["id"] == "gone")
     assert gone["findings"][0]["first_seen"] == "2026-11-25"  # remembered across the two checkouts
