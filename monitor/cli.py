@@ -551,11 +551,14 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
 
 
 def _cmd_init(args: argparse.Namespace) -> ExitCode:
-    from monitor.scaffold import DEFAULT_ACTION, next_steps, read_source, workflow_text
+    from monitor.scaffold import DEFAULT_ACTION, is_markdown, next_steps, read_source, workflow_text
 
     body, headers, final = _read_source(args.source, args.allow_host)
     hub_url = args.hub_url or final
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if not (hub_url or args.base_url) and not is_markdown(args.source, content_type, body):
+        raise UsageError(f"{args.source} is a saved hub page: give its address with --hub-url, so that its "
+                         "relative links resolve and the nightly check can compare the page with the catalog")
     scaffold = read_source(body, final or args.source, content_type=content_type, hub_url=hub_url,
                            base_url=args.base_url or final, title=args.title)  # fmt: skip
     root = Path(args.dir)

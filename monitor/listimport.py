@@ -105,14 +105,18 @@ def parse_markdown(
 
 
 def to_catalog_yaml(page: HubPage, hub_url: str | None, notes: list[str], source: str) -> str:
-    """The catalog YAML for a list read by `parse_markdown`, each description kept as the entry's notes."""
-    data: dict[str, Any] = catalog_data(page, hub_url or "")
-    if not hub_url:
-        del data["hub"]["url"]
+    """The catalog YAML for a list read by `parse_markdown`, each description kept as the entry's notes.
+
+    `hub.url` is left out: the nightly check reads a hub page as HTML to compare it with the catalog, and a
+    Markdown list's page (GitHub's rendering of a README) is not the list's own text. The list's address is
+    kept in the header instead."""
+    data: dict[str, Any] = catalog_data(page, "")
+    del data["hub"]["url"]
     for item, note in zip(data["entries"], notes, strict=True):
         if note:
             item["notes"] = note
-    header = (f"# Catalog made by `hub-monitor init` from {source}: one entry per linked list item.\n"
+    where = f" ({hub_url})" if hub_url and hub_url != source else ""
+    header = (f"# Catalog made by `hub-monitor init` from {source}{where}: one entry per linked list item.\n"
               "# Check each title, section and url; `hub-monitor validate` checks the file.\n")
     text = dump_catalog(data)
     head, key, entries = text.partition("\nentries:\n")

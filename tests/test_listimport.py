@@ -105,7 +105,9 @@ def test_init_writes_a_catalog_that_validates_and_a_workflow_that_uses_the_actio
     assert main(["init", str(LISTS / name), "--dir", str(tmp_path), "--hub-url", "https://hub.example/list"]) == 0
     catalog = load_catalog(tmp_path / "catalog" / "hub.yaml")
     assert len(catalog.entries) >= 13
-    assert catalog.hub.url == "https://hub.example/list"
+    # A Markdown list's page is not compared as a hub page: its address is only noted in the header.
+    assert catalog.hub.url is None
+    assert "(https://hub.example/list)" in (tmp_path / "catalog" / "hub.yaml").read_text(encoding="utf-8")
     out = capsys.readouterr().out
     assert f"{len(catalog.entries)} entries" in out and "Next steps:" in out and "hub-monitor check" in out
     workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "hub-monitor.yml").read_text(encoding="utf-8"))
@@ -120,10 +122,13 @@ def test_init_writes_a_catalog_that_validates_and_a_workflow_that_uses_the_actio
     assert "already exist" in capsys.readouterr().err
 
 
-def test_init_from_saved_html_uses_the_hub_page_reader(tmp_path: Path) -> None:
+def test_init_from_saved_html_uses_the_hub_page_reader(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     html = Path(__file__).parent / "fixtures" / "hub.html"
+    assert main(["init", str(html), "--dir", str(tmp_path)]) == 3  # relative links need the page's address
+    assert "--hub-url" in capsys.readouterr().err and not (tmp_path / "catalog").exists()
     assert main(["init", str(html), "--dir", str(tmp_path), "--hub-url", "https://www.matsprogram.org/mechinterp",
                  "--action", "octo-org/hub-monitor@0123456789abcdef0123456789abcdef01234567"]) == 0  # fmt: skip
     catalog = load_catalog(tmp_path / "catalog" / "hub.yaml")
     assert catalog.hub.title and len(catalog.entries) > 5
+    assert catalog.hub.url == "https://www.matsprogram.org/mechinterp"  # a hub page is compared with the catalog
     assert "octo-org/hub-monitor@0123456789abcdef" in (tmp_path / ".github/workflows/hub-monitor.yml").read_text()
