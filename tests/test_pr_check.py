@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import pytest
 import yaml
 from pytest_httpx import HTTPXMock
 
+from monitor.catalog import load_catalog
+from monitor.changes import changed_ids
 from monitor.cli import main
 from monitor.pullrequest import CHECK_MARKER
 from tests.fake_github import REPO, FakeGitHub
@@ -151,3 +154,39 @@ def test_comment_step_comments_once_and_edits_it_later(pr: tuple[Path, str], htt
     assert "Edited" in comment and "Added" in comment and "Stays" not in comment
     writes: list[Any] = [w for w in fake.writes if "comments" in w[1]]
     assert [w[0] for w in writes] == ["POST", "PATCH"]
+
+
+def test_check_only_checks_the_named_entries_and_refuses_unknown_ids(
+    pr: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cwd, _ = pr
+    out = cwd / "only"
+    argv = ["check", str(cwd / CATALOG), "--json", str(out / "r.json"), "--report", str(out / "r.md"),
+            "--state", str(out / "s.json"), "--quiet", "--fail-on", "never"]  # fmt: skip
+    assert main([*argv, "--only", "added"]) == 0
+    report = json.loads((out / "r.json").read_text(encoding="utf-8"))
+    assert [e["id"] for e in report["entries"]] == ["added"]
+    assert main([*argv, "--only", "added,nope"]) == 3
+    assert "--only: no entry 'nope'" in capsys.readouterr().err
+
+
+def test_changed_entries_ignore_comments_and_formatting() -> None:
+    reformatted = BASE.replace("  # unchanged entries are never fetched: their hosts do not exist\n", "") \
+        .replace("url: https://stays.invalid/", "url: 'https://stays.invalid/'  # quoted now")
+    edited = reformatted.replace("title: Edited", "title: Edited again")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hub.yaml"
+        path.write_text(edited, encoding="utf-8")
+        entries = load_catalog(path).entries
+    assert changed_ids(entries, BASE) == ["edited"]
+    assert changed_ids(entries, None) == ["stays", "edited"]  # no catalog at the base: everything is new
+    assert changed_ids(entries, "not: [yaml") == ["stays", "edited"]
+
+
+def test_validate_github_format_marks_warnings_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hub.yaml"
+    path.write_text(BASE.replace("https://edited.invalid/", "https://stays.invalid/"), encoding="utf-8")
+    assert main(["validate", "--format", "github", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"::warning file={path},line=") and "stays.invalid" in out[0]
+    assert out[-1] == f"{path}: OK, 2 entries"
