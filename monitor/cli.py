@@ -13,7 +13,7 @@ import traceback
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from monitor import __version__
 from monitor.atomic import (
@@ -22,24 +22,17 @@ from monitor.atomic import (
     WriteError,
     json_pieces,
     remove_stale_temps,
-    run_lock,
+    run_locks,
+    target_problems,
     write_all_atomic,
     write_atomic,
 )
-from monitor.catalog import Catalog, CatalogError, load_catalog
+from monitor.catalog import Catalog, CatalogError, Problem, load_catalog
 from monitor.findings import Severity
+from monitor.fix import FixPlan
+from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
 from monitor.models import FetchResult, Network, RunResult
-from monitor.settings import (
-    HostSettings,
-    Settings,
-    is_credential_header,
-    load_config,
-    normalise_host,
-    override,
-    parse_duration,
-    parse_size,
-    parse_status_codes,
-)
+from monitor.settings import Settings, load_config, settings_from_flags
 
 log = logging.getLogger("monitor")
 
@@ -67,35 +60,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message}")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _size(text: str) -> int:
-    try:
-        size = parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if size < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text}")
-    return size
 
 
 def _day(text: str) -> date:
@@ -105,62 +77,36 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
 
 
+# The flags below only split their text into its parts; the values are checked by the settings readers
+# (`settings_from_flags`), which a --config file and a catalog's settings: go through too.
+
+
 def _header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"expected 'Name: Value', got {text!r}")
-    if is_credential_header(name.strip()):
-        # Every checked site would receive it: credentials belong to one host only.
-        raise argparse.ArgumentTypeError(
-            f"{name.strip()!r} looks like a credential and would be sent to every checked site; "
-            "use --host-header 'HOST=Name: Value' to send it to one host only"
-        )
     return name.strip(), value.strip()
-
-
-def _host(text: str) -> str:
-    try:
-        return normalise_host(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _host_header(text: str) -> tuple[str, str, str]:
     host, sep, rest = text.partition("=")
     if not sep or not host.strip() or "/" in host:
         raise argparse.ArgumentTypeError(f"expected 'HOST=Name: Value', got {text!r}")
-    name, sep, value = rest.partition(":")
-    if not sep or not name.strip():
+    name, value = _header(rest) if ":" in rest else ("", "")
+    if not name:
         raise argparse.ArgumentTypeError(f"expected 'HOST=Name: Value', got {text!r}")
-    return _host(host), name.strip(), value.strip()
+    return host.strip(), name, value
 
 
-def _status_codes(text: str) -> frozenset[int]:
-    try:
-        return parse_status_codes(text.split(","))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _ids(text: str) -> tuple[str, ...]:
-    ids = tuple(dict.fromkeys(i.strip() for i in text.split(",") if i.strip()))
-    if not ids:
-        raise argparse.ArgumentTypeError(f"expected entry ids separated by commas, got {text!r}")
-    return ids
-
-
-def _kinds(text: str) -> frozenset[str]:
-    from monitor.findings import Code
-    from monitor.fix import KINDS
-
-    known = {c.value for c in Code} | set(KINDS)
-    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
-    unknown = sorted(kinds - known)
-    if unknown or not kinds:
-        raise argparse.ArgumentTypeError(
-            f"unknown kind(s) {', '.join(unknown) or repr(text)}; use finding codes or {', '.join(KINDS)}"
-        )
-    return kinds
+# Setting key -> the flag that sets it, for messages about a flag's value.
+FLAGS = {
+    "timeout": "--timeout", "max_retries": "--max-retries", "retry_wait_time": "--retry-wait-time",
+    "max_concurrency": "--max-concurrency", "host_concurrency": "--host-concurrency",
+    "host_request_interval": "--host-request-interval", "max_redirects": "--max-redirects",
+    "max_body": "--max-body", "max_runtime": "--max-runtime", "confirm_after": "--confirm-after",
+    "user_agent": "--user-agent", "allow_hosts": "--allow-host", "headers": "--header", "hosts": "--host-header",
+    "exclude": "--exclude", "include": "--include", "accept": "--accept",
+}  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,17 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--state", default="reports/state.json", help="state file remembered between runs")
     chk.add_argument("--config", help="YAML file of settings (overrides the catalog's settings: block)")
     chk.add_argument("--today", type=_day, help="the date deadlines are judged against (default: today, UTC)")
-    chk.add_argument("--timeout", type=_seconds, help="total deadline per URL (default 20s)")
-    chk.add_argument("--max-retries", type=_non_negative_int, help="retries for transient failures (default 3)")
-    chk.add_argument("--retry-wait-time", type=_seconds, help="first retry wait, doubled each time (default 1s)")
-    chk.add_argument("--max-concurrency", type=_positive_int, help="requests in flight in all (default 32)")
-    chk.add_argument("--host-concurrency", type=_positive_int, help="requests in flight per host (default 4)")
-    chk.add_argument("--host-request-interval", type=_seconds, help="gap between requests to one host (100ms)")
-    chk.add_argument("--max-redirects", type=_non_negative_int, help="redirect hops followed (default 10)")
-    chk.add_argument("--max-body", type=_size, help="body read after decompression, e.g. 2MiB (default 2 MiB)")
-    chk.add_argument("--max-runtime", type=_seconds, help="time budget for the whole run (default 15m)")
-    chk.add_argument("--confirm-after", type=_positive_int, help="failing runs before a failure alarms (2)")
-    chk.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
+    chk.add_argument("--timeout", help="total deadline per URL (default 20s)")
+    chk.add_argument("--max-retries", help="retries for transient failures (default 3)")
+    chk.add_argument("--retry-wait-time", help="first retry wait, doubled each time (default 1s)")
+    chk.add_argument("--max-concurrency", help="requests in flight in all (default 32)")
+    chk.add_argument("--host-concurrency", help="requests in flight per host (default 4)")
+    chk.add_argument("--host-request-interval", help="gap between requests to one host (100ms)")
+    chk.add_argument("--max-redirects", help="redirect hops followed (default 10)")
+    chk.add_argument("--max-body", help="body read after decompression, e.g. 2MiB (default 2 MiB)")
+    chk.add_argument("--max-runtime", help="time budget for the whole run (default 15m)")
+    chk.add_argument("--confirm-after", help="failing runs before a failure alarms (2)")
+    chk.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                      help="allow fetching this host even if it resolves to a private address (repeatable)")
     chk.add_argument("--user-agent", help="User-Agent header")
     chk.add_argument("--header", action="append", default=[], type=_header, metavar="'NAME: VALUE'",
@@ -194,21 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="request header sent to HOST only, never after a redirect elsewhere (repeatable)")
     chk.add_argument("--exclude", action="append", default=[], metavar="REGEX", help="skip URLs matching")
     chk.add_argument("--include", action="append", default=[], metavar="REGEX", help="check only URLs matching")
-    chk.add_argument("--accept", type=_status_codes, help="status codes that count as OK, e.g. 200..299,403")
+    chk.add_argument("--accept", help="status codes that count as OK, e.g. 200..299,403")
     chk.add_argument("--suggest", action="store_true",
                      help="look up a Wayback Machine copy of each dead page (archive.org)")
     chk.add_argument("--fail-on", choices=["never", "warning", "error"], default="error",
                      help="exit 2 when a confirmed finding is at or above this severity (default error)")
-    chk.add_argument("--only", type=_ids, metavar="ID,...", help="check only these entries (no hub page check)")
-    chk.add_argument("--changed-since", metavar="REF",
-                     help="check only the entries added or changed since this git commit (no hub page check)")
     chk.add_argument("--quiet", action="store_true", help="no progress line, no summary")
     chk.add_argument("--verbose", action="store_true", help="log each request; tracebacks on internal errors")
 
     val = sub.add_parser("validate", help="check a catalog and print every problem")
     val.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG)
-    val.add_argument("--format", choices=["text", "github"], default="text",
-                     help="github: each problem as a GitHub Actions annotation on its file and line")
     val.add_argument("--verbose", action="store_true")
 
     rep = sub.add_parser("report", help="render the Markdown report again from a JSON report")
@@ -231,48 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("source", help="the hub's URL, or a saved copy of its HTML")
     imp.add_argument("--base-url", help="the hub's real URL, to resolve relative links of a saved file")
     imp.add_argument("--output", "-o", help="write the YAML here instead of standard output")
-    imp.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
+    imp.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                      help="allow this host even if it resolves to a private address")
     imp.add_argument("--verbose", action="store_true")
-
-    fix = sub.add_parser("fix", help="apply the report's proposed catalog changes (moved URLs, status lines, ...)")
-    fix.add_argument("catalog", nargs="?", help="catalog to edit (default: the one the report names)")
-    fix.add_argument("--json", dest="json_path", default="reports/latest.json", help="JSON report to act on")
-    fix.add_argument("--dry-run", action="store_true", help="print the change as a unified diff, write nothing")
-    fix.add_argument("--only", type=_kinds, metavar="KINDS",
-                     help="apply only these kinds: finding codes or url,status,aliases,add-entry,remove-entry")
-    fix.add_argument("--pr", action="store_true",
-                     help="open or update one pull request (branch hub-monitor/fixes) instead of editing the file")
-    fix.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (with --pr)")
-    fix.add_argument("--base", help="branch the pull request merges into (default: $GITHUB_REF_NAME, else main)")
-    fix.add_argument("--remote", default="origin", help="git remote to push the branch to (default origin)")
-    fix.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
-    fix.add_argument("--verbose", action="store_true")
-    ini = sub.add_parser("init", help="start monitoring a hub: a catalog from its page or list, and a workflow")
-    ini.add_argument("source", help="the hub's URL, a saved HTML page, or a Markdown list of links (README.md)")
-    ini.add_argument("--dir", default=".", help="the repository to write into (default: the current folder)")
-    ini.add_argument("--catalog", default=DEFAULT_CATALOG, help=f"catalog path inside --dir ({DEFAULT_CATALOG})")
-    ini.add_argument("--hub-url", help="the hub's public URL, to record in the catalog (default: SOURCE if a URL)")
-    ini.add_argument("--base-url", help="URL to resolve the list's relative links against")
-    ini.add_argument("--title", help="the hub's title (default: the list's first heading)")
-    ini.add_argument("--action", default=None, metavar="OWNER/REPO@REF",
-                     help="the action the workflow uses (default: this release of hub-monitor)")
-    ini.add_argument("--force", action="store_true", help="overwrite an existing catalog or workflow")
-    ini.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
-                     help="allow this host even if it resolves to a private address")
-    ini.add_argument("--verbose", action="store_true")
-
-    dem = sub.add_parser("demo", help="see it work offline: two nights against a small local site, in seconds")
-    dem.add_argument("folder", nargs="?", default="hub-monitor-demo", help="where to write (default hub-monitor-demo)")
-    dem.add_argument("--verbose", action="store_true")
-
-    com = sub.add_parser("pr-comment", help="post a check's report as one pull request comment, edited not repeated")
-    com.add_argument("--repo", required=True, metavar="OWNER/NAME")
-    com.add_argument("--number", required=True, type=_positive_int, help="the pull request's number")
-    com.add_argument("--json", dest="json_path", default="reports/latest.json",
-                     help="JSON report of the check (missing: the comment says the catalog did not validate)")
-    com.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
-    com.add_argument("--verbose", action="store_true")
+    _add_fix_and_spread_commands(sub)
     return parser
 
 
@@ -280,29 +183,14 @@ def _settings_for(args: argparse.Namespace, catalog: Catalog) -> Settings:
     settings = catalog.settings
     if args.config:
         settings = load_config(Path(args.config), base=settings)
-    hosts: dict[str, HostSettings] = {}
+    hosts: dict[str, dict[str, dict[str, str]]] = {}
     for host, name, value in args.host_header:
-        hosts[host] = HostSettings(headers={**(hosts[host].headers if host in hosts else {}), name: value})
-    return override(settings, {
-        "timeout": args.timeout,
-        "max_retries": args.max_retries,
-        "retry_wait_time": args.retry_wait_time,
-        "max_concurrency": args.max_concurrency,
-        "host_concurrency": args.host_concurrency,
-        "host_request_interval": args.host_request_interval,
-        "max_redirects": args.max_redirects,
-        "max_body": args.max_body,
-        "max_runtime": args.max_runtime,
-        "confirm_after": args.confirm_after,
-        "user_agent": args.user_agent,
-        "allow_hosts": args.allow_host or None,
-        "headers": dict(args.header) or None,
-        "hosts": hosts or None,
-        "secret_headers": [name for _, name, _ in args.host_header] or None,
-        "exclude": args.exclude or None,
-        "include": args.include or None,
-        "accept": args.accept,
-    })
+        hosts.setdefault(host, {"headers": {}})["headers"][name] = value
+    # None or [] = flag not given; an empty text is a value, to be refused like `user_agent: ''` in a file.
+    given = {key: getattr(args, key) if getattr(args, key) != [] else None
+             for key in FLAGS if key not in ("allow_hosts", "headers", "hosts")}  # fmt: skip
+    given |= {"allow_hosts": args.allow_host or None, "headers": dict(args.header) or None, "hosts": hosts or None}
+    return settings_from_flags(given, settings, FLAGS)
 
 
 def _exit_code(run: RunResult, fail_on: str) -> ExitCode:
@@ -340,6 +228,8 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown, step_summary, to_json
     from monitor.state import load_state, prune_snapshots, state_files
 
+    _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
+                   {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -349,8 +239,11 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     today = args.today or datetime.now(UTC).date()
     state_path = Path(args.state)
     json_path, report_path = Path(args.json_path), Path(args.report)
-    with run_lock(state_path.parent):
-        for folder in {json_path.parent, report_path.parent, state_path.parent, state_path.parent / "snapshots"}:
+    snapshots = state_path.parent / "snapshots"
+    # Every folder the run writes to is locked, not only the state's: two runs with different --state but one
+    # --report folder would otherwise write it at once.
+    with run_locks([json_path.parent, report_path.parent, state_path.parent]):
+        for folder in {json_path.parent, report_path.parent, state_path.parent, snapshots}:
             remove_stale_temps(folder)
         loaded = load_state(state_path)
         if loaded.warning:
@@ -373,7 +266,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         # All or nothing on a full disk: the reports never describe a run the state does not remember.
         write_all_atomic(files)
         if outcome.state is not None:
-            prune_snapshots(state_path, outcome.state)
+            prune_snapshots(state_path, outcome.state, loaded.state)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         step_summary(markdown, Path(summary_path), _report_url(args.report))
@@ -381,6 +274,13 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     if not args.quiet:
         print(_one_line(data, args.report), file=sys.stderr)
     return code
+
+
+def _check_targets(outputs: dict[str, str], inputs: dict[str, str]) -> None:
+    """Exit 3 before anything is fetched when an output cannot be written or would overwrite another file."""
+    problems = target_problems(outputs, {name: path for name, path in inputs.items() if path})
+    if problems:
+        raise UsageError("\n".join(f"error: {problem}" for problem in problems))
 
 
 def _some_entries(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> tuple[Catalog, Settings]:
@@ -405,7 +305,7 @@ def _some_entries(args: argparse.Namespace, catalog: Catalog, settings: Settings
     keep = set(wanted)
     # A part of the catalog against the whole hub page would report every other entry as drift.
     return (dataclasses.replace(catalog, entries=tuple(e for e in catalog.entries if e.id in keep)),
-            override(settings, {"check_hub": False}))
+            dataclasses.replace(settings, check_hub=False))
 
 
 def _report_url(report_path: str) -> str | None:
@@ -453,7 +353,7 @@ def _validate_github(path: str) -> ExitCode:
     return ExitCode.OK
 
 
-def _annotation(level: str, problem: Any) -> str:
+def _annotation(level: str, problem: Problem) -> str:
     # GitHub's escaping for workflow commands: properties also escape ':' and ','.
     def data(text: str) -> str:
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -467,19 +367,19 @@ def _annotation(level: str, problem: Any) -> str:
 
 
 def _read_report(path: Path) -> dict:
-    from monitor.report import load_json
+    from monitor.reportfile import ReportFileError, load_report
 
     try:
-        return load_json(path)
-    except OSError as exc:
-        raise UsageError(f"cannot read JSON report {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
+        return load_report(path)
+    except ReportFileError as exc:
         raise UsageError(str(exc)) from exc
 
 
 def _cmd_report(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown
 
+    if args.output:
+        _check_targets({"--output": args.output}, {"the JSON report": args.json_file})
     markdown = render_markdown(_read_report(Path(args.json_file)))
     if args.output:
         write_atomic(Path(args.output), markdown)
@@ -493,6 +393,8 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown
 
     json_path = Path(args.json_path)
+    if not args.dry_run:
+        _check_targets({"--json": args.json_path, "--report": args.report}, {})
     data = _read_report(json_path)
     token = os.environ.get("GITHUB_TOKEN")
     try:
@@ -504,41 +406,19 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     if not args.dry_run and sorted(result.not_planned) != sorted(data.get("not_planned", [])):
         # The maintainer's "not planned" decisions belong in the morning's report too.
         data["not_planned"] = sorted(result.not_planned)
-        with run_lock(json_path.parent):
+        with run_locks([json_path.parent, Path(args.report).parent]):
             write_atomic(json_path, lambda: json_pieces(data))
             write_atomic(Path(args.report), render_markdown(data))
     return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
-
-
-def _read_source(source: str, allow_hosts: list[str]) -> tuple[bytes, dict[str, str], str | None]:
-    """The body and headers of a URL or a file, and the final URL (None for a file)."""
-    import asyncio
-
-    from monitor.fetch import Crawler
-
-    if source.startswith(("http://", "https://")):
-        settings = override(Settings(), {"allow_hosts": allow_hosts or None})
-
-        async def fetch() -> FetchResult:
-            async with Crawler(settings) as crawler:
-                return await crawler.fetch(source)
-
-        got = asyncio.run(fetch())
-        if not got.ok or got.body is None:
-            reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
-            raise UsageError(f"cannot import {source}: {reason}")
-        return got.body, got.headers, got.final_url
-    try:
-        return Path(source).read_bytes(), {}, None
-    except OSError as exc:
-        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
 
 
 def _cmd_import(args: argparse.Namespace) -> ExitCode:
     from monitor.hub import parse_hub, to_catalog_yaml
 
     source: str = args.source
-    body, headers, final = _read_source(source, args.allow_host)
+    if args.output:
+        _check_targets({"--output": args.output}, {"the source": source})
+    body, headers, final = _read_source(source, args.allow_host, "import")
     base = final or args.base_url or Path(source).resolve().as_uri()
     page = parse_hub(body, headers, base)
     text = to_catalog_yaml(page, args.base_url or base)
@@ -550,10 +430,113 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _read_source(source: str, allow_hosts: list[str], verb: str) -> tuple[bytes, dict[str, str], str | None]:
+    """The body and headers of a URL or a file (`import`, `init`), and the final URL (None for a file)."""
+    import asyncio
+
+    from monitor.fetch import Crawler
+
+    if source.startswith(("http://", "https://")):
+        settings = settings_from_flags({"allow_hosts": allow_hosts or None}, Settings(), FLAGS)
+
+        async def fetch() -> FetchResult:
+            async with Crawler(settings) as crawler:
+                return await crawler.fetch(source)
+
+        got = asyncio.run(fetch())
+        if not got.ok or got.body is None:
+            reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
+            raise UsageError(f"cannot {verb} {source}: {reason}")
+        return got.body, got.headers, got.final_url
+    try:
+        return read_capped(Path(source), PAGE_LIMIT), {}, None
+    except InputFileError as exc:
+        raise UsageError(f"cannot {verb} {exc}") from exc
+
+
+# ------------------------------------------------------------------ fix, pull requests, init, demo
+
+
+def _add_fix_and_spread_commands(sub: argparse._SubParsersAction) -> None:
+    """The commands that close the loop (fix, pr-comment) and spread it (init, demo), and their check flags."""
+    chk, val = sub.choices["check"], sub.choices["validate"]
+    chk.add_argument("--only", type=_ids, metavar="ID,...", help="check only these entries (no hub page check)")
+    chk.add_argument("--changed-since", metavar="REF",
+                     help="check only the entries added or changed since this git commit (no hub page check)")
+    val.add_argument("--format", choices=["text", "github"], default="text",
+                     help="github: each problem as a GitHub Actions annotation on its file and line")
+
+    fix = sub.add_parser("fix", help="apply the report's proposed catalog changes (moved URLs, status lines, ...)")
+    fix.add_argument("catalog", nargs="?", help="catalog to edit (default: the one the report names)")
+    fix.add_argument("--json", dest="json_path", default="reports/latest.json", help="JSON report to act on")
+    fix.add_argument("--dry-run", action="store_true", help="print the change as a unified diff, write nothing")
+    fix.add_argument("--only", type=_kinds, metavar="KINDS",
+                     help="apply only these kinds: finding codes or url,status,aliases,add-entry,remove-entry")
+    fix.add_argument("--pr", action="store_true",
+                     help="open or update one pull request (branch hub-monitor/fixes) instead of editing the file")
+    fix.add_argument("--repo", metavar="OWNER/NAME", help="repository of the pull request (with --pr)")
+    fix.add_argument("--base", help="branch the pull request merges into (default: $GITHUB_REF_NAME, else main)")
+    fix.add_argument("--remote", default="origin", help="git remote to push the branch to (default origin)")
+    fix.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
+    fix.add_argument("--verbose", action="store_true")
+    ini = sub.add_parser("init", help="start monitoring a hub: a catalog from its page or list, and a workflow")
+    ini.add_argument("source", help="the hub's URL, a saved HTML page, or a Markdown list of links (README.md)")
+    ini.add_argument("--dir", default=".", help="the repository to write into (default: the current folder)")
+    ini.add_argument("--catalog", default=DEFAULT_CATALOG, help=f"catalog path inside --dir ({DEFAULT_CATALOG})")
+    ini.add_argument("--hub-url", help="the hub's public URL, to record in the catalog (default: SOURCE if a URL)")
+    ini.add_argument("--base-url", help="URL to resolve the list's relative links against")
+    ini.add_argument("--title", help="the hub's title (default: the list's first heading)")
+    ini.add_argument("--action", default=None, metavar="OWNER/REPO@REF",
+                     help="the action the workflow uses (default: this release of hub-monitor)")
+    ini.add_argument("--force", action="store_true", help="overwrite an existing catalog or workflow")
+    ini.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                     help="allow this host even if it resolves to a private address")
+    ini.add_argument("--verbose", action="store_true")
+
+    dem = sub.add_parser("demo", help="see it work offline: two nights against a small local site, in seconds")
+    dem.add_argument("folder", nargs="?", default="hub-monitor-demo", help="where to write (default hub-monitor-demo)")
+    dem.add_argument("--verbose", action="store_true")
+
+    com = sub.add_parser("pr-comment", help="post a check's report as one pull request comment, edited not repeated")
+    com.add_argument("--repo", required=True, metavar="OWNER/NAME")
+    com.add_argument("--number", required=True, type=_pr_number, help="the pull request's number")
+    com.add_argument("--json", dest="json_path", default="reports/latest.json",
+                     help="JSON report of the check (missing: the comment says the catalog did not validate)")
+    com.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
+    com.add_argument("--verbose", action="store_true")
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    ids = tuple(dict.fromkeys(i.strip() for i in text.split(",") if i.strip()))
+    if not ids:
+        raise argparse.ArgumentTypeError(f"expected entry ids separated by commas, got {text!r}")
+    return ids
+
+
+def _pr_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a pull request number, got {text!r}")
+    return int(text)
+
+
+def _kinds(text: str) -> frozenset[str]:
+    from monitor.findings import Code
+    from monitor.fix import KINDS
+
+    known = {c.value for c in Code} | set(KINDS)
+    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
+    unknown = sorted(kinds - known)
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"unknown kind(s) {', '.join(unknown) or repr(text)}; use finding codes or {', '.join(KINDS)}"
+        )
+    return kinds
+
+
 def _cmd_init(args: argparse.Namespace) -> ExitCode:
     from monitor.scaffold import DEFAULT_ACTION, is_markdown, next_steps, read_source, workflow_text
 
-    body, headers, final = _read_source(args.source, args.allow_host)
+    body, headers, final = _read_source(args.source, args.allow_host, "read")
     hub_url = args.hub_url or final
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     if not (hub_url or args.base_url) and not is_markdown(args.source, content_type, body):
@@ -586,36 +569,19 @@ def _cmd_demo(args: argparse.Namespace) -> ExitCode:
 
 
 def _cmd_fix(args: argparse.Namespace) -> ExitCode:
-    from monitor.fix import FixError, check_applied, plan_fixes
-
     data = _read_report(Path(args.json_path))
     path = Path(args.catalog or data.get("catalog") or DEFAULT_CATALOG)
-    if args.pr:
-        git, rel = _fix_git(args, path)
-        text = git.file_at("HEAD", rel)
-        if text is None:
-            raise UsageError(f"{path} is not committed at HEAD: the pull request starts from the committed catalog")
-    else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read catalog {path}: {getattr(exc, 'strerror', None) or exc}") from exc
-    try:
-        plan = plan_fixes(text, data, only=args.only)
-    except FixError as exc:
-        raise UsageError(f"{path}: {exc}") from exc
     if not any(e.get("proposals") for e in data.get("entries", [])) and not data.get("hub_proposals"):
         print(f"{args.json_path}: the report proposes no catalog change", file=sys.stderr)
-    problems = check_applied(plan) + validate_text(plan.text, path)
-    if problems:
-        # Never write a catalog that would stop tonight's run: the maintainer gets the plan and the reasons.
-        print(plan.render(), file=sys.stderr)
-        print("refusing to write: the edited catalog would not validate:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
-        return ExitCode.BAD_INPUT
     if args.pr:
-        return _fix_pr(args, data, plan, git, rel)
+        return _fix_pr(args, data, path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read catalog {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    plan = _checked_plan(args, data, text, path)
+    if plan is None:
+        return ExitCode.BAD_INPUT
     if args.dry_run:
         sys.stdout.write(plan.diff(path.as_posix()))
     elif plan.changed:
@@ -624,39 +590,45 @@ def _cmd_fix(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def _fix_git(args: argparse.Namespace, path: Path) -> tuple[Any, str]:
-    import base64
+def _checked_plan(args: argparse.Namespace, data: dict, text: str, path: Path) -> FixPlan | None:
+    """The fixes for `text`, or None (with the reasons printed) when the result would not validate."""
+    from monitor.fix import FixError, check_applied, plan_fixes
 
-    from monitor.pullrequest import Git, GitError
+    try:
+        plan = plan_fixes(text, data, only=args.only)
+    except FixError as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+    problems = check_applied(plan) + validate_text(plan.text, path)
+    if not problems:
+        return plan
+    # Never write a catalog that would stop tonight's run: the maintainer gets the plan and the reasons.
+    print(plan.render(), file=sys.stderr)
+    print("refusing to write: the edited catalog would not validate:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    return None
+
+
+def _fix_pr(args: argparse.Namespace, data: dict, path: Path) -> ExitCode:
+    from monitor.pullrequest import GitError, open_checkout, sync_fix_pr
 
     if not args.repo:
         raise UsageError("hub-monitor fix --pr: --repo OWNER/NAME is required")
     token = os.environ.get("GITHUB_TOKEN")
-    git = Git(Path.cwd(), remote=args.remote)
     try:
-        top = Path(git.run("rev-parse", "--show-toplevel").strip())
-        remote_url = git.run("remote", "get-url", args.remote).strip()
+        git, rel = open_checkout(Path.cwd(), args.remote, path, token)
     except GitError as exc:
         raise UsageError(f"hub-monitor fix --pr needs a git checkout with a remote {args.remote!r}: {exc}") from exc
-    if token and remote_url.startswith("https://"):
-        # As actions/checkout does it: a header given per command, so the token never lands in .git/config.
-        origin = "/".join(remote_url.split("/")[:3])
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        git.auth_header = (origin, f"AUTHORIZATION: basic {basic}")
-    try:
-        rel = path.resolve().relative_to(top.resolve()).as_posix()
-    except ValueError:
-        raise UsageError(f"{path} is not inside the git checkout {top}") from None
-    return git, rel
-
-
-def _fix_pr(args: argparse.Namespace, data: dict, plan: Any, git: Any, rel: str) -> ExitCode:
-    from monitor.pullrequest import sync_fix_pr
-
+    text = git.file_at("HEAD", rel)
+    if text is None:
+        raise UsageError(f"{path} is not committed at HEAD: the pull request starts from the committed catalog")
+    plan = _checked_plan(args, data, text, path)
+    if plan is None:
+        return ExitCode.BAD_INPUT
     base = args.base or os.environ.get("GITHUB_REF_NAME") or "main"
     try:
-        result = sync_fix_pr(plan, data, repo=args.repo, token=os.environ.get("GITHUB_TOKEN"), git=git,
-                             catalog_path=rel, base_branch=base, dry_run=args.dry_run, api_url=args.api_url)
+        result = sync_fix_pr(plan, data, repo=args.repo, token=token, git=git, catalog_path=rel, base_branch=base,
+                             dry_run=args.dry_run, api_url=args.api_url)  # fmt: skip
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     print(plan.render(), file=sys.stderr)

@@ -110,8 +110,7 @@ def to_catalog_yaml(page: HubPage, hub_url: str | None, notes: list[str], source
     `hub.url` is left out: the nightly check reads a hub page as HTML to compare it with the catalog, and a
     Markdown list's page (GitHub's rendering of a README) is not the list's own text. The list's address is
     kept in the header instead."""
-    data: dict[str, Any] = catalog_data(page, "")
-    del data["hub"]["url"]
+    data: dict[str, Any] = catalog_data(page, "")  # no hub url: catalog_data leaves the key out
     for item, note in zip(data["entries"], notes, strict=True):
         if note:
             item["notes"] = note

@@ -118,6 +118,23 @@ class Git:
             return None
 
 
+def open_checkout(cwd: Path, remote: str, catalog: Path, token: str | None) -> tuple[Git, str]:
+    """git in the checkout around `cwd`, and the catalog's path inside it. With a token and an https remote,
+    pushes and fetches carry it in a header given per command (as actions/checkout does), never in .git/config."""
+    import base64
+
+    git = Git(cwd, remote=remote)
+    top = Path(git.run("rev-parse", "--show-toplevel").strip())
+    remote_url = git.run("remote", "get-url", remote).strip()
+    if token and remote_url.startswith("https://"):
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        git.auth_header = ("/".join(remote_url.split("/")[:3]), f"AUTHORIZATION: basic {basic}")
+    try:
+        return git, catalog.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        raise GitError(f"{catalog} is not inside the git checkout {top}") from None
+
+
 # ------------------------------------------------------------------------------------------- body
 
 

@@ -31,11 +31,16 @@ def proposal(field: str, current: str | None, new: str, *, action: str = "set", 
 
 def report(catalog: str, proposals: dict[str, list[dict[str, Any]]],
            hub_proposals: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    entries = [{"id": entry_id, "section": "Test", "title": entry_id, "http_status": 200, "checked": True,
+                "severity": "warning", "findings": [], "proposals": props}
+               for entry_id, props in proposals.items()]  # fmt: skip
     return {
-        "schema": 1, "tool": "hub-monitor", "version": "0.1.0", "today": "2026-11-25", "network": "ok",
-        "catalog": catalog,
-        "entries": [{"id": entry_id, "findings": [], "proposals": props} for entry_id, props in proposals.items()],
-        "hub_proposals": hub_proposals or [],
+        "schema": 1, "tool": "hub-monitor", "version": "0.2.0", "started_at": "2026-11-25T03:17:00Z",
+        "finished_at": "2026-11-25T03:17:04Z", "duration_ms": 4000, "today": "2026-11-25", "network": "ok",
+        "hub": {"title": "Reading List Hub"}, "catalog": catalog, "confirm_after": 2,
+        "summary": {"entries": len(entries), "ok": 0, "info": 0, "warning": len(entries), "error": 0,
+                    "checked": len(entries), "requests": len(entries), "hosts": 1},
+        "changes": {"new": [], "resolved": []}, "entries": entries, "hub_proposals": hub_proposals or [],
     }  # fmt: skip
 
 
