@@ -146,7 +146,11 @@ def test_comment_step_comments_once_and_edits_it_later(pr: tuple[Path, str], htt
     (first,) = fake.comments[number]
     assert first.startswith(CHECK_MARKER) and "does not validate" in first
 
-    run_step("Check the entries this pull request adds or changes", cwd, BASE_SHA=base)
+    # The check step's own command, in process (its shell step runs in the test above).
+    monkeypatch.chdir(cwd)
+    assert main(["check", CATALOG, "--changed-since", base, "--confirm-after", "1", "--quiet",
+                 "--json", "pr-check/latest.json", "--report", "pr-check/latest.md",
+                 "--state", "pr-check/state.json"]) == 2  # fmt: skip
     assert main(argv) == 0
     assert main(argv) == 0
     (comment,) = fake.comments[number]  # edited, never repeated
