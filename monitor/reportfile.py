@@ -44,12 +44,14 @@ class OneOf:
 
 
 @dataclass(frozen=True)
-class TextMap:
-    """A mapping of text to text (evidence, settings_changed)."""
+class MapOf:
+    """An object whose keys are free and whose values all have one shape (evidence: text to text)."""
+
+    shape: Any
 
 
-# A shape is a Python type (str, int, bool), None, a tuple of alternatives, OneOf, TextMap, a one-item list
-# (a list of that shape) or a dict (an object with those keys; values may be Optional).
+# A shape is a Python type (str, int, bool), None, a tuple of alternatives (None and one other shape), OneOf,
+# MapOf, a one-item list (a list of that shape) or a dict (an object with those keys; values may be Optional).
 _TEXT_OR_NONE = (str, None)
 _INT_OR_NONE = (int, None)
 SEVERITY = OneOf(tuple(s.value for s in Severity))
@@ -57,10 +59,38 @@ FINDING = {
     "code": str,
     "severity": SEVERITY,
     "message": str,
-    "evidence": Optional(TextMap()),
+    "evidence": Optional(MapOf(str)),
     "fix": Optional(_TEXT_OR_NONE),
     "confirmed": bool,
     "first_seen": Optional(_TEXT_OR_NONE),
+}
+# The proposals shape shared by report.py, proposals.py and `hub-monitor fix` (see the helpers' brief).
+PROPOSAL = {
+    "field": str,
+    "action": str,
+    "catalog_line": Optional(_INT_OR_NONE),
+    "current": Optional(_TEXT_OR_NONE),
+    "new": str,
+    "hub_current": Optional(_TEXT_OR_NONE),
+    "hub_new": Optional(_TEXT_OR_NONE),
+    "codes": Optional([str]),
+    "sure": Optional(bool),
+    "why": Optional(str),
+}
+HUB_PROPOSAL = {
+    "action": str,
+    "id": str,
+    "entry": Optional(({"title": Optional(_TEXT_OR_NONE), "section": Optional(_TEXT_OR_NONE)}, None)),
+    "why": Optional(str),
+}
+ACCEPTED = {
+    "id": str,
+    "code": str,
+    "until": Optional(_TEXT_OR_NONE),
+    "reason": Optional(_TEXT_OR_NONE),
+    "source": Optional(str),
+    "line": Optional(_INT_OR_NONE),
+    "expired": Optional(bool),
 }
 ENTRY = {
     "id": str,
@@ -77,8 +107,12 @@ ENTRY = {
     "not_checked_reason": Optional(_TEXT_OR_NONE),
     "severity": SEVERITY,
     "findings": [FINDING],
+    "proposals": Optional([PROPOSAL]),
+    "field_lines": Optional(MapOf(int)),
+    "accepted_findings": Optional([FINDING]),
 }
 CHANGE = {"id": str, "code": str}
+CHANGED = {"id": str, "code": str, "before": Optional(_TEXT_OR_NONE), "after": Optional(_TEXT_OR_NONE)}
 SHAPE = {
     "schema": int,
     "tool": str,
@@ -92,11 +126,15 @@ SHAPE = {
     "catalog": str,
     "confirm_after": int,
     "summary": {key: int for key in ("entries", "ok", "info", "warning", "error", "checked", "requests", "hosts")},
-    "settings_changed": Optional(TextMap()),
-    "changes": {"new": [CHANGE], "resolved": [CHANGE]},
+    "settings_changed": Optional(MapOf(str)),
+    "changes": {"new": [CHANGE], "resolved": [CHANGE], "confirmed": Optional([CHANGE]),
+                "changed": Optional([CHANGED])},
     "not_planned": Optional([str]),
     "hub_drift": Optional([FINDING]),
     "entries": [ENTRY],
+    "hub_proposals": Optional([HUB_PROPOSAL]),
+    "links": Optional(MapOf(str)),
+    "accepted": Optional([ACCEPTED]),
 }
 
 
@@ -142,11 +180,16 @@ def _check(value: object, shape: Any, where: str, problems: list[str]) -> None:
             return
         for index, item in enumerate(value):
             _check(item, shape[0], f"{where}[{index}]", problems)
-    elif isinstance(shape, TextMap) and isinstance(value, dict):
+    elif isinstance(shape, MapOf) and isinstance(value, dict):
         for key, item in value.items():
-            if not isinstance(item, str):
-                problems.append(f"{where}.{key}: expected text, got {_describe(item)}")
-                return
+            _check(item, shape.shape, f"{where}.{key}", problems)
+    elif isinstance(shape, tuple) and value is not None and None in shape:
+        # "an object or null": a value that is not null must have the other shape, in depth.
+        other = next(part for part in shape if part is not None)
+        if isinstance(other, dict | list):
+            _check(value, other, where, problems)
+        elif not _fits(value, shape):
+            problems.append(f"{where}: expected {_expected(shape)}, got {_describe(value)}")
     elif not _fits(value, shape):
         problems.append(f"{where}: expected {_expected(shape)}, got {_describe(value)}")
 
@@ -171,8 +214,10 @@ def _fits(value: object, shape: Any) -> bool:
         return value is None
     if isinstance(shape, OneOf):
         return isinstance(value, str) and value in shape.values
-    if isinstance(shape, TextMap):
+    if isinstance(shape, MapOf | dict):
         return isinstance(value, dict)
+    if isinstance(shape, list):
+        return isinstance(value, list)
     if shape is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, shape)
@@ -183,8 +228,8 @@ def _expected(shape: Any) -> str:
         return " or ".join(_expected(part) for part in shape)
     if isinstance(shape, OneOf):
         return "one of " + ", ".join(shape.values)
-    if isinstance(shape, TextMap):
-        return "an object of texts"
+    if isinstance(shape, MapOf):
+        return "an object"
     if isinstance(shape, dict):
         return "an object"
     if isinstance(shape, list):
