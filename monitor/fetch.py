@@ -57,7 +57,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -609,6 +609,14 @@ class _Deadline:
             self.used += time.monotonic() - started
 
 
+def without_userinfo(url: str) -> str:
+    """`url` without a "user:password@" part."""
+    return _USERINFO.sub(r"\1", url, count=1)
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
 @dataclass
 class _Chain:
     """What one attempt has learned so far; kept when the attempt fails part-way."""
@@ -623,8 +631,12 @@ class _Chain:
     not_modified: bool = False
 
     def result(self, deadline: _Deadline, error: FetchError | None = None, detail: str = "") -> FetchResult:
+        # A redirect may name a user and password (http://user:pass@host/): they never reach a report or the
+        # state file, which are published.
+        hops = tuple(replace(h, url=without_userinfo(h.url), location=h.location and without_userinfo(h.location))
+                     for h in self.hops)
         return FetchResult(
-            url=self.url, final_url=self.final_url, status=self.status, hops=tuple(self.hops),
+            url=self.url, final_url=without_userinfo(self.final_url), status=self.status, hops=hops,
             headers=self.headers, body=self.body, truncated=self.truncated, error=error,
             error_detail=detail, elapsed_ms=round(deadline.used * 1000), not_modified=self.not_modified,
         )
