@@ -44,14 +44,12 @@ class OneOf:
 
 
 @dataclass(frozen=True)
-class MapOf:
-    """An object whose keys are free and whose values all have one shape (evidence: text to text)."""
-
-    shape: Any
+class TextMap:
+    """A mapping of text to text (evidence, settings_changed)."""
 
 
-# A shape is a Python type (str, int, bool), None, a tuple of alternatives (None and one other shape), OneOf,
-# MapOf, a one-item list (a list of that shape) or a dict (an object with those keys; values may be Optional).
+# A shape is a Python type (str, int, bool), None, a tuple of alternatives, OneOf, TextMap, a one-item list
+# (a list of that shape) or a dict (an object with those keys; values may be Optional).
 _TEXT_OR_NONE = (str, None)
 _INT_OR_NONE = (int, None)
 SEVERITY = OneOf(tuple(s.value for s in Severity))
@@ -59,38 +57,22 @@ FINDING = {
     "code": str,
     "severity": SEVERITY,
     "message": str,
-    "evidence": Optional(MapOf(str)),
+    "evidence": Optional(TextMap()),
     "fix": Optional(_TEXT_OR_NONE),
     "confirmed": bool,
     "first_seen": Optional(_TEXT_OR_NONE),
 }
-# The proposals shape shared by report.py, proposals.py and `hub-monitor fix` (see the helpers' brief).
 PROPOSAL = {
     "field": str,
-    "action": str,
-    "catalog_line": Optional(_INT_OR_NONE),
+    "action": OneOf(("set", "add")),
+    "catalog_line": _INT_OR_NONE,
     "current": Optional(_TEXT_OR_NONE),
     "new": str,
     "hub_current": Optional(_TEXT_OR_NONE),
     "hub_new": Optional(_TEXT_OR_NONE),
-    "codes": Optional([str]),
-    "sure": Optional(bool),
+    "codes": [str],
+    "sure": bool,
     "why": Optional(str),
-}
-HUB_PROPOSAL = {
-    "action": str,
-    "id": str,
-    "entry": Optional(({"title": Optional(_TEXT_OR_NONE), "section": Optional(_TEXT_OR_NONE)}, None)),
-    "why": Optional(str),
-}
-ACCEPTED = {
-    "id": str,
-    "code": str,
-    "until": Optional(_TEXT_OR_NONE),
-    "reason": Optional(_TEXT_OR_NONE),
-    "source": Optional(str),
-    "line": Optional(_INT_OR_NONE),
-    "expired": Optional(bool),
 }
 ENTRY = {
     "id": str,
@@ -108,11 +90,15 @@ ENTRY = {
     "severity": SEVERITY,
     "findings": [FINDING],
     "proposals": Optional([PROPOSAL]),
-    "field_lines": Optional(MapOf(int)),
+    "field_lines": Optional(dict),
     "accepted_findings": Optional([FINDING]),
 }
 CHANGE = {"id": str, "code": str}
-CHANGED = {"id": str, "code": str, "before": Optional(_TEXT_OR_NONE), "after": Optional(_TEXT_OR_NONE)}
+CHANGED = {"id": str, "code": str, "before": str, "after": str}
+HUB_PROPOSAL = {"action": OneOf(("add-entry", "remove-entry")), "id": str, "entry": Optional((dict, None)),
+                "why": Optional(str)}
+ACCEPTED = {"id": str, "code": str, "until": Optional(_TEXT_OR_NONE), "reason": Optional(_TEXT_OR_NONE),
+            "source": Optional(_TEXT_OR_NONE), "line": Optional(_INT_OR_NONE), "expired": Optional(bool)}
 SHAPE = {
     "schema": int,
     "tool": str,
@@ -126,14 +112,15 @@ SHAPE = {
     "catalog": str,
     "confirm_after": int,
     "summary": {key: int for key in ("entries", "ok", "info", "warning", "error", "checked", "requests", "hosts")},
-    "settings_changed": Optional(MapOf(str)),
+    "settings_changed": Optional(TextMap()),
     "changes": {"new": [CHANGE], "resolved": [CHANGE], "confirmed": Optional([CHANGE]),
                 "changed": Optional([CHANGED])},
     "not_planned": Optional([str]),
     "hub_drift": Optional([FINDING]),
     "entries": [ENTRY],
     "hub_proposals": Optional([HUB_PROPOSAL]),
-    "links": Optional(MapOf(str)),
+    "issues": Optional(dict),
+    "links": Optional(TextMap()),
     "accepted": Optional([ACCEPTED]),
 }
 
@@ -180,16 +167,11 @@ def _check(value: object, shape: Any, where: str, problems: list[str]) -> None:
             return
         for index, item in enumerate(value):
             _check(item, shape[0], f"{where}[{index}]", problems)
-    elif isinstance(shape, MapOf) and isinstance(value, dict):
+    elif isinstance(shape, TextMap) and isinstance(value, dict):
         for key, item in value.items():
-            _check(item, shape.shape, f"{where}.{key}", problems)
-    elif isinstance(shape, tuple) and value is not None and None in shape:
-        # "an object or null": a value that is not null must have the other shape, in depth.
-        other = next(part for part in shape if part is not None)
-        if isinstance(other, dict | list):
-            _check(value, other, where, problems)
-        elif not _fits(value, shape):
-            problems.append(f"{where}: expected {_expected(shape)}, got {_describe(value)}")
+            if not isinstance(item, str):
+                problems.append(f"{where}.{key}: expected text, got {_describe(item)}")
+                return
     elif not _fits(value, shape):
         problems.append(f"{where}: expected {_expected(shape)}, got {_describe(value)}")
 
@@ -214,10 +196,8 @@ def _fits(value: object, shape: Any) -> bool:
         return value is None
     if isinstance(shape, OneOf):
         return isinstance(value, str) and value in shape.values
-    if isinstance(shape, MapOf | dict):
+    if isinstance(shape, TextMap):
         return isinstance(value, dict)
-    if isinstance(shape, list):
-        return isinstance(value, list)
     if shape is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, shape)
@@ -228,8 +208,8 @@ def _expected(shape: Any) -> str:
         return " or ".join(_expected(part) for part in shape)
     if isinstance(shape, OneOf):
         return "one of " + ", ".join(shape.values)
-    if isinstance(shape, MapOf):
-        return "an object"
+    if isinstance(shape, TextMap):
+        return "an object of texts"
     if isinstance(shape, dict):
         return "an object"
     if isinstance(shape, list):
