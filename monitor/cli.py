@@ -34,11 +34,13 @@ from monitor.settings import (
     Settings,
     is_credential_header,
     load_config,
+    max_body_problem,
     normalise_host,
     override,
     parse_duration,
     parse_size,
     parse_status_codes,
+    workers_problem,
 )
 
 log = logging.getLogger("monitor")
@@ -93,9 +95,25 @@ def _size(text: str) -> int:
         size = parse_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    if size < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text}")
+    problem = max_body_problem(size)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return size
+
+
+def _workers(text: str) -> int:
+    value = int(text)
+    problem = workers_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
 
 
 def _day(text: str) -> date:
@@ -163,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--max-redirects", type=_non_negative_int, help="redirect hops followed (default 10)")
     chk.add_argument("--max-body", type=_size, help="body read after decompression, e.g. 2MiB (default 2 MiB)")
     chk.add_argument("--max-runtime", type=_seconds, help="time budget for the whole run (default 15m)")
+    chk.add_argument("--workers", type=_workers,
+                     help="processes that read pages, off the network's thread (default: one per CPU)")
+    chk.add_argument("--analysis-timeout", type=_positive_seconds,
+                     help="time one page's reading may take; past it the entry is too-complex (default 5s)")
     chk.add_argument("--confirm-after", type=_positive_int, help="failing runs before a failure alarms (2)")
     chk.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
                      help="allow fetching this host even if it resolves to a private address (repeatable)")
@@ -228,6 +250,8 @@ def _settings_for(args: argparse.Namespace, catalog: Catalog) -> Settings:
         "max_redirects": args.max_redirects,
         "max_body": args.max_body,
         "max_runtime": args.max_runtime,
+        "workers": args.workers,
+        "analysis_timeout": args.analysis_timeout,
         "confirm_after": args.confirm_after,
         "user_agent": args.user_agent,
         "allow_hosts": args.allow_host or None,

@@ -39,10 +39,26 @@ _AS_WINDOWS_1252 = frozenset({"latin-1", "iso8859-1", "ascii", "cp1252"})
 _SINGLE_BYTE = _AS_WINDOWS_1252 | {"iso8859-15", "cp1250"}
 
 
+# The text encodings a page may declare: those of the WHATWG Encoding Standard that browsers decode, as
+# Python names them. Anything else (utf-7, which decodes "+2AA-" to a lone surrogate that cannot be written
+# as UTF-8; rot13, base64 and the other byte codecs; utf-32) is ignored as if undeclared, so every text the
+# monitor keeps is valid Unicode.
+_TEXT_CODECS = frozenset({
+    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp866", "iso8859-2", "iso8859-3", "iso8859-4",
+    "iso8859-5", "iso8859-6", "iso8859-7", "iso8859-8", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15",
+    "iso8859-16", "koi8-r", "koi8-u", "mac-roman", "cp874", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254",
+    "cp1255", "cp1256", "cp1257", "cp1258", "mac-cyrillic", "gbk", "gb2312", "gb18030", "big5", "big5hkscs",
+    "euc_jp", "iso2022_jp", "shift_jis", "cp932", "euc_kr", "cp949", "latin-1", "iso8859-1", "ascii",
+})  # fmt: skip
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _codec(label: str) -> str | None:
     try:
         name = codecs.lookup(label.strip().lower()).name
     except (LookupError, ValueError):
+        return None
+    if name not in _TEXT_CODECS:
         return None
     if name in _AS_WINDOWS_1252:
         return "cp1252"
@@ -70,7 +86,17 @@ def _declared(body: bytes, content_type: str) -> list[str]:
 
 
 def decode(body: bytes, content_type: str = "") -> tuple[str, str]:
-    """Decode a body as a browser would, forgiving lies. Returns (text, charset name used)."""
+    """Decode a body as a browser would, forgiving lies. Returns (text, charset name used).
+
+    The text is always valid Unicode (no lone surrogates), so it can be written as UTF-8 anywhere.
+    """
+    text, charset = _decode_any(body, content_type)
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return text, charset
+
+
+def _decode_any(body: bytes, content_type: str) -> tuple[str, str]:
     declared = _declared(body, content_type)
     for name in declared:
         if name in _SINGLE_BYTE and _is_utf8_with_non_ascii(body):
