@@ -29,6 +29,7 @@ from monitor.atomic import (
 from monitor.catalog import Catalog, CatalogError, load_catalog
 from monitor.findings import Severity
 from monitor.models import FetchResult, Network, RunResult
+from monitor.patterns import compile_pattern
 from monitor.settings import (
     HostSettings,
     Settings,
@@ -116,6 +117,14 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _pattern(text: str) -> str:
+    try:
+        compile_pattern(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -193,8 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="extra request header for every checked site (repeatable)")
     chk.add_argument("--host-header", action="append", default=[], type=_host_header, metavar="'HOST=NAME: VALUE'",
                      help="request header sent to HOST only, never after a redirect elsewhere (repeatable)")
-    chk.add_argument("--exclude", action="append", default=[], metavar="REGEX", help="skip URLs matching")
-    chk.add_argument("--include", action="append", default=[], metavar="REGEX", help="check only URLs matching")
+    chk.add_argument("--exclude", action="append", default=[], type=_pattern, metavar="REGEX",
+                     help="skip URLs matching")
+    chk.add_argument("--include", action="append", default=[], type=_pattern, metavar="REGEX",
+                     help="check only URLs matching")
     chk.add_argument("--accept", type=_status_codes, help="status codes that count as OK, e.g. 200..299,403")
     chk.add_argument("--suggest", action="store_true",
                      help="look up a Wayback Machine copy of each dead page (archive.org)")

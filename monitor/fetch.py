@@ -70,6 +70,7 @@ import zstandard
 
 from monitor.addresses import AddressBlocked, AddressPolicy, InvalidHost, PinnedBackend, Resolver, UnresolvableHost
 from monitor.models import FetchError, FetchResult, Hop, Network
+from monitor.patterns import compile_pattern
 from monitor.settings import HostSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -585,6 +586,7 @@ class _HostState:
     interval: float
     limit: int = 0  # the concurrency allowed now: the ceiling, less after 429s
     next_at: float = 0.0  # clock time before which no request to this host may start
+    asked_until: float = 0.0  # clock time the host's last Retry-After asked to wait until
     active: int = 0
     calm: int = 0  # calm answers since the last 429 or the last step back up
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -636,6 +638,7 @@ class _HostState:
 
     def defer(self, until: float) -> None:
         self.next_at = max(self.next_at, until)
+        self.asked_until = max(self.asked_until, until)
 
 
 class _Deadline:
@@ -767,8 +770,9 @@ class Crawler:
         self._clock: Clock = clock or time.monotonic
         self._random = random or random_module.random
         self._validators = validators or {}
-        self._include = [re.compile(p) for p in settings.include]
-        self._exclude = [re.compile(p) for p in settings.exclude]
+        # RE2: a URL is page input, and a pattern must not backtrack forever on it (issue 12, B8).
+        self._include = [compile_pattern(p) for p in settings.include]
+        self._exclude = [compile_pattern(p) for p in settings.exclude]
         self._overrides = {k.strip().lower(): v for k, v in settings.hosts.items()}
         self._secret = {name.lower() for name in settings.secret_headers}
         self._hosts: dict[tuple[str, int], _HostState] = {}
@@ -1047,8 +1051,11 @@ class Crawler:
         now = self._clock()
         start = max(now, host.next_at)
         wait = start - now
-        if wait > self.settings.retry_after_cap:
-            raise HostAsksToWait(host.name, wait)
+        # Only the host's own Retry-After, reaching past the cap, makes its URLs rate-limited at once. The
+        # configured interval is the user's choice and is waited however long it is: with an interval of
+        # 61 s every URL after the first was reported as rate-limited though no 429 was sent (B13).
+        if host.asked_until - now > self.settings.retry_after_cap:
+            raise HostAsksToWait(host.name, host.asked_until - now)
         host.next_at = start + host.interval
         if wait > 0:
             await self._sleep(wait)

@@ -47,6 +47,7 @@ from typing import Any
 from yaml.nodes import Node, SequenceNode
 
 from monitor import DEFAULT_USER_AGENT
+from monitor.patterns import compile_pattern
 from monitor.yamlcheck import BAD, CatalogError, Reader, join
 
 MIB = 1024 * 1024
@@ -91,9 +92,9 @@ class Settings:
 
     def is_excluded(self, url: str) -> bool:
         """Whether `url` is skipped: it matches an `exclude` pattern and no `include` pattern (lychee's rule)."""
-        if any(re.search(pattern, url) for pattern in self.include):
+        if any(compile_pattern(pattern).search(url) for pattern in self.include):
             return False
-        return any(re.search(pattern, url) for pattern in self.exclude)
+        return any(compile_pattern(pattern).search(url) for pattern in self.exclude)
 
     def for_host(self, host: str) -> HostSettings:
         """The effective concurrency, request interval and headers (global ones included) for one host."""
@@ -378,10 +379,9 @@ def _read_patterns(reader: Reader, node: Node, field: str) -> tuple[str, ...]:
     patterns: list[str] = []
     for item, pattern in reader.texts(node, field):
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            where = f"{field}[{len(patterns)}]"
-            reader.error(item, where, f"{pattern!r} is not a valid regular expression: {exc}")
+            compile_pattern(pattern)
+        except ValueError as exc:
+            reader.error(item, f"{field}[{len(patterns)}]", str(exc))
             continue
         patterns.append(pattern)
     return tuple(patterns)
