@@ -68,7 +68,15 @@ import httpcore
 import httpx
 import zstandard
 
-from monitor.addresses import AddressBlocked, AddressPolicy, InvalidHost, PinnedBackend, Resolver, UnresolvableHost
+from monitor.addresses import (
+    AddressBlocked,
+    AddressPolicy,
+    InvalidHost,
+    PinnedBackend,
+    Resolver,
+    UnresolvableHost,
+    host_problem,
+)
 from monitor.models import FetchError, FetchResult, Hop, Network
 from monitor.patterns import compile_pattern
 from monitor.settings import HostSettings, Settings
@@ -371,6 +379,14 @@ def _without_fragment(url: httpx.URL) -> str:
     text = str(url)
     # copy_with parses the URL again (a tenth of a millisecond); most URLs have no fragment to drop.
     return text if "#" not in text else str(url.copy_with(fragment=None))
+
+
+def _check_host(url: httpx.URL) -> None:
+    """Raise InvalidHost for a host or port no connection can be made to (IDNA, empty label, port 65536)."""
+    host = url.raw_host.decode("ascii", "replace")
+    problem = host_problem(host, url.port)
+    if problem is not None:
+        raise InvalidHost(host, problem)
 
 
 def _join(base: httpx.URL, location: str) -> httpx.URL:
@@ -935,6 +951,7 @@ class Crawler:
                         deadline, FetchError.TOO_MANY_REDIRECTS,
                         f"more than {self.settings.max_redirects} redirects",
                     )
+                _check_host(target)  # before target.host, which raises for a host that is not valid IDNA
                 self._seen_hosts.add(target.host.lower())
                 await self._policy.check(target.host, _port(target))
                 following = await self._exchange(target, chain, jar, deadline)

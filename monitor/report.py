@@ -81,7 +81,12 @@ SPECIAL_EVIDENCE = frozenset({"hub", "page", "chain", "deadline", "diff", "archi
 def to_json(run: RunResult) -> dict[str, Any]:
     """The JSON report, schema 1. Key order is part of the contract (a test pins it)."""
     entries = [_entry_json(er) for er in run.entries]
-    counts = Counter(e["severity"] for e in entries)
+    # An entry whose link was not checked tonight is never counted as fine: only a verdict it carries over
+    # (a known failure) counts, and it is counted under not_checked either way.
+    counts = Counter(
+        e["severity"] for e, er in zip(entries, run.entries, strict=True)
+        if er.checked or not er.entry.url or e["severity"] != Severity.OK.value
+    )
     order = {er.entry.id: i for i, er in enumerate(run.entries)}
     return {
         "schema": SCHEMA,
@@ -102,6 +107,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
             "warning": counts[Severity.WARNING.value],
             "error": counts[Severity.ERROR.value],
             "checked": sum(1 for er in run.entries if er.checked and er.entry.url),
+            "not_checked": sum(1 for er in run.entries if not er.checked and er.entry.url),
             "requests": run.requests,
             "hosts": len(run.hosts),
         },
@@ -132,6 +138,7 @@ def _entry_json(er: EntryResult) -> dict[str, Any]:
         "elapsed_ms": er.elapsed_ms,
         "checked": er.checked,
         "not_checked_reason": er.not_checked_reason or None,
+        "carried_over": er.carried_over,
         "severity": Severity.worst(confirmed).value,
         "findings": [_finding_json(f) for f in findings],
     }
