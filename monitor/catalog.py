@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import soupsieve
 from yaml.nodes import MappingNode, Node
 
+from monitor.addresses import host_problem
 from monitor.extract import InvalidSelector, compile_selector
 from monitor.models import Entry, Hub, Kind
 from monitor.settings import Settings, read_settings
@@ -93,6 +94,9 @@ def url_problem(url: str) -> str | None:
         return f"{url!r} is not an http(s) URL{hint}"
     if not parts.hostname:
         return f"{url!r} has no host"
+    host = host_problem(parts.hostname)
+    if host is not None:
+        return f"{url!r}: the host {host}"
     if any(c.isspace() or ord(c) < 32 for c in url):
         return f"{url!r} contains spaces or control characters; percent-encode them (%20)"
     return None

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from monitor.analysis import Analyser, EntryJob, PageJob, Verdict
+from monitor.analysis import Analyser, EntryJob, PageJob, Verdict, analyse_page
 from monitor.archive import WORTH_A_SUGGESTION, find_archived
 from monitor.catalog import Catalog
 from monitor.fetch import Crawler, network_state
@@ -135,6 +135,7 @@ async def _crawl(
     crawler_factory: Callable[..., Crawler],
     hub_url: str | None,
     today: date,
+    analyse_page: Callable[[PageJob], list[Verdict]],
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
@@ -194,7 +195,7 @@ async def _crawl(
 
     entry_urls = {e.id: e.url for entries in entries_of.values() for e in entries}
     crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
-    async with Analyser(settings.workers, settings.analysis_timeout) as analyser, crawler:
+    async with Analyser(settings.workers, settings.analysis_timeout, analyse_page) as analyser, crawler:
         budget_spent = False
         # Whatever finished within the budget is reported; the rest is listed as not checked.
         try:
@@ -243,7 +244,10 @@ def check(
     progress: Progress | None = None,
     crawler_factory: Callable[..., Crawler] = Crawler,
     suggest: bool = False,
+    analyse_page: Callable[[PageJob], list[Verdict]] = analyse_page,
 ) -> CheckOutcome:
+    """One run of `check`. ``crawler_factory`` and ``analyse_page`` (which must be importable by name, for
+    the worker processes) are injectable for tests."""
     started = _utc_now()
     t0 = time.monotonic()
     entries = catalog.entries
@@ -257,7 +261,7 @@ def check(
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
     crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today)
+        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
     )
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
