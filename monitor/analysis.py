@@ -149,6 +149,12 @@ def _start_worker(parent: int) -> None:
             os.dup2(devnull, fd)
 
 
+def _warm(work: Callable[[PageJob], list[Verdict]]) -> int:
+    """Nothing: receiving ``work`` has imported its module in the worker. The worker's process id."""
+    del work
+    return os.getpid()
+
+
 class _Slot:
     """One worker: a single-process pool (so one stuck page can be killed alone) or a single thread."""
 
@@ -162,8 +168,10 @@ class _Slot:
             )
         else:
             self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis")
-        # Started at once and waited for before a page's clock starts: a cold start is not the page's cost.
-        self.ready: Future[int] = self.executor.submit(os.getpid)
+        # Started at once and waited for before a page's clock starts: a cold start (a process importing
+        # lxml and the rules, half a second or more) is not the page's cost.
+        self.ready: Future[int] = self.executor.submit(_warm, analyse_page)
+        self.warmed: set[Callable[[PageJob], list[Verdict]]] = {analyse_page}
 
     def kill(self) -> None:
         if self.processes and self.ready.done() and self.ready.exception() is None:
@@ -262,6 +270,9 @@ class Analyser:
         slot = await self._free.get()
         try:
             slot = await self._ready(slot)
+            if self._work not in slot.warmed:  # another work function (tests): its module is imported first
+                await asyncio.wrap_future(slot.executor.submit(_warm, self._work))
+                slot.warmed.add(self._work)
             future = asyncio.wrap_future(slot.executor.submit(self._work, job))
             try:
                 return await asyncio.wait_for(future, self._timeout)
