@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,9 +20,11 @@ from yaml.nodes import MappingNode, Node
 
 from monitor.addresses import host_problem
 from monitor.extract import InvalidSelector, compile_selector
-from monitor.models import Entry, Hub, Kind
+from monitor.findings import Code
+from monitor.inputfile import CATALOG_LIMIT
+from monitor.models import Acceptance, Entry, Hub, Kind
 from monitor.settings import Settings, read_settings
-from monitor.yamlcheck import CatalogError, Problem, Reader, line_of, suggest
+from monitor.yamlcheck import BAD, CatalogError, Problem, Reader, line_of, suggest
 
 __all__ = ["SCHEMA_VERSION", "Catalog", "CatalogError", "Problem", "load_catalog", "url_problem"]
 
@@ -29,10 +32,19 @@ SCHEMA_VERSION = 1
 
 _TOP_KEYS = ("version", "hub", "entries", "settings")
 _HUB_KEYS = ("title", "url", "maintainer")
-_ENTRY_KEYS = ("id", "section", "title", "url", "kind", "author", "status", "aliases", "expect", "watch", "notes")
+_ENTRY_KEYS = (
+    "id", "section", "title", "url", "kind", "author", "status", "aliases", "expect", "watch", "notes", "accept",
+)  # fmt: skip
+_ACCEPT_KEYS = ("code", "until", "reason")
 # `url` is required but may be null: an entry without a known link says so explicitly instead of forgetting it.
 _ENTRY_REQUIRED = ("id", "section", "title", "url")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+MAX_URL_LENGTH = 2048
+MAX_SELECTOR_LENGTH = 1000
+MAX_SELECTOR_PARTS = 64
+# What separates compound selectors: descendant spaces, the combinators > + ~ and commas.
+_SELECTOR_PARTS = re.compile(r"\s*[>+~,]\s*|\s+")
+_USERINFO = re.compile(r"://[^/?#]*@")
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ class Catalog:
 def load_catalog(path: Path) -> Catalog:
     """Read and validate a catalog file; raises CatalogError with every problem found."""
     reader = Reader(str(path))
-    root = reader.compose_file(Path(path))
+    root = reader.compose_file(Path(path), CATALOG_LIMIT)
     if root is None:
         raise CatalogError(reader.problems)
     if not isinstance(root, MappingNode):
@@ -84,6 +96,9 @@ def load_catalog(path: Path) -> Catalog:
 
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be checked, or None when it is a usable http(s) URL."""
+    if len(url) > MAX_URL_LENGTH:
+        # Servers and CDNs refuse longer request lines; `check` would blame the server for the catalog's URL.
+        return f"{_shown(url)} is {len(url):,} characters long; a URL may have at most {MAX_URL_LENGTH:,}"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- only for the ValueError a bad port raises
@@ -99,7 +114,16 @@ def url_problem(url: str) -> str | None:
         return f"{url!r}: the host {host}"
     if any(c.isspace() or ord(c) < 32 for c in url):
         return f"{url!r} contains spaces or control characters; percent-encode them (%20)"
+    if "@" in parts.netloc:
+        # The catalog and the reports are public: a password here would be published every night.
+        return (f"{_USERINFO.sub('://***@', url, count=1)!r} contains a user name or password (user:pass@); "
+                "remove it: the catalog and the reports are public. A site that needs a login takes a header "
+                "in a --config file: hosts: {HOST: {headers: {Authorization: ...}}}")
     return None
+
+
+def _shown(url: str) -> str:
+    return repr(url) if len(url) <= 80 else f"{url[:80]!r}…"
 
 
 def _read_version(reader: Reader, node: Node | None) -> int | None:
@@ -169,6 +193,7 @@ def _read_entry(reader: Reader, node: Node, field: str, ids: dict[str, int]) -> 
     expect = tuple(p for _, p in reader.texts(found["expect"], f"{field}.expect")) if "expect" in found else ()
     watch = _read_watch(reader, found["watch"], f"{field}.watch") if "watch" in found else None
     notes = text("notes")
+    accept = _read_accept(reader, found["accept"], f"{field}.accept") if "accept" in found else ()
     author = text("author")
     status = text("status")
     if len(reader.problems) > before or entry_id is None or section is None or title is None or kind is None:
@@ -188,7 +213,46 @@ def _read_entry(reader: Reader, node: Node, field: str, ids: dict[str, int]) -> 
         watch=watch,
         notes=notes,
         line=line_of(node),
+        field_lines=tuple((key, line_of(value)) for key, value in found.items()),
+        accept=accept,
     )
+
+
+def _read_accept(reader: Reader, node: Node, field: str) -> tuple[Acceptance, ...]:
+    """`accept:` items: {code, until (a YYYY-MM-DD date, optional), reason (optional)}."""
+    items: list[Acceptance] = []
+    codes = [c.value for c in Code]
+    for index, item in enumerate(reader.sequence(node, field)):
+        where = f"{field}[{index}]"
+        found = reader.fields(item, where, _ACCEPT_KEYS, required=("code",))
+        if not found or "code" not in found:
+            continue
+        code = reader.text(found["code"], f"{where}.code")
+        if code is not None and code not in codes:
+            hint = suggest(code, codes) or " (see README's finding codes)"
+            reader.error(found["code"], f"{where}.code", f"unknown finding code {code!r}{hint}")
+            code = None
+        until = _read_date(reader, found["until"], f"{where}.until") if "until" in found else None
+        reason = reader.text(found["reason"], f"{where}.reason", nullable=True) if "reason" in found else None
+        if code is not None:
+            items.append(Acceptance(code, until, reason, line_of(item)))
+    return tuple(items)
+
+
+def _read_date(reader: Reader, node: Node, field: str) -> str | None:
+    if reader.is_null(node):
+        return None
+    value = reader.value(node, field, "a date")
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    if value is not BAD:
+        reader.error(node, field, f"expected a date like 2026-12-31, got {getattr(node, 'value', value)!r}")
+    return None
 
 
 def _read_id(reader: Reader, node: Node, field: str, ids: dict[str, int]) -> str | None:
@@ -234,11 +298,18 @@ def _read_watch(reader: Reader, node: Node, field: str) -> str | None:
     selector = reader.text(node, field, nullable=True)
     if selector is None:
         return None
+    # The selector libraries recurse once per compound selector: 600 of them overflowed the stack.
+    parts = len(_SELECTOR_PARTS.split(selector.strip()))
+    if len(selector) > MAX_SELECTOR_LENGTH or parts > MAX_SELECTOR_PARTS:
+        reader.error(node, field, f"the selector is too complex ({len(selector)} characters, {parts} parts); "
+                     f"at most {MAX_SELECTOR_LENGTH} characters and {MAX_SELECTOR_PARTS} parts: name the region "
+                     "by an id or a class, e.g. 'main #status'")
+        return None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             soupsieve.compile(selector)
-        except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError) as exc:
+        except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError, RecursionError) as exc:
             # soupsieve's message continues with a drawing of the selector; the first line is the reason.
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             reader.error(node, field, f"{selector!r} is not a valid CSS selector: {reason}")
@@ -246,7 +317,7 @@ def _read_watch(reader: Reader, node: Node, field: str) -> str | None:
     try:
         # The page reader runs selectors through cssselect: one it cannot translate would watch nothing.
         compile_selector(selector)
-    except InvalidSelector as exc:
+    except (InvalidSelector, RecursionError) as exc:
         reader.error(node, field, f"{selector!r} is not a CSS selector the page reader supports: {exc}")
         return None
     for warning in caught:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 from monitor.analysis import Analyser, EntryJob, PageJob, Verdict, analyse_page
 from monitor.archive import WORTH_A_SUGGESTION, find_archived
@@ -126,6 +127,17 @@ def _carried_over(prior: State, entry: Entry, confirm_after: int) -> list[Findin
     return carried
 
 
+class _Deferred:
+    """An awaitable whose coroutine is made only when it is awaited: a caller that drops it (a crawler cut short,
+    a test's fake) leaves no "never awaited" coroutine behind, and the page waits in ``pending``."""
+
+    def __init__(self, start: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._start().__await__()
+
+
 async def _crawl(
     urls: list[str],
     settings: Settings,
@@ -191,7 +203,7 @@ async def _crawl(
             fetched.body = None
             return None
         pending[url] = fetched
-        return analyse_url(url, analyser)
+        return _Deferred(lambda: analyse_url(url, analyser))
 
     entry_urls = {e.id: e.url for entries in entries_of.values() for e in entries}
     crawler = crawler_factory(settings, validators=validators(prior, entry_urls))

@@ -230,7 +230,9 @@ def dated_title(inp: RuleInput) -> list[Finding]:
                 f"The hub's {field_name} for {entry.where} names “{words}”, a period that ended "
                 f"{_ago(end, inp.today)} ({end.isoformat()}).",
                 evidence={field_name: _quote(text or "")},
-                fix="Check whether a newer edition exists; if so link it, otherwise mark the entry as historical.",
+                # Only fields the catalog has: url and title, or an accept: item for a resource kept on purpose.
+                fix="Check whether a newer edition exists; if so set url: and title: to it, otherwise accept "
+                "the finding with an accept: item (code dated-title) saying why the old edition stays.",
             )
         )
     return findings
@@ -338,6 +340,11 @@ _OUTDATED = re.compile(
     r"|\b(?:has been |is )?superseded by\b"
     r"|\bI (?:no longer|don't|do not) (?:recommend|endorse|stand by)\b"
     r"|\bno longer (?:maintained|being maintained|updated|recommended)\b"
+    # A page or site that says it moved, or that its writing lives elsewhere now, is outdated where it is.
+    r"|\b(?:this|our|my|the) (?:blog|site|website|page|project|newsletter|documentation|docs|writing)"
+    r" (?:has|have|is|was) (?:now )?moved\b"
+    r"|\bwe(?:['’]ve| have) moved\b"
+    r"|\b(?:my|our) (?:writing|blog|work|posts?) now lives?\b"
     r"|^\s*\[?(?:deprecated|archived|obsolete|outdated)\b",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -346,7 +353,7 @@ _OUTDATED = re.compile(
 _OUTDATED_WORDS = (
     "out of date", "out-of-date", "outdated", "deprecated", "obsolete", "unmaintained", "archived", "superseded",
     "stale", "no longer", "recommend", "endorse", "stand by", "see v", "see the v", "see new", "see the new",
-    "see updated", "see the updated",
+    "see updated", "see the updated", "moved", "now live",
 )  # fmt: skip
 # Under re.IGNORECASE these match ASCII letters of the words, but str.lower() leaves them non-ASCII.
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
@@ -734,7 +741,8 @@ def content_changed(inp: RuleInput) -> list[Finding]:
             Code.CONTENT_CHANGED,
             message,
             evidence=evidence,
-            fix=f"Read the change; if the hub's description of {entry.where} no longer fits, update it.",
+            fix=f"Read the change; if the hub page's description of {entry.where} no longer fits, update it "
+            "there (the catalog keeps no description).",
         )
     ]
 
