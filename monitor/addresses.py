@@ -29,6 +29,7 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import httpcore
+import idna
 
 from monitor.netstream import AsyncioBackend
 
@@ -62,6 +63,50 @@ class UnresolvableHost(Exception):
         self.host = host
         self.detail = detail
         super().__init__(f"{host} does not resolve: {detail}")
+
+
+class InvalidHost(Exception):
+    """The URL names a host or port no connection can be made to (reported like a blocked address)."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        self.host = host
+        self.reason = reason
+        super().__init__(f"the host {host[:100]!r} {reason}; hub-monitor cannot fetch it")
+
+
+# RFC 1035 2.3.4: 63 octets per label, 253 for the name as written.
+_MAX_LABEL = 63
+_MAX_NAME = 253
+
+
+def host_problem(host: str, port: int | None = None) -> str | None:
+    """Why no connection can be made to ``host``/``port``, or None.
+
+    The resolver and the socket layer raise UnicodeError (an empty or over-long label), IDNAError (an
+    ``xn--`` label that does not decode) or OverflowError (port 65536) instead of a network error, so these
+    are judged here, before any of them is asked.
+    """
+    if port is not None and not 0 < port < 65536:
+        return f"has port {port}, outside 1-65535"
+    name = normalise_host(host)
+    if parse_ip(name) is not None:
+        return None
+    if not name:
+        return "is empty"
+    if len(name) > _MAX_NAME:
+        return f"is {len(name)} characters long, over the {_MAX_NAME} a domain name may have"
+    for label in name.split("."):
+        if not label:
+            return "has an empty label (two dots in a row)"
+        try:
+            ascii_label = idna.encode(label, uts46=True).decode("ascii") if not label.isascii() else label
+            if ascii_label.startswith("xn--"):
+                idna.decode(ascii_label)
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            return f"is not a valid internationalised domain name (IDNA: {exc})"
+        if len(ascii_label) > _MAX_LABEL:
+            return f"has a label of {len(ascii_label)} characters, over the {_MAX_LABEL} DNS allows"
+    return None
 
 
 async def system_resolver(host: str, port: int) -> Sequence[str]:
@@ -135,7 +180,10 @@ class AddressPolicy:
         return name in self._allowed or (ip is not None and ip in self._allowed_ips)
 
     async def check(self, host: str, port: int) -> tuple[IPAddress, ...]:
-        """The addresses to connect to for ``host``. Raises AddressBlocked or UnresolvableHost."""
+        """The addresses to connect to for ``host``. Raises AddressBlocked, InvalidHost or UnresolvableHost."""
+        problem = host_problem(host, port)
+        if problem is not None:
+            raise InvalidHost(host, problem)
         name = normalise_host(host)
         addresses = self._resolved.get(name)
         if addresses is None:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import soupsieve
 from yaml.nodes import MappingNode, Node
 
+from monitor.addresses import host_problem
 from monitor.extract import InvalidSelector, compile_selector
 from monitor.findings import Code
 from monitor.inputfile import CATALOG_LIMIT
@@ -108,6 +109,9 @@ def url_problem(url: str) -> str | None:
         return f"{url!r} is not an http(s) URL{hint}"
     if not parts.hostname:
         return f"{url!r} has no host"
+    host = host_problem(parts.hostname)
+    if host is not None:
+        return f"{url!r}: the host {host}"
     if any(c.isspace() or ord(c) < 32 for c in url):
         return f"{url!r} contains spaces or control characters; percent-encode them (%20)"
     if "@" in parts.netloc:

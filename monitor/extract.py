@@ -39,10 +39,26 @@ _AS_WINDOWS_1252 = frozenset({"latin-1", "iso8859-1", "ascii", "cp1252"})
 _SINGLE_BYTE = _AS_WINDOWS_1252 | {"iso8859-15", "cp1250"}
 
 
+# The text encodings a page may declare: those of the WHATWG Encoding Standard that browsers decode, as
+# Python names them. Anything else (utf-7, which decodes "+2AA-" to a lone surrogate that cannot be written
+# as UTF-8; rot13, base64 and the other byte codecs; utf-32) is ignored as if undeclared, so every text the
+# monitor keeps is valid Unicode.
+_TEXT_CODECS = frozenset({
+    "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp866", "iso8859-2", "iso8859-3", "iso8859-4",
+    "iso8859-5", "iso8859-6", "iso8859-7", "iso8859-8", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15",
+    "iso8859-16", "koi8-r", "koi8-u", "mac-roman", "cp874", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254",
+    "cp1255", "cp1256", "cp1257", "cp1258", "mac-cyrillic", "gbk", "gb2312", "gb18030", "big5", "big5hkscs",
+    "euc_jp", "iso2022_jp", "shift_jis", "cp932", "euc_kr", "cp949", "latin-1", "iso8859-1", "ascii",
+})  # fmt: skip
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _codec(label: str) -> str | None:
     try:
         name = codecs.lookup(label.strip().lower()).name
     except (LookupError, ValueError):
+        return None
+    if name not in _TEXT_CODECS:
         return None
     if name in _AS_WINDOWS_1252:
         return "cp1252"
@@ -70,7 +86,17 @@ def _declared(body: bytes, content_type: str) -> list[str]:
 
 
 def decode(body: bytes, content_type: str = "") -> tuple[str, str]:
-    """Decode a body as a browser would, forgiving lies. Returns (text, charset name used)."""
+    """Decode a body as a browser would, forgiving lies. Returns (text, charset name used).
+
+    The text is always valid Unicode (no lone surrogates), so it can be written as UTF-8 anywhere.
+    """
+    text, charset = _decode_any(body, content_type)
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return text, charset
+
+
+def _decode_any(body: bytes, content_type: str) -> tuple[str, str]:
     declared = _declared(body, content_type)
     for name in declared:
         if name in _SINGLE_BYTE and _is_utf8_with_non_ascii(body):
@@ -213,8 +239,7 @@ def _html(text: str, charset: str, watch: str | None) -> PageText:
     scan = _scan(root)
     watched_root = _watched_root(root, watch)
     # Detached once, after the watched region was chosen, so each later read sees only readable nodes.
-    for element in scan.dropped:
-        _drop(element)
+    _drop_all(scan.dropped)
     body = next(root.iter("body"), None)
     if body is None or scan.root_dropped:
         body = root
@@ -284,7 +309,8 @@ class _Scan:
 def _scan(root: etree._Element) -> _Scan:
     """Anchors, refresh, script weight, and what to drop before reading; lxml's C iterators do the walking."""
     scan = _Scan()
-    for element in _WITH_ID(root):
+    large = _COUNT_ELEMENTS(root) > _LARGE_TREE
+    for element in _ids_of(root) if large else _WITH_ID(root):
         element_id = element.get("id")
         scan.ids.add(element_id)
         if element_id in _SPA_ROOT_IDS and not "".join(element.itertext()).strip():
@@ -304,7 +330,7 @@ def _scan(root: etree._Element) -> _Scan:
         if scan.meta_refresh is not None:
             break
     dropped = set(root.iter(*_INVISIBLE_TAGS, *_CHROME_TAGS))
-    dropped.update(e for e in _MAYBE_HIDDEN(root) if _is_hidden(e))
+    dropped.update(e for e in (_maybe_hidden_of(root) if large else _MAYBE_HIDDEN(root)) if _is_hidden(e))
     dropped.update(e for e in root.iter("header", "footer") if not _in_sectioning(e))
     scan.root_dropped = root in dropped
     # Document order, so an ancestor goes before its descendants and their tails stay where a reader sees them.
@@ -319,6 +345,22 @@ def _scan(root: etree._Element) -> _Scan:
 _WITH_ID = etree.XPath("descendant-or-self::*/@id/..")
 _ANCHOR_NAMES = etree.XPath("//a/@name")
 _MAYBE_HIDDEN = etree.XPath("(//@hidden | //@aria-hidden | //@style | //@role)/..")
+# But libxml2 merges node-sets by comparing each node with all those already kept: a union, or the parent step
+# of thousands of attributes, is quadratic (2 MiB of <br role=a style=b> took 41 s). Past this many elements
+# (counting them costs 9 us on a 400-element page) a test on every element is used instead: linear, twice the
+# cost on a small page, and 0.1 s instead of 9 s on 40,000 such elements.
+_LARGE_TREE = 2000
+_COUNT_ELEMENTS = etree.XPath("count(//*)")
+_WITH_ID_LINEAR = etree.XPath("descendant-or-self::*[@id]")
+_MAYBE_HIDDEN_LINEAR = etree.XPath("//*[@hidden or @aria-hidden or @style or @role]")
+
+
+def _ids_of(root: etree._Element) -> list[etree._Element]:
+    return list(_WITH_ID_LINEAR(root))
+
+
+def _maybe_hidden_of(root: etree._Element) -> list[etree._Element]:
+    return list(_MAYBE_HIDDEN_LINEAR(root))
 
 
 def _is_hidden(element: etree._Element) -> bool:
@@ -335,19 +377,33 @@ def _in_sectioning(element: etree._Element) -> bool:
     return any(parent.tag in _SECTIONING for parent in element.iterancestors())
 
 
-def _drop(element: etree._Element) -> None:
-    """Detach an element but keep its tail: the text after a hidden element is still on the page."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail
-    if tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
+def _drop_all(elements: list[etree._Element]) -> None:
+    """Detach the elements but keep their tails: the text after a hidden element is still on the page.
+
+    Each tail joins the text before it (the nearest kept previous sibling's tail, or the parent's text), all of
+    a receiver's tails at once: appending them one by one copied the growing text each time, and 100,000
+    hidden spans in a row took minutes.
+    """
+    dropping = set(elements)
+    joins: dict[tuple[etree._Element, bool], list[str]] = {}  # (receiver, its tail?) -> texts to append
+    parents = dict.fromkeys(p for p in (e.getparent() for e in elements) if p is not None)
+    for parent in parents:
+        receiver = (parent, False)
+        for child in parent:
+            if child not in dropping:
+                receiver = (child, True)
+            elif child.tail:
+                joins.setdefault(receiver, []).append(child.tail)
+    for (node, is_tail), texts in joins.items():
+        if is_tail:
+            node.tail = (node.tail or "") + "".join(texts)
         else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(element)
+            node.text = (node.text or "") + "".join(texts)
+    for element in elements:
+        parent = element.getparent()
+        if parent is not None:
+            element.tail = None
+            parent.remove(element)
 
 
 def _refresh_target(meta: etree._Element) -> str | None:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
 import logging
 import random as random_module
 import re
@@ -68,9 +69,18 @@ import httpcore
 import httpx
 import zstandard
 
-from monitor.addresses import AddressBlocked, AddressPolicy, PinnedBackend, Resolver, UnresolvableHost
+from monitor.addresses import (
+    AddressBlocked,
+    AddressPolicy,
+    InvalidHost,
+    PinnedBackend,
+    Resolver,
+    UnresolvableHost,
+    host_problem,
+)
 from monitor.challenge import challenge_in
 from monitor.models import FetchError, FetchResult, Hop, Network
+from monitor.patterns import compile_pattern
 from monitor.settings import HostSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -95,6 +105,8 @@ MAX_HEADER_VALUE = 1000
 META_REFRESH_WINDOW = 64 * 1024
 # Decoders hand out at most this much at a time, so one compressed chunk cannot inflate all at once.
 _PIECE = 64 * 1024
+# Real servers apply one coding, rarely two; each one undone costs a decoder and a level of nesting.
+_MAX_CODINGS = 3
 # zstd has no output limit per call; feeding it small slices bounds each call's output (a few MiB).
 _ZSTD_SLICE = 64
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
@@ -113,6 +125,10 @@ class DeadlineExceeded(Exception):
         super().__init__(f"no complete answer within {seconds:g} s")
 
 
+class UndecodableBody(Exception):
+    """The answer's Content-Encoding cannot be undone within the monitor's limits."""
+
+
 class HostAsksToWait(Exception):
     """The host's Retry-After reaches further than the cap: do not send, report rate-limited."""
 
@@ -120,9 +136,9 @@ class HostAsksToWait(Exception):
         super().__init__(f"{host} asked to wait {seconds:.0f} s (Retry-After), longer than the cap")
 
 
-# Every httpx exception class, each with a decision. None marks a bug in the monitor, not a fact about a
-# link: it is re-raised so that "the tool failed" never hides among link findings.
-_HTTPX_ERRORS: dict[type[Exception], FetchError | None] = {
+# Every httpx exception class, each with a decision. CHECK_FAILED marks a bug in the monitor, not a fact about
+# a link: the entry gets a `check-failed` finding that says so, and the run goes on.
+_HTTPX_ERRORS: dict[type[Exception], FetchError] = {
     httpx.ConnectTimeout: FetchError.CONNECT,
     httpx.ReadTimeout: FetchError.TIMEOUT,
     httpx.WriteTimeout: FetchError.TIMEOUT,
@@ -143,14 +159,14 @@ _HTTPX_ERRORS: dict[type[Exception], FetchError | None] = {
     httpx.InvalidURL: FetchError.PROTOCOL,
     httpx.TooManyRedirects: FetchError.TOO_MANY_REDIRECTS,
     httpx.RequestError: FetchError.PROTOCOL,
-    httpx.HTTPStatusError: None,
-    httpx.HTTPError: None,
-    httpx.CookieConflict: None,
-    httpx.StreamError: None,
-    httpx.StreamConsumed: None,
-    httpx.StreamClosed: None,
-    httpx.ResponseNotRead: None,
-    httpx.RequestNotRead: None,
+    httpx.HTTPStatusError: FetchError.CHECK_FAILED,
+    httpx.HTTPError: FetchError.CHECK_FAILED,
+    httpx.CookieConflict: FetchError.CHECK_FAILED,
+    httpx.StreamError: FetchError.CHECK_FAILED,
+    httpx.StreamConsumed: FetchError.CHECK_FAILED,
+    httpx.StreamClosed: FetchError.CHECK_FAILED,
+    httpx.ResponseNotRead: FetchError.CHECK_FAILED,
+    httpx.RequestNotRead: FetchError.CHECK_FAILED,
 }
 
 # OpenSSL X509_V_ERR_* codes whose cause a maintainer can act on.
@@ -165,9 +181,21 @@ _TLS_CAUSES = {
 }
 
 
-def translate_error(exc: BaseException) -> tuple[FetchError, str] | None:
-    """The FetchError and a human detail for an exception raised while fetching; None for our own bugs."""
-    if isinstance(exc, AddressBlocked):
+def translate_error(exc: Exception) -> tuple[FetchError, str]:
+    """The FetchError and a human detail for any exception raised while fetching one URL.
+
+    This is the one edge where foreign exceptions become data. It never raises and never returns nothing:
+    an exception it does not know (a bug in the monitor or a library, MemoryError, RecursionError...) is
+    CHECK_FAILED, a `check-failed` finding on that entry alone, so one URL can never end the whole crawl.
+    """
+    try:
+        return _translate(exc)
+    except Exception:  # even describing the error must not escape the edge
+        return FetchError.CHECK_FAILED, type(exc).__name__
+
+
+def _translate(exc: Exception) -> tuple[FetchError, str]:
+    if isinstance(exc, AddressBlocked | InvalidHost):
         return FetchError.BLOCKED_ADDRESS, str(exc)
     if isinstance(exc, UnresolvableHost):
         return FetchError.DNS, str(exc)
@@ -175,21 +203,26 @@ def translate_error(exc: BaseException) -> tuple[FetchError, str] | None:
         return FetchError.RATE_LIMITED, str(exc)
     if isinstance(exc, DeadlineExceeded | TimeoutError):
         return FetchError.TIMEOUT, str(exc) or "timed out"
-    if isinstance(exc, zlib.error | brotli.error | zstandard.ZstdError):
+    if isinstance(exc, zlib.error | brotli.error | zstandard.ZstdError | UndecodableBody):
         return FetchError.PROTOCOL, f"the body could not be decompressed: {exc}"
     cause = _os_cause(exc)
     if isinstance(cause, ssl.SSLError):
         return FetchError.TLS, _tls_detail(cause)
     if isinstance(exc, httpx.HTTPError | httpx.InvalidURL | httpx.CookieConflict | httpx.StreamError):
-        kind = next((_HTTPX_ERRORS[c] for c in type(exc).__mro__ if c in _HTTPX_ERRORS), None)
-        if kind is None:
-            return None
+        kind = next((_HTTPX_ERRORS[c] for c in type(exc).__mro__ if c in _HTTPX_ERRORS), FetchError.CHECK_FAILED)
+        if kind is FetchError.CHECK_FAILED:
+            return kind, _unforeseen(exc)
         if kind is FetchError.CONNECT and _is_dns(cause):
             return FetchError.DNS, _describe(cause or exc)
         return kind, _describe(cause or exc)
     if isinstance(exc, OSError):
         return (FetchError.DNS if _is_dns(exc) else FetchError.CONNECT), _describe(exc)
-    return None
+    return FetchError.CHECK_FAILED, _unforeseen(exc)
+
+
+def _unforeseen(exc: BaseException) -> str:
+    text = str(exc).strip()[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _os_cause(exc: BaseException) -> OSError | None:
@@ -315,7 +348,7 @@ def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
 def _hostname(url: str) -> str:
     try:
         return (httpx.URL(url).host or "").lower()
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError
         return ""
 
 
@@ -323,8 +356,17 @@ def _host_key(url: str) -> tuple[str, int]:
     """The key of the URL's host in Crawler._hosts, to queue it with that host's URLs (("", 0) if it does not parse)."""
     try:
         return _host_port(httpx.URL(url))
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError; _attempt reports it for the entry
         return "", 0
+
+
+def _parse_url(text: str) -> httpx.URL:
+    """``text`` as a URL; a host name that is not valid IDNA raises InvalidHost, reported for its entry."""
+    try:
+        return httpx.URL(text)
+    except UnicodeError as exc:  # idna.IDNAError: an xn-- label that does not decode, an emoji name
+        host = text.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+        raise InvalidHost(host, f"is not a valid internationalised domain name (IDNA: {exc})") from exc
 
 
 def _host_port(url: httpx.URL) -> tuple[str, int]:
@@ -341,8 +383,20 @@ def _without_fragment(url: httpx.URL) -> str:
     return text if "#" not in text else str(url.copy_with(fragment=None))
 
 
+def _check_host(url: httpx.URL) -> None:
+    """Raise InvalidHost for a host or port no connection can be made to (IDNA, empty label, port 65536)."""
+    host = url.raw_host.decode("ascii", "replace")
+    problem = host_problem(host, url.port)
+    if problem is not None:
+        raise InvalidHost(host, problem)
+
+
 def _join(base: httpx.URL, location: str) -> httpx.URL:
-    target = base.join(location.strip())
+    try:
+        target = base.join(location.strip())
+    except UnicodeError as exc:
+        problem = f"is not a valid internationalised domain name (IDNA: {exc})"
+        raise InvalidHost(location.strip()[:100], problem) from exc
     # RFC 9110 10.2.2: a Location without a fragment inherits the fragment of the request URL.
     if not target.fragment and base.fragment:
         target = target.copy_with(fragment=base.fragment)
@@ -447,7 +501,10 @@ def _decoders(content_encoding: str) -> list[_Decoder]:
         "zstd": _ZstdDecoder,
     }
     names = [n.strip().lower() for n in content_encoding.split(",")]
-    return [makers[n]() for n in names if n in makers]
+    known = [n for n in names if n in makers]
+    if len(known) > _MAX_CODINGS:
+        raise UndecodableBody(f"{len(known)} content codings stacked, more than the {_MAX_CODINGS} undone")
+    return [makers[n]() for n in known]
 
 
 def _decode(decoders: list[_Decoder], data: bytes) -> Iterator[bytes]:
@@ -518,6 +575,16 @@ def worth_second_pass(result: FetchResult) -> bool:
     return status >= 500 or status in SECOND_PASS_STATUSES
 
 
+async def _settled(outcome: object) -> None:
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+def _drop(outcome: object) -> None:
+    if inspect.iscoroutine(outcome):
+        outcome.close()
+
+
 # A host's URLs are worked by this many workers per request the host may serve at once (see _per_host).
 _WORKERS_PER_SLOT = 4
 
@@ -537,6 +604,7 @@ class _HostState:
     interval: float
     limit: int = 0  # the concurrency allowed now: the ceiling, less after 429s
     next_at: float = 0.0  # clock time before which no request to this host may start
+    asked_until: float = 0.0  # clock time the host's last Retry-After asked to wait until
     active: int = 0
     calm: int = 0  # calm answers since the last 429 or the last step back up
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -588,6 +656,7 @@ class _HostState:
 
     def defer(self, until: float) -> None:
         self.next_at = max(self.next_at, until)
+        self.asked_until = max(self.asked_until, until)
 
 
 class _Deadline:
@@ -731,8 +800,9 @@ class Crawler:
         self._clock: Clock = clock or time.monotonic
         self._random = random or random_module.random
         self._validators = validators or {}
-        self._include = [re.compile(p) for p in settings.include]
-        self._exclude = [re.compile(p) for p in settings.exclude]
+        # RE2: a URL is page input, and a pattern must not backtrack forever on it (issue 12, B8).
+        self._include = [compile_pattern(p) for p in settings.include]
+        self._exclude = [compile_pattern(p) for p in settings.exclude]
         self._overrides = {k.strip().lower(): v for k, v in settings.hosts.items()}
         self._secret = {name.lower() for name in settings.secret_headers}
         self._hosts: dict[tuple[str, int], _HostState] = {}
@@ -771,29 +841,32 @@ class Crawler:
     # -- public API
 
     async def fetch_all(
-        self, urls: list[str], on_result: Callable[[str, FetchResult], None] | None = None
+        self, urls: list[str], on_result: Callable[[str, FetchResult], Awaitable[None] | None] | None = None
     ) -> dict[str, FetchResult]:
-        """Fetch each distinct URL, then fetch the failures once more; ``on_result`` sees each URL once."""
+        """Fetch each distinct URL, then fetch the failures once more; ``on_result`` sees each URL once.
+
+        What ``on_result`` returns, if anything, is awaited before that worker fetches its next URL: the
+        pipeline's analysis of the page, so pages never pile up in memory faster than they are read.
+        """
         unique = list(dict.fromkeys(urls))
         results: dict[str, FetchResult] = {}
         reported: set[str] = set()
 
-        def report(url: str) -> None:
+        def report(url: str) -> Awaitable[None] | None:
             reported.add(url)
-            if on_result:
-                on_result(url, results[url])
+            return on_result(url, results[url]) if on_result else None
 
         async def first(url: str) -> None:
             results[url] = await self.fetch(url)
             if not worth_second_pass(results[url]):
-                report(url)
+                await _settled(report(url))
 
         async def second(url: str) -> None:
             earlier = results[url]
             again = await self.fetch(url)
             again.attempts += earlier.attempts
             results[url] = again
-            report(url)
+            await _settled(report(url))
 
         try:
             await self._per_host(unique, first)
@@ -805,7 +878,7 @@ class Crawler:
             # The run's time budget ended the crawl (pipeline.py cancels it): a failure already seen is
             # still a fact, so it is reported rather than lost with the second try that never finished.
             for url in results.keys() - reported:
-                report(url)
+                _drop(report(url))  # the caller reads what it was handed but could not await
             raise
         return {url: results[url] for url in unique}
 
@@ -833,7 +906,17 @@ class Crawler:
                     group.create_task(worker(queue))
 
     async def fetch(self, url: str) -> FetchResult:
-        """Fetch one URL with retries; never raises for anything the network or the site does."""
+        """Fetch one URL with retries; never raises (but for cancellation): whatever goes wrong is data."""
+        try:
+            return await self._fetch(url)
+        except Exception as exc:
+            # _attempt already translates what one request meets; this is the rest (a retry plan, a
+            # pattern): it too stays on this URL rather than ending the host's queue and the crawl.
+            log.debug("unforeseen error while fetching %s", url, exc_info=exc)
+            error, detail = translate_error(exc)
+            return FetchResult(url=url, final_url=url, error=error, error_detail=detail)
+
+    async def _fetch(self, url: str) -> FetchResult:
         skip = self._skip_reason(url)
         if skip:
             return FetchResult(url=url, final_url=url, error=FetchError.NOT_CHECKED, error_detail=skip, attempts=0)
@@ -866,7 +949,7 @@ class Crawler:
         jar = httpx.Cookies()
         seen: set[tuple[str, tuple[tuple[str, str, str, str], ...]]] = set()
         try:
-            target = httpx.URL(url)
+            target = _parse_url(url)
             while True:
                 chain.final_url = str(target)
                 if target.scheme not in ("http", "https"):
@@ -884,6 +967,7 @@ class Crawler:
                         deadline, FetchError.TOO_MANY_REDIRECTS,
                         f"more than {self.settings.max_redirects} redirects",
                     )
+                _check_host(target)  # before target.host, which raises for a host that is not valid IDNA
                 self._seen_hosts.add(target.host.lower())
                 await self._policy.check(target.host, _port(target))
                 following = await self._exchange(target, chain, jar, deadline)
@@ -892,10 +976,10 @@ class Crawler:
                 log.debug("hop %s -> %s", target, following)
                 target = following
         except Exception as exc:
-            translated = translate_error(exc)
-            if translated is None:
-                raise
-            return chain.result(deadline, *translated)
+            error, detail = translate_error(exc)
+            if error is FetchError.CHECK_FAILED:
+                log.debug("unforeseen error while fetching %s", url, exc_info=exc)
+            return chain.result(deadline, error, detail)
 
     async def _exchange(
         self, target: httpx.URL, chain: _Chain, jar: httpx.Cookies, deadline: _Deadline
@@ -1000,8 +1084,11 @@ class Crawler:
         now = self._clock()
         start = max(now, host.next_at)
         wait = start - now
-        if wait > self.settings.retry_after_cap:
-            raise HostAsksToWait(host.name, wait)
+        # Only the host's own Retry-After, reaching past the cap, makes its URLs rate-limited at once. The
+        # configured interval is the user's choice and is waited however long it is: with an interval of
+        # 61 s every URL after the first was reported as rate-limited though no 429 was sent (B13).
+        if host.asked_until - now > self.settings.retry_after_cap:
+            raise HostAsksToWait(host.name, host.asked_until - now)
         host.next_at = start + host.interval
         if wait > 0:
             await self._sleep(wait)

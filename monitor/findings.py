@@ -56,6 +56,9 @@ class Code(StrEnum):
     DATED_TITLE = "dated-title"
     HUB_DRIFT = "hub-drift"
     ANCHOR_UNVERIFIED = "anchor-unverified"
+    # The monitor itself could not judge the entry: a fault it did not foresee, or a page too costly to read.
+    CHECK_FAILED = "check-failed"
+    TOO_COMPLEX = "too-complex"
 
     @property
     def severity(self) -> Severity:
@@ -91,6 +94,10 @@ SEVERITY: dict[Code, Severity] = {
     Code.HUB_DRIFT: Severity.WARNING,
     # The page is rendered by JavaScript, so a #fragment cannot be checked in what a plain fetch sees.
     Code.ANCHOR_UNVERIFIED: Severity.INFO,
+    # An unforeseen exception while checking this entry: a bug to report, never a verdict on the link.
+    Code.CHECK_FAILED: Severity.ERROR,
+    # Reading the page took longer than its analysis budget (--analysis-timeout): not analysed tonight.
+    Code.TOO_COMPLEX: Severity.WARNING,
 }
 
 # Failures of the network or the site: these may be flaky, so they are only confirmed (and alarm)

@@ -59,6 +59,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     Code.STATUS_UNVERIFIED: ("status that cannot be verified", "statuses that cannot be verified"),
     Code.DATED_TITLE: ("dated title", "dated titles"),
     Code.ANCHOR_UNVERIFIED: ("anchor that cannot be verified", "anchors that cannot be verified"),
+    Code.CHECK_FAILED: ("entry the monitor failed to check", "entries the monitor failed to check"),
+    Code.TOO_COMPLEX: ("page too costly to read", "pages too costly to read"),
 }
 
 SPECIAL_EVIDENCE = frozenset({"hub", "page", "catalog", "chain", "deadline", "diff", "archive", "failing_runs"})

@@ -83,6 +83,9 @@ class FetchError(StrEnum):
     PROTOCOL = "protocol"
     RATE_LIMITED = "rate-limited"
     NOT_CHECKED = "not-checked"
+    # Something nobody foresaw went wrong while checking this URL (a bug, or a page no one imagined):
+    # the entry gets a `check-failed` finding and keeps its previous verdicts; the run goes on.
+    CHECK_FAILED = "check-failed"
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,9 @@ class EntryResult:
     checked: bool = True
     # Why an entry was not checked (an exclude pattern, the time budget); "" when it was.
     not_checked_reason: str = ""
+    # The findings are last run's verdicts, kept because tonight's check did not reach a verdict
+    # (time budget, check-failed, too-complex); the state keeps the entry's memory untouched.
+    carried_over: bool = False
     # Small facts for the state file (title, hashes, etag...), filled by the pipeline.
     page: PageText | None = None
 

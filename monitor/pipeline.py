@@ -9,21 +9,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
+from monitor.analysis import Analyser, EntryJob, PageJob, Verdict, analyse_page
 from monitor.archive import WORTH_A_SUGGESTION, find_archived
 from monitor.catalog import Catalog
-from monitor.extract import extract
 from monitor.fetch import Crawler, network_state
-from monitor.findings import Code, Finding
+from monitor.findings import NEEDS_CONFIRMATION, Code, Finding
 from monitor.hub import HubPage, hub_drift, parse_hub
-from monitor.models import Entry, EntryResult, FetchError, FetchResult, Network, PageText, RunResult
+from monitor.models import Entry, EntryResult, FetchError, FetchResult, Network, RunResult, TextSnapshot
 from monitor.rules import RuleInput, analyse
 from monitor.rules.content import fingerprint
 from monitor.settings import Settings, settings_diff, show_duration
 from monitor.state import (
+    FileSnapshot,
     PageFacts,
     SnapshotSpool,
     State,
@@ -32,7 +34,6 @@ from monitor.state import (
     remembered,
     validators,
 )
-from monitor.status import find_status_sentences
 
 log = logging.getLogger(__name__)
 
@@ -49,40 +50,92 @@ def _utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _first_status_sentence(text: str) -> str | None:
-    sentences = find_status_sentences(text)
-    return sentences[0] if sentences else None
-
-
 @dataclass
 class _Analysed:
     result: EntryResult
     facts: PageFacts | None
 
 
-def _analysed(entry: Entry, got: FetchResult, page: PageText | None, prior: State, today: date,
-              spool: SnapshotSpool) -> _Analysed:
-    """The entry's findings and what the state keeps of its page, while the page is at hand."""
-    fragment = entry.url.split("#", 1)[1] if entry.url and "#" in entry.url else None
-    if got.not_modified and page is None:
-        page = page_from_state(prior, entry.id, fragment)
+def _entry_job(entry: Entry, got: FetchResult, prior: State) -> EntryJob:
+    """What a worker needs to judge ``entry``: last night's view of the page, and the page itself on a 304."""
     before = remembered(prior, entry.id, entry.url)
-    findings = analyse(RuleInput(entry, got, page, today, before))
+    if before is not None and before.snapshot is not None and not isinstance(
+        before.snapshot, FileSnapshot | TextSnapshot
+    ):
+        # Only snapshots that can cross to a worker process: a file's path, or the text itself.
+        before = replace(before, snapshot=TextSnapshot(before.snapshot.text() or ""))
+    page = None
+    if got.not_modified and got.body is None:
+        fragment = entry.url.split("#", 1)[1] if entry.url and "#" in entry.url else None
+        page = page_from_state(prior, entry.id, fragment)
+    return EntryJob(entry, before, page)
+
+
+def _analysed(entry: Entry, got: FetchResult, verdict: Verdict, prior: State, spool: SnapshotSpool) -> _Analysed:
+    """The entry's result, and what the state keeps of its page (its watched text spooled to disk)."""
+    result = EntryResult(entry, list(verdict.findings), final_url=got.final_url, http_status=got.status,
+                         elapsed_ms=got.elapsed_ms, page=verdict.page)
     facts = None
-    if page is not None:
-        watched_hash = fingerprint(page.watched)
-        # Text that changed only in noise keeps last night's snapshot file: no rewrite, no churn in git.
-        kept = before.snapshot if before is not None and before.watched_hash == watched_hash else None
-        snapshot = kept or spool.put(page.watched)
-        # Only for an entry that claims a status: its rules have just read the page's status sentences (still
-        # remembered by status.py); for the others the search would cost a twentieth of the run for nothing.
-        status_line = _first_status_sentence(page.text) if entry.status else None
-        facts = PageFacts(watched_hash, status_line, snapshot)
-        # The texts are now spooled or on disk, and of the page's ids the state needs only the URL's own.
-        page = replace(page, text="", watched="", ids=page.ids & {fragment} if fragment else frozenset())
-    result = EntryResult(entry, findings, final_url=got.final_url, http_status=got.status,
-                         elapsed_ms=got.elapsed_ms, page=page)
+    if verdict.page is not None and verdict.watched_hash is not None:
+        before = remembered(prior, entry.id, entry.url)
+        kept = before.snapshot if verdict.watched is None and before is not None else None
+        snapshot = kept or spool.put(verdict.watched or "")
+        facts = PageFacts(verdict.watched_hash, verdict.status_line, snapshot)
     return _Analysed(result, facts)
+
+
+def _no_verdict(entry: Entry, code: Code, detail: str) -> Finding:
+    """The finding of an entry the monitor could not judge tonight: check-failed or too-complex."""
+    if code is Code.TOO_COMPLEX:
+        return Finding(
+            code,
+            f"{entry.url} was fetched, but reading the page took too long: {detail}. It was not analysed tonight.",
+            {"error": detail},
+            "A page that needs this long is unusual (a huge or machine-made page): open it to check it is what "
+            f"{entry.where} means to link to; a legitimate one can be given more time with --analysis-timeout.",
+        )
+    return Finding(
+        Code.CHECK_FAILED,
+        f"hub-monitor failed to check {entry.url}: {detail}. This is a fault of the monitor, not a verdict "
+        "on the link.",
+        {"error": detail},
+        "Please report it to the hub-monitor maintainers with this message and the traceback that "
+        "`hub-monitor check --verbose` prints. The entry keeps its previous verdicts meanwhile.",
+    )
+
+
+def _carried_over(prior: State, entry: Entry, confirm_after: int) -> list[Finding]:
+    """Last run's open findings of an entry not judged tonight, so a failure never vanishes unseen."""
+    prev = prior.entries.get(entry.id)
+    if prev is None or prev.url != entry.url:
+        return []
+    carried: list[Finding] = []
+    for value, first_seen in sorted(prev.findings.items()):
+        try:
+            code = Code(value)
+        except ValueError:
+            continue  # a code from a newer version of the tool
+        confirmed = code not in NEEDS_CONFIRMATION or prev.consecutive_failures >= confirm_after
+        when = prev.last_checked or "the last run"
+        carried.append(Finding(
+            code,
+            f"Not checked tonight; the verdict of the last check ({when}) stands: {code.value}.",
+            {"carried_over": "true", "last_checked": when},
+            confirmed=confirmed,
+            first_seen=first_seen,
+        ))
+    return carried
+
+
+class _Deferred:
+    """An awaitable whose coroutine is made only when it is awaited: a caller that drops it (a crawler cut short,
+    a test's fake) leaves no "never awaited" coroutine behind, and the page waits in ``pending``."""
+
+    def __init__(self, start: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._start().__await__()
 
 
 async def _crawl(
@@ -94,51 +147,87 @@ async def _crawl(
     crawler_factory: Callable[..., Crawler],
     hub_url: str | None,
     today: date,
+    analyse_page: Callable[[PageJob], list[Verdict]],
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
+    unjudged: dict[str, Finding] = {}  # entry id -> why no verdict was reached (check-failed, too-complex)
     excluded: dict[str, str] = {}  # entry id -> why
     hub_page: list[HubPage] = []
+    pending: dict[str, FetchResult] = {}  # fetched, not yet analysed
     failures = 0
     spool = SnapshotSpool()
 
-    def on_result(url: str, fetched: FetchResult) -> None:
+    async def analyse_url(url: str, analyser: Analyser) -> None:
+        fetched = pending[url]
+        entries = entries_of.get(url, [])
+        job = PageJob(fetched, tuple(_entry_job(e, fetched, prior) for e in entries), today)
+        verdicts = {v.entry_id: v for v in await analyser.run(job)}
+        pending.pop(url, None)
+        fetched.body = None  # only findings and small facts are kept per entry
+        for entry in entries:
+            verdict = verdicts.get(entry.id)
+            if verdict is None or verdict.failure is not None:
+                code = verdict.failure if verdict is not None else Code.CHECK_FAILED
+                detail = verdict.failure_detail if verdict is not None else "no verdict came back"
+                if verdict is not None and verdict.trace:
+                    log.debug("unforeseen error while analysing %s:\n%s", url, verdict.trace)
+                unjudged[entry.id] = _no_verdict(entry, code, detail)
+            else:
+                analysed[entry.id] = _analysed(entry, fetched, verdict, prior, spool)
+
+    def on_result(url: str, fetched: FetchResult) -> Awaitable[None] | None:
+        """Record one URL's answer; its analysis is returned for the crawler to await (so pages never pile up)."""
         nonlocal failures
-        # Analyse at once and drop the body and the page: only findings and small facts are kept per entry.
-        body = fetched.body
-        if body is not None and url == hub_url and fetched.ok:
-            hub_page.append(parse_hub(body, fetched.headers, fetched.final_url))
-        fetched.body = None
-        # Entries sharing a URL may watch different regions of it: one reading of the page per region.
-        pages: dict[str | None, PageText] = {}
-        # An excluded URL is not checked: its entries are listed as such, with the reason and no finding.
-        if fetched.error is FetchError.NOT_CHECKED:
-            excluded.update((entry.id, fetched.error_detail) for entry in entries_of.get(url, []))
-        else:
-            for entry in entries_of.get(url, []):
-                if body is not None and entry.watch not in pages:
-                    pages[entry.watch] = extract(body, fetched.headers, entry.watch)
-                analysed[entry.id] = _analysed(entry, fetched, pages.get(entry.watch), prior, today, spool)
         results[url] = fetched
         if not fetched.ok and fetched.status != 304:
             failures += 1
         if progress is not None:
             host = fetched.url.split("/")[2] if "://" in fetched.url else fetched.url
             progress(len(results), len(urls), failures, host)
+        if fetched.body is not None and url == hub_url and fetched.ok:
+            try:
+                hub_page.append(parse_hub(fetched.body, fetched.headers, fetched.final_url))
+            except Exception as exc:  # the hub is one page among others: drift says it was unread
+                log.warning("the hub page %s could not be read: %s: %s", url, type(exc).__name__, exc)
+                log.debug("traceback", exc_info=exc)
+        entries = entries_of.get(url, [])
+        if fetched.error is FetchError.NOT_CHECKED:
+            # An excluded URL is not checked: its entries are listed as such, with the reason and no finding.
+            excluded.update((entry.id, fetched.error_detail) for entry in entries)
+            entries = []
+        elif fetched.error is FetchError.CHECK_FAILED:
+            unjudged.update((e.id, _no_verdict(e, Code.CHECK_FAILED, fetched.error_detail)) for e in entries)
+            entries = []
+        if not entries:
+            fetched.body = None
+            return None
+        pending[url] = fetched
+        return _Deferred(lambda: analyse_url(url, analyser))
 
     entry_urls = {e.id: e.url for entries in entries_of.values() for e in entries}
     crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
-    async with crawler:
+    async with Analyser(settings.workers, settings.analysis_timeout, analyse_page) as analyser, crawler:
+        budget_spent = False
         # Whatever finished within the budget is reported; the rest is listed as not checked.
         try:
             await asyncio.wait_for(crawler.fetch_all(urls, on_result=on_result), timeout=settings.max_runtime)
         except TimeoutError:
+            budget_spent = True
             log.warning(
                 "the run's time budget (max_runtime %s) ran out: %d of %d URLs not checked",
                 show_duration(settings.max_runtime), len(urls) - len(results), len(urls),
             )
+        if pending:
+            # Answers whose analysis was cut short by the budget (or never awaited): read them now, within
+            # one more analysis budget at most when the run's own is spent; the rest carry their verdicts over.
+            jobs = asyncio.gather(*(analyse_url(url, analyser) for url in list(pending)))
+            try:
+                await (asyncio.wait_for(jobs, settings.analysis_timeout) if budget_spent else jobs)
+            except TimeoutError:
+                log.warning("%d fetched page(s) not analysed before the time budget ran out", len(pending))
         return Crawl(results, analysed, excluded, crawler.requests, tuple(sorted(crawler.hosts)),
-                     hub_page[0] if hub_page else None)
+                     hub_page[0] if hub_page else None, unjudged)
 
 
 @dataclass(repr=False)
@@ -149,6 +238,7 @@ class Crawl:
     requests: int
     hosts: tuple[str, ...]
     hub_page: HubPage | None
+    unjudged: dict[str, Finding]  # by entry id: check-failed or too-complex, no verdict reached
 
     def __repr__(self) -> str:
         # Kept short on purpose: on Python 3.11, asyncio.run formats the repr of its main task, result
@@ -166,7 +256,10 @@ def check(
     progress: Progress | None = None,
     crawler_factory: Callable[..., Crawler] = Crawler,
     suggest: bool = False,
+    analyse_page: Callable[[PageJob], list[Verdict]] = analyse_page,
 ) -> CheckOutcome:
+    """One run of `check`. ``crawler_factory`` and ``analyse_page`` (which must be importable by name, for
+    the worker processes) are injectable for tests."""
     started = _utc_now()
     t0 = time.monotonic()
     entries = catalog.entries
@@ -180,7 +273,7 @@ def check(
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
     crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today)
+        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
     )
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
@@ -193,9 +286,21 @@ def check(
             results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today)) + drift.pop(entry.id, [])))
             continue
         done = crawl.analysed.get(entry.id)
+        if done is None and entry.id in crawl.excluded:
+            results.append(EntryResult(entry, [], checked=False, not_checked_reason=crawl.excluded[entry.id]))
+            continue
         if done is None:
-            reason = crawl.excluded.get(entry.id) or out_of_time
-            results.append(EntryResult(entry, [], checked=False, not_checked_reason=reason))
+            # No verdict tonight: last run's stands (the state keeps it too), marked as carried over, so an
+            # entry not reached is never counted as fine and a known failure never drops out of sight.
+            problem = crawl.unjudged.get(entry.id)
+            got = crawl.fetched.get(entry.url)
+            reason = f"{problem.code.value}: {problem.evidence['error']}" if problem else out_of_time
+            findings = ([problem] if problem else []) + _carried_over(prior, entry, settings.confirm_after)
+            results.append(EntryResult(
+                entry, findings + drift.pop(entry.id, []), final_url=got.final_url if got else None,
+                http_status=got.status if got else None, elapsed_ms=got.elapsed_ms if got else None,
+                checked=False, not_checked_reason=reason, carried_over=True,
+            ))
             continue
         done.result.findings += drift.pop(entry.id, [])
         if done.facts is not None:
@@ -218,7 +323,13 @@ def check(
         confirm_after=settings.confirm_after,
     )
     if network is Network.UNAVAILABLE:
-        # Nothing was concluded: no counters move, no verdicts change.
+        # Nothing was concluded: no counters move, no verdicts change, and the reports say so alike: no
+        # entry carries a finding (confirmed or not) and none counts as an error or as fine.
+        offline = "the network was unavailable: nothing was judged"
+        run.entries = [
+            EntryResult(r.entry, [], checked=False, not_checked_reason=offline) if r.entry.url else r for r in results
+        ]
+        run.hub_findings = []
         return CheckOutcome(run, None)
     memo = remember(
         prior,

@@ -73,7 +73,12 @@ def to_json(
     `links` are where this run can be seen on GitHub (see `actions_links`), for permalinks in the report.
     """
     entries = [_entry_json(er, run.today) for er in run.entries]
-    counts = Counter(e["severity"] for e in entries)
+    # An entry whose link was not checked tonight is never counted as fine: only a verdict it carries over
+    # (a known failure) counts, and it is counted under not_checked either way.
+    counts = Counter(
+        e["severity"] for e, er in zip(entries, run.entries, strict=True)
+        if er.checked or not er.entry.url or e["severity"] != Severity.OK.value
+    )
     order = {er.entry.id: i for i, er in enumerate(run.entries)}
     entry_drift = [(er.entry.id, f) for er in run.entries for f in er.findings]
     return {
@@ -95,6 +100,7 @@ def to_json(
             "warning": counts[Severity.WARNING.value],
             "error": counts[Severity.ERROR.value],
             "checked": sum(1 for er in run.entries if er.checked and er.entry.url),
+            "not_checked": sum(1 for er in run.entries if not er.checked and er.entry.url),
             "requests": run.requests,
             "hosts": len(run.hosts),
         },
@@ -152,6 +158,7 @@ def _entry_json(er: EntryResult, today: str) -> dict[str, Any]:
         "elapsed_ms": er.elapsed_ms,
         "checked": er.checked,
         "not_checked_reason": er.not_checked_reason or None,
+        "carried_over": er.carried_over,
         "severity": Severity.worst(confirmed).value,
         "findings": [_finding_json(f) for f in findings],
         "proposals": [p.to_json() for p in proposals_for(er.entry, findings, er.final_url, today)],

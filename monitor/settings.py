@@ -20,7 +20,9 @@ Keys (lychee's names where lychee has one):
 - `timeout`, `retry_wait_time`, `retry_after_cap`, `host_request_interval`, `max_runtime`: durations, as
   seconds (`1.5`) or with a unit (`"100ms"`, `"1s"`, `"2m"`, `"1h"`, `"1m30s"`).
 - `max_retries`, `max_redirects` (0 or more); `max_concurrency`, `host_concurrency`, `confirm_after` (1 or more).
-- `max_body`: bytes, as a number or `"2MiB"`, `"512KiB"`, `"10MB"`.
+- `max_body`: bytes, as a number or `"2MiB"`, `"512KiB"`, `"10MB"`; at most 64 MiB.
+- `workers` (1 to 64): processes that read pages off the event loop; `analysis_timeout`: a duration, the time
+  one page's reading may take before its entry is `too-complex`.
 - `user_agent`: text.
 - `headers`: `{Name: value}` sent to every site. Credentials (Authorization, Cookie, *token*, ...) are refused
   here because every checked site would receive them; put them under `hosts`.
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -49,6 +52,7 @@ from yaml.resolver import Resolver
 
 from monitor import DEFAULT_USER_AGENT
 from monitor.inputfile import CONFIG_LIMIT
+from monitor.patterns import compile_pattern
 from monitor.yamlcheck import BAD, CatalogError, Reader, join
 
 MIB = 1024 * 1024
@@ -87,12 +91,15 @@ class Settings:
     confirm_after: int = 2
     max_runtime: float = 900.0  # seconds for the whole run
     check_hub: bool = True
+    # Pages are read in this many worker processes (1: in one thread of the main process), off the event loop.
+    workers: int = os.cpu_count() or 1
+    analysis_timeout: float = 5.0  # seconds to read one page; past it the entry is too-complex
 
     def is_excluded(self, url: str) -> bool:
         """Whether `url` is skipped: it matches an `exclude` pattern and no `include` pattern (lychee's rule)."""
-        if any(re.search(pattern, url) for pattern in self.include):
+        if any(compile_pattern(pattern).search(url) for pattern in self.include):
             return False
-        return any(re.search(pattern, url) for pattern in self.exclude)
+        return any(compile_pattern(pattern).search(url) for pattern in self.exclude)
 
     def for_host(self, host: str) -> HostSettings:
         """The effective concurrency, request interval and headers (global ones included) for one host."""
@@ -256,10 +263,47 @@ def _read_size(reader: Reader, node: Node, field: str) -> int | None:
         reader.error(node, field, f"expected a size such as 2097152 or '2MiB', got {reader.describe(node)}")
         return None
     try:
-        return parse_size(value)
+        size = parse_size(value)
     except ValueError as exc:
         reader.error(node, field, str(exc))
         return None
+    problem = max_body_problem(size)
+    if problem:
+        reader.error(node, field, problem)
+        return None
+    return size
+
+
+# A page bigger than this is not a page a reader reads; and every body up to the cap is held in memory, copied
+# and parsed, so an endless page with a cap of gigabytes would end the run with MemoryError (issue 12, B35).
+MAX_BODY_LIMIT = 64 * MIB
+# Each worker is a process of about 60 MB: a catalog asking for thousands must not fork-bomb the runner.
+MAX_WORKERS = 64
+
+
+def max_body_problem(size: int) -> str | None:
+    """Why ``size`` cannot be the body cap, or None (shared by the flag, --config and a catalog's settings)."""
+    if size < 1:
+        return f"must be at least 1 byte, got {size}"
+    if size > MAX_BODY_LIMIT:
+        return f"must be at most {_show_size(MAX_BODY_LIMIT)}, got {_show_size(size)}"
+    return None
+
+
+def workers_problem(count: int) -> str | None:
+    """Why ``count`` cannot be the number of analysis workers, or None."""
+    if not 1 <= count <= MAX_WORKERS:
+        return f"must be between 1 and {MAX_WORKERS}, got {count}"
+    return None
+
+
+def _read_workers(reader: Reader, node: Node, field: str) -> int | None:
+    count = reader.integer(node, field, minimum=1)
+    problem = workers_problem(count) if count is not None else None
+    if problem:
+        reader.error(node, field, problem)
+        return None
+    return count
 
 
 def _read_count(reader: Reader, node: Node, field: str, *, minimum: int) -> int | None:
@@ -340,10 +384,9 @@ def _read_patterns(reader: Reader, node: Node, field: str) -> tuple[str, ...]:
     patterns: list[str] = []
     for item, pattern in reader.texts(node, field):
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            where = f"{field}[{len(patterns)}]"
-            reader.error(item, where, f"{pattern!r} is not a valid regular expression: {exc}")
+            compile_pattern(pattern)
+        except ValueError as exc:
+            reader.error(item, f"{field}[{len(patterns)}]", str(exc))
             continue
         patterns.append(pattern)
     return tuple(patterns)
@@ -399,6 +442,8 @@ _KEYS: dict[str, _Read] = {
     "confirm_after": partial(_read_count, minimum=1),
     "max_runtime": partial(_read_duration, positive=True),
     "check_hub": _read_bool,
+    "workers": _read_workers,
+    "analysis_timeout": partial(_read_duration, positive=True),
 }
 SETTING_KEYS: tuple[str, ...] = tuple(_KEYS)
 
@@ -468,7 +513,7 @@ FlagValue = str | list[str] | Mapping[str, "FlagValue"]
 # config file); the others are always text (`--user-agent 1.0` is the text "1.0").
 _PLAIN_KEYS = frozenset({"timeout", "max_retries", "retry_wait_time", "max_concurrency", "host_concurrency",
                          "host_request_interval", "max_redirects", "max_body", "max_runtime", "confirm_after",
-                         "accept"})  # fmt: skip
+                         "accept", "workers", "analysis_timeout"})  # fmt: skip
 _STR = "tag:yaml.org,2002:str"
 
 
@@ -554,7 +599,9 @@ def _merge_hosts(old: Mapping[str, HostSettings], new: Mapping[str, HostSettings
 
 # -- display ----------------------------------------------------------------------------------------------
 
-_DURATIONS = frozenset({"timeout", "retry_wait_time", "retry_after_cap", "host_request_interval", "max_runtime"})
+_DURATIONS = frozenset(
+    {"timeout", "retry_wait_time", "retry_after_cap", "host_request_interval", "max_runtime", "analysis_timeout"}
+)
 SECRET = "***"
 
 

@@ -363,6 +363,21 @@ def _reference_text_of(root: etree._Element) -> str:
     return "\n".join(line for line in cleaned if line)
 
 
+def _reference_drop(element: etree._Element) -> None:
+    """One element at a time, as extract.py did before it joined the tails in one go (quadratic on 100,000)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
 def _reference_html(text: str, charset: str, watch: str | None) -> PageText:
     root = etree.fromstring(ex._without_markers(text), ex._PARSER)
     if root is None:
@@ -372,7 +387,7 @@ def _reference_html(text: str, charset: str, watch: str | None) -> PageText:
     scan = _reference_scan(root)
     watched_root = ex._watched_root(root, watch)
     for element in scan.dropped:
-        ex._drop(element)
+        _reference_drop(element)
     body = next(root.iter("body"), None)
     if body is None or scan.root_dropped:
         body = root

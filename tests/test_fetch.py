@@ -646,8 +646,9 @@ def test_every_httpx_exception_translates(cls: type[Exception]) -> None:
     exc = cls.__new__(cls)
     Exception.__init__(exc, "boom")
     decision = fetch_module._HTTPX_ERRORS[cls]
-    if decision is None:
-        assert translate_error(exc) is None  # a bug in the monitor: re-raised, never a link verdict
+    if decision is FetchError.CHECK_FAILED:
+        # A bug in the monitor, never a link verdict: it names the exception for the user to report.
+        assert translate_error(exc) == (decision, f"{cls.__name__}: boom")
     else:
         assert translate_error(exc) == (decision, "boom")
 
@@ -691,7 +692,7 @@ def test_translate_error_names_the_cause(exc: Exception, expected: tuple[FetchEr
 
 
 def test_unknown_exceptions_are_not_link_failures() -> None:
-    assert translate_error(KeyError("bug")) is None
+    assert translate_error(KeyError("bug")) == (FetchError.CHECK_FAILED, "KeyError: 'bug'")
 
 
 # --- network state --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ body, drip, loops, long chains) are not repeated here.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import ipaddress
 import json
 import re
@@ -186,6 +187,13 @@ INVALID_UTF8 = b"<title>Bad \xff\xfe bytes \xc3\x28 here</title><p>caf\xe9 \xed\
 LYING = "<title>Caf\u00e9 \u2014 lying</title><p>na\u00efve</p>".encode()  # UTF-8, sent as UTF-16
 
 
+# Issue 12: each of these crashed the whole run at b48677a (exit 1, no report, no state).
+GZIP_TOWER = respond(
+    200, gzip.compress(b"<title>Tower</title>") * 2000, {"Content-Encoding": ", ".join(["gzip"] * 1500)}
+)
+UTF7 = respond(200, b"Status: +2AA- open\n", content_type="text/plain; charset=utf-7")
+
+
 # What each catalog path serves, and the one finding (or none) it must end in.
 def scenarios(port: int) -> dict[str, tuple[Any, list[str]]]:
     return {
@@ -212,6 +220,13 @@ def scenarios(port: int) -> dict[str, tuple[Any, list[str]]]:
         "/nested": (respond(200, b"<title>Nested</title>" + b"<div>" * 100_000 + b"deep" + b"</div>" * 100_000), []),
         "/million-links": (million_links, ["too-large"]),
         "/pdf-as-html": (respond(200, PDF), []),
+        "/to-bad-idna": (redirect("http://xn--zz.example/", 302), ["blocked-address"]),  # B1
+        "/to-emoji-idna": (redirect("http://xn--ls8h.la/", 302), ["blocked-address"]),  # B1, a real domain
+        "/to-empty-label": (redirect("http://a..b/", 302), ["blocked-address"]),  # B2
+        "/to-long-label": (redirect(f"http://{'a' * 64}.example/", 302), ["blocked-address"]),  # B2
+        "/to-port-65536": (redirect("http://8.8.8.8:65536/", 302), ["blocked-address"]),  # B3
+        "/gzip-tower": (GZIP_TOWER, ["unreachable"]),  # B4
+        "/utf-7": (UTF7, []),  # B5
         "/injection": (html(INJECTION, f"<h1>{INJECTION}</h1><p>Applications are closed. {INJECTION}</p>"),
                        ["status-changed"]),
     }  # fmt: skip
@@ -318,6 +333,14 @@ def test_one_run_over_every_hostile_server(tmp_path: Path, server: TestServer) -
     assert f"{PRIVATE_NAME} (10.20.30.40) is a private address" in message("to-private-name")
     assert "127.0.0.1 is a loopback address" in message("to-loopback")
     assert "::1 is a loopback address" in message("to-ipv6-loopback")
+    assert "'xn--zz.example' is not a valid internationalised domain name (IDNA" in message("to-bad-idna")
+    assert "'xn--ls8h.la' is not a valid internationalised domain name (IDNA" in message("to-emoji-idna")
+    assert "has an empty label" in message("to-empty-label")
+    assert "has a label of 64 characters" in message("to-long-label")
+    assert "port 65536, outside 1-65535" in message("to-port-65536")
+    assert "1500 content codings stacked" in message("gzip-tower")
+    # Every text kept is valid Unicode: utf-7 is not a page encoding, so "+2AA-" stays as written.
+    assert "\ud800" not in json.dumps(report, ensure_ascii=False)
     for scheme in ("file", "ftp", "javascript", "data"):
         assert f"{scheme}:" in message(f"to-{scheme}")
     # The good pages are untouched by their neighbours: a plain 200 each, after a single request.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -55,12 +55,14 @@ class FakeCrawler:
     async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         return None
 
-    async def fetch_all(self, urls: list[str], on_result: Callable[[str, FetchResult], None]) -> None:
+    async def fetch_all(self, urls: list[str], on_result: Callable[[str, FetchResult], Awaitable[None] | None]) -> None:
         for url in urls:
             self.requests += 1
             i = int(url.rsplit("/", 1)[1])
-            on_result(url, FetchResult(url, url, 200, headers={"content-type": "text/html; charset=utf-8"},
-                                       body=page(i, self.night)))
+            analysis = on_result(url, FetchResult(url, url, 200, headers={"content-type": "text/html; charset=utf-8"},
+                                                  body=page(i, self.night)))
+            if analysis is not None:  # as the Crawler does: the page is read before the next one is fetched
+                await analysis
 
 
 def run_night(tmp_path: Path, night: int) -> tuple[float, float]:

@@ -119,11 +119,14 @@ def test_json_keys_and_order_are_pinned() -> None:
         "hub_proposals", "issues", "links", "accepted",
     ]  # fmt: skip
     assert list(data["hub"]) == ["title", "url", "maintainer"]
-    assert list(data["summary"]) == ["entries", "ok", "info", "warning", "error", "checked", "requests", "hosts"]
+    assert list(data["summary"]) == [
+        "entries", "ok", "info", "warning", "error", "checked", "not_checked", "requests", "hosts",
+    ]  # fmt: skip
     assert list(data["changes"]) == ["new", "resolved", "confirmed", "changed"]
     assert list(data["entries"][0]) == [
         "id", "section", "title", "kind", "url", "line", "status", "final_url", "http_status", "elapsed_ms",
-        "checked", "not_checked_reason", "severity", "findings", "proposals", "field_lines", "accepted_findings",
+        "checked", "not_checked_reason", "carried_over", "severity", "findings", "proposals", "field_lines",
+        "accepted_findings",
     ]  # fmt: skip
     proposals = [p for e in data["entries"] for p in e["proposals"]]
     assert proposals and list(proposals[0]) == [
@@ -145,7 +148,8 @@ def test_json_summary_and_severities() -> None:
         "nolink": "info", "fine": "ok",
     }  # fmt: skip
     assert data["summary"] == {
-        "entries": 7, "ok": 2, "info": 2, "warning": 2, "error": 1, "checked": 6, "requests": 9, "hosts": 2,
+        "entries": 7, "ok": 2, "info": 2, "warning": 2, "error": 1, "checked": 6, "not_checked": 0, "requests": 9,
+        "hosts": 2,
     }  # fmt: skip
 
 

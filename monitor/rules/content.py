@@ -14,7 +14,6 @@ that the next run's `content-changed` compares like with like.
 from __future__ import annotations
 
 import calendar
-import difflib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -564,28 +563,159 @@ def fingerprint(text: str) -> str:
 
 
 _DIFF_LINES = 40
+# Steps the line diff may take (each costs about a microsecond in CPython): past it, the change is shown
+# without aligning the texts. difflib.SequenceMatcher took 50 s on 20,000 lines and worse than cubic time
+# on repeated lines; Myers' O((N+M)·D) diff below, after the common start and end are set aside, is bounded.
+_DIFF_WORK = 300_000
+_Op = tuple[bool, int, int, int, int]  # (equal?, i1, i2, j1, j2), as difflib's opcodes
 
 
 def _diff(old: str, new: str) -> str:
-    """A short unified diff of the lines that changed beyond noise (compared denoised, shown as written)."""
+    """A short unified diff of the lines that changed beyond noise (compared denoised, shown as written).
+
+    A change too large to align within the work budget is shown as the lines only in the old text and the
+    lines only in the new one, and says that the diff was cut short.
+    """
     a, b = old.splitlines(), new.splitlines()
-    keys_a = [_denoise(line) for line in a]
-    keys_b = [_denoise(line) for line in b]
+    # Lines equal as written are equal denoised: only the lines between the common start and end are
+    # denoised (a regex pass each), so one change in a page of 20,000 lines costs 2 lines, not 40,000.
+    same = _common_ends(a, b)
+    keys_a = [line if i < same[0] or i >= len(a) - same[1] else _denoise(line) for i, line in enumerate(a)]
+    keys_b = [line if i < same[0] or i >= len(b) - same[1] else _denoise(line) for i, line in enumerate(b)]
+    ops = _line_opcodes(keys_a, keys_b)
+    out = _unaligned(a, b, keys_a, keys_b) if ops is None else _unified(a, b, ops)
+    if len(out) > _DIFF_LINES:
+        hidden = len(out) - _DIFF_LINES
+        out = [*out[:_DIFF_LINES], f"… {hidden} more diff line{'s' if hidden != 1 else ''}"]
+    if ops is None:
+        out.append("… diff cut short: the texts differ in too many places to align line by line")
+    return "\n".join(line if len(line) <= 200 else line[:199] + "…" for line in out)
+
+
+def _unified(a: list[str], b: list[str], ops: list[_Op]) -> list[str]:
     out: list[str] = []
-    matcher = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)
-    for group in matcher.get_grouped_opcodes(1):
+    for group in _groups(ops):
         first, last = group[0], group[-1]
         out.append(f"@@ -{first[1] + 1},{last[2] - first[1]} +{first[3] + 1},{last[4] - first[3]} @@")
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
+        for equal, i1, i2, j1, j2 in group:
+            if equal:
                 out.extend(f" {line}" for line in b[j1:j2])
                 continue
             out.extend(f"-{line}" for line in a[i1:i2])
             out.extend(f"+{line}" for line in b[j1:j2])
-    if len(out) > _DIFF_LINES:
-        hidden = len(out) - _DIFF_LINES
-        out = [*out[:_DIFF_LINES], f"… {hidden} more diff line{'s' if hidden != 1 else ''}"]
-    return "\n".join(line if len(line) <= 200 else line[:199] + "…" for line in out)
+    return out
+
+
+def _unaligned(a: list[str], b: list[str], keys_a: list[str], keys_b: list[str]) -> list[str]:
+    only_a, only_b = set(keys_a) - set(keys_b), set(keys_b) - set(keys_a)
+    return [f"-{line}" for line, key in zip(a, keys_a, strict=True) if key in only_a] + [
+        f"+{line}" for line, key in zip(b, keys_b, strict=True) if key in only_b
+    ]
+
+
+def _groups(ops: list[_Op], n: int = 1) -> list[list[_Op]]:
+    """The changes with ``n`` equal lines around each: difflib's get_grouped_opcodes, on our opcodes."""
+    codes = list(ops)
+    if not codes:
+        return []
+    if codes[0][0]:
+        _, i1, i2, j1, j2 = codes[0]
+        codes[0] = (True, max(i1, i2 - n), i2, max(j1, j2 - n), j2)
+    if codes[-1][0]:
+        _, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = (True, i1, min(i2, i1 + n), j1, min(j2, j1 + n))
+    groups: list[list[_Op]] = []
+    group: list[_Op] = []
+    for equal, i1, i2, j1, j2 in codes:
+        if equal and i2 - i1 > 2 * n:
+            group.append((True, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))
+            groups.append(group)
+            group = []
+            i1, j1 = max(i1, i2 - n), max(j1, j2 - n)
+        group.append((equal, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0]):
+        groups.append(group)
+    return [g for g in groups if any(not op[0] for op in g)]
+
+
+def _line_opcodes(a: list[str], b: list[str]) -> list[_Op] | None:
+    """Equal and changed runs from ``a`` to ``b``, or None when aligning them would exceed the work budget."""
+    n, m = len(a), len(b)
+    start, end = _common_ends(a, b)
+    middle = _myers(a[start : n - end], b[start : m - end], _DIFF_WORK)
+    if middle is None:
+        return None
+    ops: list[_Op] = [(True, 0, start, 0, start)] if start else []
+    ops += [(eq, i1 + start, i2 + start, j1 + start, j2 + start) for eq, i1, i2, j1, j2 in middle]
+    if end:
+        ops.append((True, n - end, n, m - end, m))
+    return ops
+
+
+def _common_ends(a: list[str], b: list[str]) -> tuple[int, int]:
+    """How many lines ``a`` and ``b`` share at their start, and then at their end."""
+    n, m = len(a), len(b)
+    start = 0
+    while start < n and start < m and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < n - start and end < m - start and a[n - 1 - end] == b[m - 1 - end]:
+        end += 1
+    return start, end
+
+
+def _myers(a: list[str], b: list[str], work: int) -> list[_Op] | None:
+    """Myers' shortest edit script as runs, giving up (None) when the edit distance needs more than ``work``."""
+    n, m = len(a), len(b)
+    if not n or not m:
+        return [(False, 0, n, 0, m)] if n or m else []
+    max_d = min(n + m, work // (n + m))
+    off = max_d + 1
+    v = [0] * (2 * max_d + 3)
+    trace: list[list[int]] = []
+    for d in range(max_d + 1):
+        trace.append(v[:])
+        for k in range(-d, d + 1, 2):
+            x = v[off + k + 1] if k == -d or (k != d and v[off + k - 1] < v[off + k + 1]) else v[off + k - 1] + 1
+            y = x - k
+            while x < n and y < m and a[x] == b[y]:
+                x += 1
+                y += 1
+            v[off + k] = x
+            if x >= n and y >= m:
+                return _runs(_path(trace, n, m, off))
+    return None
+
+
+def _path(trace: list[list[int]], n: int, m: int, off: int) -> list[tuple[bool, int, int, int, int]]:
+    """The moves from (0, 0) to (n, m): (diagonal?, x0, y0, x1, y1) each, walked back through ``trace``."""
+    x, y = n, m
+    steps: list[tuple[bool, int, int, int, int]] = []
+    for d in range(len(trace) - 1, -1, -1):
+        v = trace[d]
+        k = x - y
+        prev_k = k + 1 if k == -d or (k != d and v[off + k - 1] < v[off + k + 1]) else k - 1
+        prev_x = v[off + prev_k]
+        prev_y = prev_x - prev_k
+        while x > prev_x and y > prev_y:
+            steps.append((True, x - 1, y - 1, x, y))
+            x, y = x - 1, y - 1
+        if d > 0:
+            steps.append((False, prev_x, prev_y, x, y))
+        x, y = prev_x, prev_y
+    steps.reverse()
+    return steps
+
+
+def _runs(steps: list[tuple[bool, int, int, int, int]]) -> list[_Op]:
+    ops: list[_Op] = []
+    for diagonal, x0, y0, x1, y1 in steps:
+        if ops and ops[-1][0] == diagonal:
+            _, i1, _, j1, _ = ops[-1]
+            ops[-1] = (diagonal, i1, x1, j1, y1)
+        else:
+            ops.append((diagonal, x0, x1, y0, y1))
+    return ops
 
 
 def content_changed(inp: RuleInput) -> list[Finding]:

@@ -1,0 +1,113 @@
+"""Pages are read off the event loop, each within its time budget (issue 12, principle 2).
+
+The work functions below are module-level so that the spawned worker processes can import them by name. The
+"heavy" page burns CPU for far longer than its budget: it must cost its own entry a `too-complex` finding and
+nothing else, and the worker it held is killed and replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor import pipeline
+from monitor.analysis import Analyser, EntryJob, PageJob, Verdict, analyse_page
+from monitor.catalog import load_catalog
+from monitor.fetch import Crawler
+from monitor.findings import Code
+from monitor.models import Entry, FetchResult
+from monitor.report import to_json
+from monitor.settings import Settings
+from monitor.state import State
+from tests.catalogs import write_catalog
+from tests.server import TestServer, html
+
+TODAY = date(2026, 11, 25)
+BUDGET = 0.5  # seconds of analysis per page in these tests
+
+
+def heavy_or_real(job: PageJob) -> list[Verdict]:
+    """A page marked "heavy" takes a minute of CPU (it is killed long before); a "crash" page kills its worker."""
+    if job.fetched.body and b"heavy" in job.fetched.body:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            pass
+    if job.fetched.body and b"crash" in job.fetched.body:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return analyse_page(job)
+
+
+def _job(name: str, body: bytes) -> PageJob:
+    url = f"https://site.example/{name}"
+    got = FetchResult(url, url, 200, headers={"content-type": "text/html"}, body=body)
+    return PageJob(got, (EntryJob(Entry(name, "S", name, url), None),), TODAY)
+
+
+def test_a_page_past_its_budget_is_too_complex_and_its_worker_is_replaced() -> None:
+    async def go() -> list[list[Verdict]]:
+        async with Analyser(2, BUDGET, heavy_or_real) as analyser:
+            heavy = analyser.run(_job("heavy", b"<title>heavy</title>"))
+            fine = analyser.run(_job("fine", b"<title>Fine</title><p>text</p>"))
+            crashed = analyser.run(_job("crash", b"<title>crash</title>"))
+            first = await asyncio.gather(heavy, fine, crashed)
+            # Both workers were replaced: pages are read as before.
+            after = await asyncio.gather(*(analyser.run(_job(f"p{n}", b"<title>P</title>")) for n in range(4)))
+            return [*first, *after]
+
+    heavy, fine, crashed, *after = asyncio.run(go())
+    assert heavy[0].failure is Code.TOO_COMPLEX and "0.5 s budget" in heavy[0].failure_detail
+    assert fine[0].failure is None and fine[0].page is not None
+    assert crashed[0].failure is Code.CHECK_FAILED and "BrokenProcessPool" in crashed[0].failure_detail
+    assert all(v[0].failure is None and v[0].page is not None for v in after)
+
+
+def test_a_cpu_heavy_page_leaves_another_hosts_timing_and_verdict_untouched(
+    tmp_path: Path, server: TestServer, server2: TestServer
+) -> None:
+    """At b48677a the heavy page's analysis held the event loop, and the other host's answer came out a timeout."""
+
+    def later(title: str) -> Any:
+        page = html(title, "<p>An honest page on another host.</p>")
+
+        def handler(h: Any) -> None:
+            time.sleep(0.3)  # answers after the heavy page has arrived and its reading has begun
+            page(h)
+
+        return handler
+
+    urls = {
+        "heavy": server.route("/heavy", html("heavy", "<p>heavy</p>")),
+        "other": server2.route("/other", later("Other")),
+    }
+    catalog = load_catalog(write_catalog(tmp_path / "hub.yaml", urls))
+    settings = Settings(allow_hosts=frozenset({"127.0.0.1"}), host_request_interval=0.0, timeout=2.0,
+                        max_retries=0, check_hub=False, workers=2, analysis_timeout=BUDGET)  # fmt: skip
+    started = time.monotonic()
+    outcome = pipeline.check(catalog, settings, State(), today=TODAY, crawler_factory=Crawler,
+                             analyse_page=heavy_or_real)  # fmt: skip
+    seconds = time.monotonic() - started
+    entries = {e["id"]: e for e in to_json(outcome.run)["entries"]}
+    assert [f["code"] for f in entries["heavy"]["findings"]] == ["too-complex"]
+    assert (entries["other"]["http_status"], entries["other"]["findings"]) == (200, [])
+    assert entries["other"]["elapsed_ms"] < 2000  # well within its timeout: nothing held its answer
+    assert seconds < 30  # the minute of CPU was cut at the budget
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pages_read_in_a_thread_or_in_processes_give_the_same_verdicts(tmp_path: Path, workers: int) -> None:
+    from tests.test_isolation import FakeCrawler
+
+    urls = {name: f"https://site.example/{name}" for name in ("first", "dead", "last")}
+    catalog = load_catalog(write_catalog(tmp_path / "hub.yaml", urls))
+    outcome = pipeline.check(catalog, Settings(workers=workers, check_hub=False), State(), today=TODAY,
+                             crawler_factory=FakeCrawler)  # fmt: skip
+    codes = {r.entry.id: [f.code.value for f in r.findings] for r in outcome.run.entries}
+    assert codes == {"first": [], "dead": ["dead-link"], "last": []}
+    assert outcome.state is not None and set(outcome.state.snapshots) == {"first", "last"}
