@@ -1,13 +1,17 @@
-"""Status text: what a sentence such as "Applications open soon." claims, and which deadlines it names.
+"""Status text: what a sentence such as "Applications open soon." claims, and which deadlines to apply it names.
 
 - `classify` reads one status text into a `StatusReading`: a `State` and the deadlines in it.
 - `find_status_sentences` picks out a page's own sentences about applications.
-- `parse_deadlines` finds the dates after "close", "closes", "deadline", "due", "by" or "until".
+- `parse_deadlines` gives the deadlines to apply (or register, or submit) that a text names.
 
-Dates are parsed by python-dateutil, but only the date expression cut out of the clause: given a whole
-sentence, its fuzzy mode reads stray numbers ("ARENA 7.0", "the 2024 cohort") as days and years. Zone names
-are mapped here, explicitly, to IANA zones so that daylight saving comes from the tz database. Nothing in
-this module raises on arbitrary text.
+How a text is read: `monitor.dates` finds every date in it (ranges, times and zones attached); the text is cut
+into clauses (at sentence ends, ";", "|", and the comma after an "if ..."); each clause is searched for the
+words that state an open, closed, opening-soon or rolling call, with negation read up to six words back
+("We don't consider applications on a rolling basis"); and each date takes its role from the nearest cue
+word before it (else after it): a deadline ("closes", "due", "submit", "no later than"), an opening ("the
+portal opens"), or something else ("decisions by", "the cohort runs", "established in"). Only deadlines to
+apply count. A clause that gives a deadline and says nothing else says "open"; one in the past tense ("were
+due", "closed on") says "closed". Nothing here raises on arbitrary text, and every pattern is bounded.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from itertools import accumulate
-from zoneinfo import ZoneInfo
+from itertools import accumulate, pairwise
 
-from dateutil import parser as dateutil_parser
+from monitor.dates import MAX_TEXT, DateMention, find_dates
 
 __all__ = [
     "Deadline",
@@ -46,11 +49,17 @@ class Deadline:
     when: datetime  # aware
     zone: str  # the zone used: an IANA name, "UTC-12 (AoE)", or "UTC" when the text names none
     zone_stated: bool = True
+    year_stated: bool = True
+    # "by 15 March each year": a deadline that comes back, so it never passes.
+    recurring: bool = False
 
     @property
     def local_date(self) -> date:
         """The calendar day of the deadline where it was set: what "before today" is judged on."""
         return self.when.date()
+
+    def passed(self, today: date) -> bool:
+        return not self.recurring and self.local_date < today
 
 
 @dataclass(frozen=True)
@@ -67,96 +76,309 @@ class StatusReading:
         return self.state is State.UNKNOWN and bool(self.signal)
 
 
-# --- states ---------------------------------------------------------------------------------------------
+# --- the words ------------------------------------------------------------------------------------------------
 
-# Tried in this order; within a text, a later state in _PRIORITY wins (see classify).
-_SIGNALS: tuple[tuple[State, re.Pattern[str]], ...] = (
-    (
-        State.UNKNOWN,
-        re.compile(r"\bstatus (?:is )?unknown\b|\bunknown status\b|\bstatus(?: is)? unclear\b", re.I),
-    ),
+# What programs call the thing one applies with, or to.
+_SUBJECT = (
+    r"(?:applications?|submissions?|nominations?|registrations?|proposals?|abstracts?|entries|papers"
+    r"|enrol(?:l)?ments?|admissions?|sign[- ]?ups?|expressions? of interest|eois?|rfps?|calls?(?: for \w+)?"
+    r"|(?:the |this |our )?(?:application |registration )?(?:portal|form|window|process|period)|intake|round"
+    r"|selection(?: process)?|call for (?:papers|proposals|applications|submissions|nominations|participants)"
+    r"|requests? for proposals|cfps?)"
+)
+_OBJECT = r"(?:applications|submissions|nominations|registrations|proposals|abstracts|entries|papers|new \w+|participants|candidates)"  # noqa: E501
+
+# Each state's signals, searched in each clause. The explicit negatives come first; a negator before any
+# other signal turns it (see _NEGATED_TO).
+_SIGNALS: tuple[tuple[State, str], ...] = (
+    (State.UNKNOWN, r"\bstatus (?:is )?(?:unknown|unclear|tbd|tba)\b|\bunknown status\b"),
+    (State.ROLLING, r"\bno (?:fixed |set |firm |specific |application |submission )?(?:deadlines?|closing date)\b"),
+    (State.OPENING_SOON, r"\bnot (?:yet|open yet|accepting \w+ yet|currently open yet)\b|\bnot open until\b"),
     (
         State.CLOSED,
-        re.compile(
-            r"\b(?:are|is|now|currently|have|has|been|applications?|registrations?|submissions?)\s+closed\b"
-            r"|^\s*closed\b"
-            r"|\bno longer (?:accepting|taking|open|available)\b"
-            r"|\b(?:not|n't) (?:currently |presently )?(?:accepting|taking|open)\b(?! yet)"
-            r"|\bclosed for (?:applications|registration|submissions)\b"
-            r"|\b(?:deadline|application period) has (?:now )?passed\b",
-            re.I,
-        ),
+        r"\bno longer (?:accepting|taking|open|available|possible|being accepted|considering)\b"
+        r"|\b(?:is|are|now|currently|have|has|been|was|were|officially|already|temporarily)\s+(?:now\s+)?closed\b"
+        rf"|^\W*closed\b|[-–—:|(]\s*closed\W*$|\b{_SUBJECT}\s+closed\b|\bclosed (?:on|as of|since|in|at)\b"
+        r"|\b(?:were|was) (?:due|accepted until|open until|possible until)\b"
+        r"|\b(?:deadline|window|period|call|round|cycle|process|registration|competition|season)"
+        r"\s+(?:has |have |is |was )?(?:now |already |officially )?(?:passed|expired|ended|over|finished|elapsed"
+        r"|concluded)\b"
+        r"|\b(?:expired|ended|finished|concluded) (?:on|in|at)\b|\bhas (?:now )?(?:ended|finished|concluded"
+        r"|been completed)\b"
+        r"|\bselection (?:process )?(?:is|has|was) (?:now )?(?:finished|complete|completed|over|concluded)\b"
+        r"|\b(?:is|are) (?:now )?(?:full|fully booked|filled)\b|\bhas been filled\b|\bthank(?:s| you) (?:to all"
+        r"|for all|everyone|all)\b.{0,40}\bappl",
     ),
     (
         State.OPENING_SOON,
-        re.compile(
-            r"\bopen(?:s|ing)? soon\b|\bcoming soon\b|\bwill (?:re)?open\b|\bnot (?:yet|open yet)\b"
-            r"|\bopen(?:s|ing)? (?:later|in (?:early|mid|late|the)\b)"
-            r"|\bexpress(?:ions?)? (?:of )?interest\b|\bregister (?:your )?interest\b"
-            r"|\b(?:join|sign up (?:for|to)) (?:the |our )?(?:wait ?list|mailing list)\b|\bbe notified\b",
-            re.I,
-        ),
+        r"\bopen(?:s|ing)? (?:soon|shortly|later)\b|\bcoming soon\b|\b(?:will|shall|to) (?:re)?open\b"
+        r"|\bwill be (?:re)?open"
+        r"|\bopen(?:s|ing)? (?:again )?(?:in|during) (?:early|mid|late|the|spring|summer|autumn|fall|winter"
+        r"|january|february"
+        r"|march|april|may|june|july|august|september|october|november|december|\d)"
+        r"|\breopen(?:s|ing)?\b|\bstay tuned\b|\b(?:will|to) be (?:published|announced|released|launched|posted"
+        r"|ready|available|opened)\b"
+        r"|\b(?:is|are) (?:planned|expected|anticipated|scheduled)\b|\b(?:should|expect to|plan to|hope to|we'll"
+        r"|will) (?:open|launch|re-?open)"
+        r"|\bexpress(?:ions?)? (?:of )?interest\b|\bregister (?:your )?interest\b|\bwait ?list\b"
+        r"|\b(?:join|sign up (?:for|to)|subscribe to) (?:the |our )?(?:mailing list|newsletter|updates)\b"
+        r"|\bbe (?:the first to )?(?:notified|informed)\b"
+        r"|\b(?:tell|notify|email|inform|let) you (?:know )?(?:when|once|as soon as)\b|\bleave your (?:e-?mail"
+        r"|details)\b"
+        r"|\bsubscribe\b.{0,40}\b(?:news|next|updates)\b|\b(?:next|upcoming|future) (?:intake|round|call|cohort"
+        r"|cycle)\b"
+        r"|\b(?:when|once|as soon as) (?:the )?(?:next )?(?:applications?|registrations?|submissions?|the call"
+        r"|calls?)\s+(?:open|are open|go live|launch)",
     ),
     (
         State.ROLLING,
-        re.compile(
-            r"\brolling (?:basis|applications?|admissions?|deadline)\b|\bapplications? (?:are )?rolling\b"
-            r"|\bapply (?:at )?any ?time\b|\bopen (?:all )?year[- ]round\b",
-            re.I,
-        ),
+        r"\brolling (?:basis|applications?|admissions?|deadlines?|intake|review|submissions?)\b"
+        r"|\b(?:applications?|submissions?|admissions?) (?:are )?rolling\b|\b(?:apply|submit"
+        r"|register) (?:at )?any ?time\b"
+        r"|\b(?:open|accepted|accepting \w+) (?:all )?(?:year[- ]round|all year|throughout the year|continuously)\b"
+        r"|\bat any (?:time|point)(?: of the year)?\b|\bon an? (?:ongoing|continuous|continual) basis\b"
+        r"|\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b|\bopen[- ]ended\b"
+        r"|\bno closing date\b|\bcontinuously (?:open|accepting)\b",
     ),
     (
         State.OPEN,
-        re.compile(
-            r"\b(?:are|is|now|currently) open\b|\bopen now\b|\bapply (?:now|today|here|by|before)\b"
-            r"|\bapplications? (?:are |is )?(?:now )?open\b(?! soon)(?!ing soon)"
-            r"|\b(?:now |currently )?accepting applications\b"
-            r"|\b(?:close|closes|closing|due)\b(?=[^.;]{0,40}\d)|\bclos(?:e|es|ing) soon\b"
-            r"|\bdeadline(?: is|:)?\s+(?=\w+ \d|\d)",
-            re.I,
-        ),
+        r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))|\bopen now\b"
+        r"|\b(?:apply|register|submit|sign up|enrol(?:l)?|nominate)\s+(?:now|today|here|online|by|before|until|via"
+        r"|through|at|on or before|no later than)\b"
+        rf"|\b{_SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;:)|]|$|now|for|to|until|till|through"
+        r"|and|with))"
+        rf"|\b(?:now |currently |are |is )?(?:accepting|taking|inviting|welcom(?:e|ing)|seeking|soliciting) {_OBJECT}\b"
+        rf"|\b{_SUBJECT} (?:are |is )?(?:now )?(?:being )?(?:accepted|welcome|invited|solicited)\b"
+        r"|\b(?:we |i )?(?:invite|welcome|call for) (?:applications|submissions|proposals|nominations|papers"
+        r"|abstracts)\b"
+        r"|\b(?:is|are) (?:now )?live\b|\bclos(?:e|es|ing) soon\b|\blast chance\b|\bstill time to\b"
+        r"|\b(?:opened|have opened|has opened|launched)\b",
     ),
 )
+_SIGNAL_PATTERNS = tuple((state, re.compile(pattern, re.I)) for state, pattern in _SIGNALS)
+
 # When one text says several things ("ARENA 7.0 is closed. Expressions of interest for 8.0 are open"),
 # the state a reader can act on wins: somewhere to apply now, then later, then nothing.
 _PRIORITY = (State.UNKNOWN, State.CLOSED, State.OPENING_SOON, State.ROLLING, State.OPEN)
 
-
-def classify(text: str, today: date | None = None) -> StatusReading:
-    """Read a status text. `today` resolves dates written without a year (default: today, UTC)."""
-    text = _tidy(text or "")
-    found = _signals(text)
-    # "Applications open soon" also matches the OPEN pattern's "applications open": soon wins.
-    if State.OPENING_SOON in found and State.OPEN in found and "soon" in found[State.OPENING_SOON].lower():
-        open_match = found[State.OPEN].lower()
-        if open_match.startswith("application") or open_match.endswith("open"):
-            del found[State.OPEN]
-    deadlines = tuple(parse_deadlines(text, today or datetime.now(UTC).date()))
-    if not found:
-        return StatusReading(State.UNKNOWN, deadlines, "", text)
-    state = max(found, key=_PRIORITY.index)
-    return StatusReading(state, deadlines, found[state], text)
-
-
-# "no longer accepting applications", "not currently open": the positive words after a negation.
-_NEGATED = re.compile(r"\b(?:no longer|not|n't|never|nor)\s+(?:\w+\s+)?$", re.I)
-_NEGATABLE = frozenset({State.OPEN, State.ROLLING, State.OPENING_SOON})
+# A negator up to six words before a signal, with no comma or "but" between: "not currently accepting",
+# "We don't consider applications on a rolling basis", "will not reopen".
+_NEGATOR = re.compile(r"\b(?:not|no|never|no longer|cannot|without|nor|neither)\b|n't\b", re.I)
+_SCOPE_BREAK = re.compile(r"[,:(]|\b(?:but|however|although|though|instead|yet|unless)\b", re.I)
+_NEGATED_TO = {
+    State.OPEN: State.CLOSED,
+    State.OPENING_SOON: State.CLOSED,
+    State.ROLLING: None,
+    State.CLOSED: State.OPEN,
+    State.UNKNOWN: State.UNKNOWN,
+}
+_EXPLICITLY_NEGATIVE = re.compile(
+    r"\b(?:no longer|not yet|not open yet|no (?:fixed |set )?deadline|not open until)", re.I
+)
+_YET = re.compile(r"\byet\b", re.I)
 
 
-def _signals(text: str) -> dict[State, str]:
-    """Each state the text signals, with the first words that signal it."""
-    found: dict[State, str] = {}
-    for state, pattern in _SIGNALS:
-        for match in pattern.finditer(text):
-            if state in _NEGATABLE and _NEGATED.search(text, max(0, match.start() - 30), match.start()):
-                continue
-            found[state] = match.group(0).strip()
+# --- clauses --------------------------------------------------------------------------------------------------
+
+_CLAUSE_END = re.compile(r"[.!?](?=\s|$)|[;|•·\n]|\s[-–—]\s(?=[A-Z])")
+# "If the portal is closed, ...": the words up to the comma describe a condition, not the state.
+_CONDITION = re.compile(r"^\W*(?:if|unless|in case|should|whether|in the event)\b[^,]{0,150},", re.I)
+
+
+@dataclass(frozen=True)
+class _Clause:
+    start: int
+    end: int
+
+
+def _clauses(text: str, dates: list[DateMention]) -> list[_Clause]:
+    """The clauses of `text`; a break inside a date ("Sept. 9", "5 p.m.") is no break."""
+    inside = [(d.start, d.end) for d in dates]
+    cuts = [0]
+    for match in _CLAUSE_END.finditer(text):
+        at = match.start()
+        if any(s <= at < e for s, e in inside):
+            continue
+        cuts.append(match.end())
+    cuts.append(len(text))
+    return [_Clause(a, b) for a, b in pairwise(cuts) if text[a:b].strip()]
+
+
+def _signals(clause: str) -> list[tuple[State, str, int]]:
+    """Each state the clause signals, with its words and position, negations applied."""
+    condition = _CONDITION.match(clause)
+    skip_to = condition.end() if condition else 0
+    found: list[tuple[State, str, int]] = []
+    for state, pattern in _SIGNAL_PATTERNS:
+        for match in pattern.finditer(clause, skip_to):
+            turned = _negate(clause, state, match, skip_to)
+            if turned is not None:
+                found.append((turned, match.group(0).strip(), match.start()))
             break
     return found
 
 
+def _negate(clause: str, state: State, match: re.Match[str], floor: int) -> State | None:
+    if _EXPLICITLY_NEGATIVE.match(match.group(0)) or state is State.UNKNOWN:
+        return state
+    window = clause[max(floor, match.start() - 50) : match.start()]
+    breaks = list(_SCOPE_BREAK.finditer(window))
+    if breaks:
+        window = window[breaks[-1].end() :]
+    negators = list(_NEGATOR.finditer(window))
+    if not negators or len(window[negators[-1].end() :].split()) > 6:
+        return state
+    if state is State.OPEN and _YET.search(clause, match.start() - 20, match.end() + 12):
+        return State.OPENING_SOON
+    return _NEGATED_TO[state]
+
+
+# --- the role of each date ------------------------------------------------------------------------------------
+
+_DEADLINE, _OPENING, _OTHER, _NOUN, _WEAK = "deadline", "opening", "other", "noun", "weak"
+_CUES = re.compile(
+    r"(?P<deadline>\b(?:deadlines?|due|clos(?:e|es|ed|ing)|cut-?off|last (?:day|date|chance)|appl(?:y|ying)"
+    r"|submit(?:ted|ting)?|register(?:ed)?|sign(?:ed)?[- ]up|enrol(?:l)?(?:ed)?|received|receipt|postmarked"
+    r"|expir(?:e|es|ed|y)|ends?|ended|rsvp|nominate|accepted|welcome|round \w{1,3}\s*:|by the)\b)"
+    r"|(?P<opening>\b(?:open(?:s|ed|ing)?|reopen(?:s|ed|ing)?|launch(?:es|ed|ing)?|go(?:es)? live|available from"
+    r"|accepting|published|released)\b)"
+    r"|(?P<other>\b(?:decisions?|decide[ds]?|notif(?:y|ied|ication|ications)|hear|informed|contacted|announce(?:d"
+    r"|s|ment)?"
+    r"|results?|interviews?|start(?:s|ed|ing)?|begin(?:s|ning)?|commenc(?:e|es|ing)|runs?|ran|running|held|hold"
+    r"|takes? place"
+    r"|taking place|established|founded|since|updated|posted|dated|event|conference|workshop|program(?:me)? dates"
+    r"|cohort|arrive|arrival|respond|response|reply|selected|outcomes?|feedback|kick-?off|orientation|residency"
+    r"|sessions?|classes|course|review(?:ed|s)?|evaluat\w*|assess(?:ed|ment)|offers?|will be made|funding|from)\b)"
+    rf"|(?P<noun>\b{_SUBJECT}\b)"
+    r"|(?P<weak>\b(?:by|before|until|till|through|thru|no later than|up to|not later than|prior to|on or before)\b)",
+    re.I,
+)
+_CUE_WORDS_BACK = 14
+_PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|passed)\b", re.I)
+
+
+def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, about_applying: bool) -> str | None:
+    """What a date is in its clause: a deadline to apply, an opening date, something else, or nothing said."""
+    before = text[max(clause.start, previous_end, mention.start - 120) : mention.start]
+    cues = [(m.lastgroup or "", m) for m in _CUES.finditer(before)]
+    cues = [(kind, m) for kind, m in cues if len(before[m.end() :].split()) <= _CUE_WORDS_BACK]
+    strong = [(kind, m) for kind, m in cues if kind in (_DEADLINE, _OPENING, _OTHER)]
+    weak_right_before = bool(cues) and cues[-1][0] == _WEAK and len(before[cues[-1][1].end() :].split()) <= 1
+    if strong:
+        kind, cue = strong[-1]
+        if kind == _OPENING and (weak_right_before or mention.first_day is not None):
+            return _DEADLINE  # "open until 30 April", "open from 1 to 30 September"
+        if kind == _OTHER and cue.group(0).lower() == "from":
+            # "from 1 March" is a start, but "(applications) from 1 to 30 September" ends on a deadline.
+            earlier = [k for k, _ in strong[:-1]]
+            if mention.first_day is None or (earlier and earlier[-1] != _DEADLINE and earlier[-1] != _OPENING):
+                return _OTHER
+            return _DEADLINE if earlier or about_applying else _OTHER
+        return kind
+    after = text[mention.end : min(clause.end, mention.end + 60)]
+    following = [m.lastgroup for m in _CUES.finditer(after) if m.lastgroup in (_DEADLINE, _OPENING, _OTHER)]
+    if following:
+        return following[0]
+    if any(kind in (_NOUN, _WEAK) for kind, _ in cues) and about_applying:
+        return _DEADLINE
+    return None
+
+
+# --- reading a text -------------------------------------------------------------------------------------------
+
+_ABOUT = re.compile(
+    rf"\b(?:{_SUBJECT}|appl(?:y|ying|icants?)|register|submit|enrol(?:l)?|deadlines?|nominate|sign up)\b", re.I
+)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    state: State
+    signal: str
+    deadlines: tuple[Deadline, ...]
+
+
+def _read(text: str, today: date) -> _Reading:
+    text = _tidy(text)[:MAX_TEXT]
+    dates = find_dates(text, today)
+    about = bool(_ABOUT.search(text))
+    found: dict[State, str] = {}
+    deadlines: list[Deadline] = []
+    for clause in _clauses(text, dates):
+        words = text[clause.start : clause.end]
+        signals = _signals(words)
+        for state, signal, _ in signals:
+            found.setdefault(state, signal)
+        inside = [d for d in dates if clause.start <= d.start < clause.end]
+        previous_end = clause.start
+        for mention in inside:
+            role = _role(text, clause, mention, previous_end, about)
+            previous_end = mention.end
+            past = any(s is State.CLOSED for s, _, _ in signals) or bool(_PAST_TENSE.search(words))
+            if role == _DEADLINE:
+                deadlines.append(_deadline(text, clause, mention, past, today))
+                if not signals:
+                    found.setdefault(State.CLOSED if past and _closed_tense(words) else State.OPEN, words.strip())
+            elif role == _OPENING and not signals:
+                opened = re.search(r"\b(?:opened|launched|published|released)\b", words, re.I)
+                found.setdefault(State.OPEN if opened else State.OPENING_SOON, words.strip())
+    if State.OPENING_SOON in found and State.OPEN in found and _soon_only(found[State.OPEN]):
+        del found[State.OPEN]
+    unique = tuple(dict.fromkeys(deadlines))
+    if not found:
+        return _Reading(State.UNKNOWN, "", unique)
+    state = max(found, key=_PRIORITY.index)
+    return _Reading(state, found[state], unique)
+
+
+def _closed_tense(words: str) -> bool:
+    return bool(re.search(r"\b(?:closed|were due|was due|expired|ended)\b", words, re.I))
+
+
+def _soon_only(open_signal: str) -> bool:
+    # "Applications will be open in March": the OPEN words sit inside an opening-soon statement.
+    return open_signal.lower().startswith(("reopen", "opened"))
+
+
+def _deadline(text: str, clause: _Clause, mention: DateMention, past: bool, today: date) -> Deadline:
+    when = mention.when
+    if past and not mention.year_stated and when.date() > today:
+        # "ARENA 7.0 closed on May 3": a yearless date in the past tense is the last such day, not the next.
+        when = when.replace(year=when.year - 1) if not (when.month == 2 and when.day == 29) else when
+    start = _clause_start(text, clause, mention)
+    return Deadline(text[start : mention.end].strip(" ,;:("), when, mention.zone_name, mention.zone_stated,
+                    mention.year_stated, mention.recurring)  # fmt: skip
+
+
+_TRIGGER = re.compile(r"\b(?:close[sd]?|closing|deadline|due|by|before|until|ends?|through)\b", re.I)
+
+
+def _clause_start(text: str, clause: _Clause, mention: DateMention) -> int:
+    """Where the quoted deadline starts: its trigger word, if it is close before the date."""
+    window_start = max(clause.start, mention.start - 30)
+    triggers = list(_TRIGGER.finditer(text, window_start, mention.start))
+    return triggers[-1].start() if triggers else mention.start
+
+
+def classify(text: str, today: date | None = None) -> StatusReading:
+    """Read a status text. `today` resolves dates written without a year (default: today, UTC)."""
+    tidy = _tidy(text or "")
+    reading = _read(tidy, today or datetime.now(UTC).date())
+    return StatusReading(reading.state, reading.deadlines, reading.signal, tidy)
+
+
+def parse_deadlines(text: str, today: date) -> list[Deadline]:
+    """Every deadline to apply (or register, or submit) that `text` names, as an aware datetime.
+
+    A date without a time is the end of that day; a month without a day is the end of that month. A date
+    without a year takes the year of another date in the same text, else its occurrence nearest `today`.
+    A text naming no zone is read as UTC (the day, which decides "passed", is the same).
+    """
+    return list(_read(text or "", today).deadlines)
+
+
 def _tidy(text: str) -> str:
-    return " ".join(text.replace("’", "'").replace("‘", "'").split())
+    return " ".join(text.replace("’", "'").replace("‘", "'").replace("\u00a0", " ").split())
 
 
 # --- sentences on a page ------------------------------------------------------------------------------------
@@ -164,7 +386,8 @@ def _tidy(text: str) -> str:
 # Each word here must start with one of _STEMS (below), or lines holding it are never searched.
 _ABOUT_APPLYING = re.compile(
     r"\b(?:appl(?:y|ying|ications?|icants?)|admissions?|registrations?|register|enrol(?:l|ment|ling)?"
-    r"|expressions? of interest|deadline|cohort|intake|sign[- ]?ups?|accepting|rolling basis|status)\b",
+    r"|expressions? of interest|deadline|cohort|intake|sign[- ]?ups?|accepting|rolling basis|status"
+    r"|submissions?|submit|nominations?|proposals|call for|closing date)\b",
     re.I,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[A-Z“\"(])")
@@ -213,7 +436,8 @@ def _find_status_sentences(page_text: str) -> list[str]:
 # match it. Searching one lower-cased copy of the page for them with str.find (in C) replaces a regex search
 # of every line, which was most of the cost of reading a page: a typical page has one or two such lines.
 _STEMS = ("appl", "admission", "regist", "enrol", "expression", "deadline", "cohort", "intake", "sign",
-          "accepting", "rolling basis", "status")  # fmt: skip
+          "accepting", "rolling basis", "status",
+          "submi", "nominat", "proposal", "call for", "closing date")  # fmt: skip
 # Under re.IGNORECASE these also match ASCII letters of the stems, but str.lower() leaves them non-ASCII (and
 # makes "İ" two characters, which would shift positions): a page holding one is read line by line as before.
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
@@ -240,9 +464,11 @@ def _candidate_lines(text: str) -> list[str]:
 
 
 def _state_only(text: str) -> State:
-    # Skips deadline parsing: a page can have hundreds of candidate lines and only the state filters them.
-    states = _signals(_tidy(text))
-    return max(states, key=_PRIORITY.index) if states else State.UNKNOWN
+    # The date of reading does not change whether a sentence has a state, only which year a date is in.
+    return _read(text, _ANY_DAY).state
+
+
+_ANY_DAY = date(2000, 1, 1)
 
 
 # --- deadlines ------------------------------------------------------------------------------------------------
@@ -258,135 +484,3 @@ _ZONE = (
     r"(?:aoe|anywhere on earth|utc|gmt|[pmce][sd]?t|bst|cest|cet|z\b"
     r"|(?:pacific|eastern|central|mountain)(?: (?:standard|daylight))?(?: time)?)(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?"
 )
-
-
-def _date_pattern(suffix: str) -> str:
-    return (
-        rf"(?P<date{suffix}>{_WEEKDAY}?(?:{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+(?P<year{suffix}>(?:19|20)\d\d))?"
-        rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+(?P<yearb{suffix}>(?:19|20)\d\d))?"
-        rf"|(?P<iso{suffix}>(?:19|20)\d\d-[01]\d-[0-3]\d)))"
-    )
-
-
-def _zone_pattern(suffix: str) -> str:
-    return rf"(?:,?\s*\(?\s*(?P<zone{suffix}>{_ZONE})\s*\)?)"
-
-
-# The clause after a trigger: optional filler, then either "DATE [TIME] [ZONE]" or "TIME [ZONE] on DATE".
-_CLAUSE = re.compile(
-    r"\b(?P<trigger>close[sd]?|closing|deadline|due|by|before|until|ends?)\b"
-    r"(?:\s+(?:is|on|at|date|:|-|–|—|of|the|end of|midnight on|applications))*[\s:]*"
-    rf"(?:{_date_pattern('')}(?:T(?P<isotime>\d{{2}}:\d{{2}}(?::\d{{2}})?))?"
-    rf"(?:,?\s*(?:at\s+)?(?P<time>{_CLOCK}))?{_zone_pattern('')}?"
-    rf"|(?P<time2>{_CLOCK}){_zone_pattern('2')}?\s+(?:on\s+)?{_date_pattern('2')})",
-    re.I,
-)
-_EXPLICIT_YEAR = re.compile(
-    rf"\b(?:{_MONTH}\s+{_DAY}|{_DAY}\s+(?:of\s+)?{_MONTH}),?\s+((?:19|20)\d\d)\b|\b((?:19|20)\d\d)-[01]\d-[0-3]\d\b",
-    re.I,
-)
-
-_AOE = timezone(timedelta(hours=-12), "AoE")
-_ZONES: dict[str, tuple[tzinfo, str]] = {}
-for _names, _zone in (
-    (("pst", "pdt", "pt", "pacific"), "America/Los_Angeles"),
-    (("est", "edt", "et", "eastern"), "America/New_York"),
-    (("cst", "cdt", "ct", "central"), "America/Chicago"),
-    (("mst", "mdt", "mt", "mountain"), "America/Denver"),
-    (("bst",), "Europe/London"),
-    (("cet", "cest"), "Europe/Berlin"),
-):
-    for _name in _names:
-        _ZONES[_name] = (ZoneInfo(_zone), _zone)
-for _name in ("utc", "gmt", "z"):
-    _ZONES[_name] = (UTC, "UTC")
-for _name in ("aoe", "anywhere on earth"):
-    _ZONES[_name] = (_AOE, "UTC-12 (AoE)")
-
-
-def parse_deadlines(text: str, today: date) -> list[Deadline]:
-    """Every deadline named after close/closes/deadline/due/by/until, as an aware datetime.
-
-    A date without a time is the end of that day. A date without a year takes the year of another date in
-    the same text ("close November 10, 2023 ...; other streams close November 17"), else its occurrence
-    nearest to `today`. A text naming no zone is read as UTC (the day, which decides "passed", is the same).
-    """
-    text = _tidy(text or "")
-    context_years = [int(m.group(1) or m.group(2)) for m in _EXPLICIT_YEAR.finditer(text)]
-    deadlines: list[Deadline] = []
-    for match in _CLAUSE.finditer(text):
-        deadline = _deadline(match, context_years, today)
-        if deadline is not None and deadline not in deadlines:
-            deadlines.append(deadline)
-    return deadlines
-
-
-def _deadline(match: re.Match[str], context_years: list[int], today: date) -> Deadline | None:
-    groups = match.groupdict()
-    date_text = groups["date"] or groups["date2"] or ""
-    clock = groups["time"] or groups["time2"] or groups["isotime"]
-    zone_text = groups["zone"] or groups["zone2"]
-    has_year = any(groups[name] for name in ("year", "yearb", "iso", "year2", "yearb2", "iso2"))
-    day = _parse_day(date_text, has_year, context_years, today)
-    if day is None:
-        return None
-    moment = _parse_clock(clock) if clock else time(23, 59, 59)
-    if moment is None:
-        return None
-    zone, zone_name, stated = _zone(zone_text)
-    when = datetime.combine(day, moment).replace(tzinfo=zone)
-    return Deadline(match.group(0).strip(" ,;"), when, zone_name, stated)
-
-
-def _parse_day(date_text: str, has_year: bool, context_years: list[int], today: date) -> date | None:
-    cleaned = re.sub(r"\b(?:the|of)\b", " ", date_text, flags=re.I)
-    if has_year:
-        return _dateutil_day(cleaned, today.year)
-    years = [context_years[0]] if context_years else [today.year - 1, today.year, today.year + 1]
-    candidates = [d for d in (_dateutil_day(cleaned, y) for y in years) if d is not None]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda d: abs((d - today).days))
-
-
-def _dateutil_day(date_text: str, year: int) -> date | None:
-    try:
-        # Day 1 keeps a default from leaking a day-of-month into "June 2026"-like text; fuzzy stays off
-        # because the clause was already cut down to the date.
-        return dateutil_parser.parse(date_text, default=datetime(year, 1, 1)).date()
-    except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
-        return None
-
-
-def _parse_clock(clock: str) -> time | None:
-    words = clock.lower().replace(".", "").replace(" ", "")
-    if words == "midnight":
-        return time(23, 59, 59)  # "midnight on June 7" is meant as the end of June 7
-    if words == "noon":
-        return time(12, 0)
-    try:
-        parsed = dateutil_parser.parse(clock.replace(".", ""), default=datetime(2000, 1, 1))
-    except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
-        return None
-    return parsed.time().replace(tzinfo=None)
-
-
-_OFFSET = re.compile(r"(utc|gmt)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$")
-
-
-def _zone(zone_text: str | None) -> tuple[tzinfo, str, bool]:
-    if not zone_text:
-        return UTC, "UTC", False
-    key = " ".join(zone_text.lower().split())
-    offset = _OFFSET.match(key)
-    if offset:
-        sign = -1 if offset.group(2) == "-" else 1
-        delta = timedelta(hours=int(offset.group(3)), minutes=int(offset.group(4) or 0))
-        if delta < timedelta(hours=15):
-            label = f"UTC{offset.group(2)}{offset.group(3)}"
-            return timezone(sign * delta, label), label, True
-    key = key.removesuffix(" time").removesuffix(" standard").removesuffix(" daylight")
-    if key in _ZONES:
-        zone, name = _ZONES[key]
-        return zone, name, True
-    return UTC, "UTC", False
