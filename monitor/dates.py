@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-__all__ = ["MAX_TEXT", "DateMention", "find_dates", "year_of"]
+__all__ = ["MAX_TEXT", "DateMention", "find_dates", "with_clock_nearby", "year_of"]
 
 # Longer text is cut: a status text is a sentence or two, and every pattern below stays linear anyway.
 MAX_TEXT = 2000
@@ -61,7 +61,7 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
           r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")  # fmt: skip
 _WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|rsday|urday)?\b\.?"
 # A day of the month is never the start of a longer number ("2023" holds no day 20) nor of a time ("20:00").
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?![\d:])"
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?!\d|:\d\d?(?!\d?\s*(?:noon|midday|midnight|[ap]\.?m\b)))"
 _YEAR = r"(?:19|20)\d\d(?!\d)"
 _RANGE_TO = r"\s*(?:-|–|—|to|until|till|through|thru)\s*"
 
@@ -72,6 +72,7 @@ def _core(sfx: str) -> str:
         rf"(?:(?P<wd{sfx}>{_WEEKDAY},?\s+)?"
         rf"(?:(?P<iso{sfx}>{_YEAR}-[01]?\d-[0-3]?\d)(?![\d])"
         rf"|(?P<num{sfx}>(?<![\d.])\d{{1,2}}[/.]\d{{1,2}}[/.]{_YEAR})"
+        rf"|(?P<md{sfx}>(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:[12]\d|3[01]|0?[1-9]))(?![/\d])"
         rf"|(?:the\s+)?(?P<d1{sfx}>{_DAY})(?:{_RANGE_TO}(?:the\s+)?(?P<d2{sfx}>{_DAY}))?\s+(?:of\s+)?"
         rf"(?P<m1{sfx}>{_MONTH})(?:,?\s+(?P<y1{sfx}>{_YEAR}))?"
         rf"|(?P<m2{sfx}>{_MONTH})\s+(?:the\s+)?(?P<d3{sfx}>{_DAY})(?:{_RANGE_TO}(?P<d4{sfx}>{_DAY}))?"
@@ -83,7 +84,7 @@ def _core(sfx: str) -> str:
 # A month alone is a date only after a word that introduces one ("by April", "end of May", "June–August").
 _MONTH_ALONE = (
     r"(?:\b(?:by|in|until|till|before|through|end of|early|mid|late|from|to|and|during)\s+|(?<=[-–—:])\s*)"
-    rf"(?P<m4>{_MONTH})(?![\s,-]*\d)"
+    rf"(?P<m4>{_MONTH})(?![\s,.-]*\d)"
 )
 _CORE = re.compile(rf"\b{_core('')}|{_MONTH_ALONE}", re.I)
 # "between Nov 1 and Dec 1", "from 1 September to 30 September", "Nov 1 - Dec 1, 2024", "June–August".
@@ -94,7 +95,8 @@ _CLOCK = (
     r"(?:(?P<h>[01]?\d)(?:[:.](?P<m>[0-5]\d))?(?::[0-5]\d)?\s*(?P<ap>[ap])\.?\s?m\b\.?"
     r"|(?P<h24>[01]?\d|2[0-4])(?::|h|\.(?=[0-5]\d\s*(?:h|hrs|uhr|[a-z]{2,4}\b|\()))(?P<m24>[0-5]\d)(?::[0-5]\d)?"
     r"(?:\s*(?:hrs?|uhr|h)\b)?"
-    r"|(?:12\s*)?(?P<noon>noon|midday)|(?:12\s*)?(?P<midnight>midnight)"
+    r"|(?P<mil_h>[01]\d|2[0-3])(?P<mil_m>[0-5]\d)(?=\s*(?:hrs?|h|utc|gmt|aoe|[pmce][sd]?t|cet|cest|bst)\b)"
+    r"|(?:12(?::00)?\s*)?(?P<noon>noon|midday)|(?:12(?::00)?\s*)?(?P<midnight>midnight)"
     r"|(?P<eod>eod|end of (?:the )?day|close of business|cob\b))"
 )
 _CITY_ZONES = {
@@ -162,15 +164,19 @@ _ZONE = (
     r"|(?:pacific|eastern|central|mountain)(?:\s+(?:standard|daylight))?(?:\s+time)?"
     rf"|(?:{'|'.join(reversed(_ABBREV_WORDS))}))\b"
 )
+# The same moment in a second zone, "23:59 EDT/03:59 UTC": the first one written is kept.
+_ALSO = r"(?:\s*/\s*\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.?m\.?)?\s*[a-z]{2,5}\b)?"
 # What may follow a date core: ", at 11:59 PM (PST)", " (23:59, AoE)", " by 6pm ET", " AoE".
 _AFTER = re.compile(
     r"(?P<z>T(?P<th>[012]\d):(?P<tm>[0-5]\d)(?::[0-5]\d)?(?P<tz>Z|[+-]\d\d:?\d\d)?(?:\s*(?P<tzw>utc|gmt)\b)?)"
-    rf"|(?:\s*,?\s*(?:\(\s*)?(?:at\s+|by\s+|before\s+|until\s+|@\s*|-\s*|–\s*)?(?P<clock>{_CLOCK}))?"
-    rf"(?:\s*,?\s*\(?\s*{_ZONE}\)?)?",
+    rf"|(?:\s*[,:]?\s*(?:\(\s*)?(?:at\s+|by\s+|before\s+|until\s+|@\s*|-\s*|–\s*)?(?P<clock>{_CLOCK}))?"
+    rf"(?:\s*,?\s*\(?\s*{_ZONE}\)?)?{_ALSO}",
     re.I,
 )
 # What may come right before a date core: "11:59pm AoE on ", "3pm Eastern, ", "12 noon, ".
-_BEFORE = re.compile(rf"(?P<clock>{_CLOCK})(?:\s*\(?{_ZONE}\)?)?\s*,?\s*(?:on\s+|of\s+)?$", re.I)
+_BEFORE = re.compile(rf"(?P<clock>{_CLOCK})(?:\s*\(?{_ZONE}\)?)?{_ALSO}\s*,?\s*(?:on\s+|of\s+)?$", re.I)
+# A time anywhere else in the clause: "July 15, 2024 Deadline for receipt of applications, 5PM PT".
+_LOOSE = re.compile(rf"(?P<clock>{_CLOCK})(?:\s*\(?{_ZONE}\)?)?", re.I)
 _BEFORE_WINDOW = 45
 _RECURRING = re.compile(
     r"^[\s,]*(?:of\s+)?(?:each|every)\s+(?:year|month)\b|^[\s,]*annually\b|^[\s,]*yearly\b"
@@ -178,6 +184,9 @@ _RECURRING = re.compile(
     re.I,
 )
 _ANY_YEAR = re.compile(rf"\b{_YEAR}", re.I)
+_YEAR_ALONE = re.compile(r"(?<![\d.,/-])\b(?:199\d|20\d\d)\b(?![.,/-]?\d)")
+# Two dates with nothing between them: the first was struck through and replaced by the second.
+_ADJACENT = re.compile(r"\s*$")
 
 
 def year_of(text: str) -> int | None:
@@ -194,12 +203,19 @@ def find_dates(text: str, today: date) -> list[DateMention]:
     text = text[:MAX_TEXT]
     matches = list(_CORE.finditer(text))
     context = next((y for y in (_stated_year(m, "") for m in matches) if y is not None), None)
+    if context is None:
+        # "GSoC 2020 ... until March 31": a year named elsewhere in the text is the year of its dates.
+        alone = _YEAR_ALONE.search(text)
+        context = int(alone.group(0)) if alone else None
     found: list[DateMention] = []
     index = 0
     while index < len(matches):
         match = matches[index]
         nxt = matches[index + 1] if index + 1 < len(matches) else None
         join = _JOIN.match(text, match.end(), nxt.start()) if nxt is not None else None
+        if nxt is not None and _ADJACENT.match(text, match.end(), nxt.start()) and _parts(match) is not None:
+            index += 1  # "by the deadline of June 10, 2015 June 17, 2015": June 17 replaced June 10
+            continue
         if join and (not join.group("and") or _BETWEEN.search(text, max(0, match.start() - 12), match.start())):
             mention = _range(text, match, matches[index + 1], context, today)
             index += 2
@@ -242,6 +258,11 @@ def _parts(match: re.Match[str]) -> _Parts | None:
         if a > 12 or ("." in g["num"] and b <= 12):
             return _Parts(y, b, a)
         return _Parts(y, a, b)
+    if g["md"]:
+        if not g["wd"]:
+            return None  # "11/29" is a date only after a weekday ("Wednesday 11/29"), else maybe a fraction
+        m, d = (int(x) for x in g["md"].split("/"))
+        return _Parts(None, m, d)
     year = _stated_year(match, "")
     if g["m1"]:
         first, last = _num(g["d1"]), _num(g["d2"]) if g["d2"] else None
@@ -263,8 +284,8 @@ def _month(word: str) -> int:
 
 def _resolve(parts: _Parts, context: int | None, today: date) -> tuple[date, bool] | None:
     """The day `parts` name; for a yearless date the context year, else the occurrence nearest `today`."""
-    if parts.year is not None:
-        day = _day(parts.year, parts.month, parts.day)
+    if parts.year is not None or context is not None:
+        day = _day(parts.year or context or today.year, parts.month, parts.day)
         return (day, True) if day is not None else None
     years = [context] if context else [today.year - 1, today.year, today.year + 1]
     days = [d for d in (_day(y, parts.month, parts.day) for y in years) if d is not None]
@@ -343,6 +364,8 @@ def _clock(match: re.Match[str]) -> time | None:
         return time(hour, int(g["m"] or 0))
     if g["h24"]:
         return time(int(g["h24"]) % 24, int(g["m24"])) if g["h24"] != "24" else END_OF_DAY
+    if g["mil_h"]:
+        return time(int(g["mil_h"]), int(g["mil_m"]))
     if g["noon"]:
         return time(12, 0)
     if g["midnight"] or g["eod"]:
@@ -378,3 +401,16 @@ def _zone(zone_text: str | None) -> tuple[tzinfo, str, bool]:
             zone, name = _ZONES[candidate]
             return zone, name, True
     return UTC, "UTC", False
+
+
+def with_clock_nearby(text: str, mention: DateMention, start: int, end: int) -> DateMention:
+    """`mention` with the time (and zone) written elsewhere in text[start:end], when it states none itself."""
+    if mention.clock is not None or mention.zone_stated:
+        return mention
+    for match in _LOOSE.finditer(text, start, end):
+        if mention.start <= match.start() < mention.end:
+            continue
+        clock = _clock(match)
+        zone, zone_name, stated = _zone(match.group("zone"))
+        return replace(mention, clock=clock, zone=zone, zone_name=zone_name, zone_stated=stated)
+    return mention

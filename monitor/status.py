@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from itertools import accumulate, pairwise
 
-from monitor.dates import MAX_TEXT, DateMention, find_dates
+from monitor.dates import MAX_TEXT, DateMention, find_dates, with_clock_nearby
 
 __all__ = [
     "Deadline",
@@ -80,80 +80,82 @@ class StatusReading:
 
 # What programs call the thing one applies with, or to.
 _SUBJECT = (
-    r"(?:applications?|submissions?|nominations?|registrations?|proposals?|abstracts?|entries|papers"
+    r"(?:applications?|submissions?|nominations?|registrations?|proposals?|abstracts?|entries|papers?|applicants"
     r"|enrol(?:l)?ments?|admissions?|sign[- ]?ups?|expressions? of interest|eois?|rfps?|calls?(?: for \w+)?"
     r"|(?:the |this |our )?(?:application |registration )?(?:portal|form|window|process|period)|intake|round"
-    r"|selection(?: process)?|call for (?:papers|proposals|applications|submissions|nominations|participants)"
-    r"|requests? for proposals|cfps?)"
+    r"|selection(?: process)?|requests? for proposals|cfps?)"
 )
-_OBJECT = r"(?:applications|submissions|nominations|registrations|proposals|abstracts|entries|papers|new \w+|participants|candidates)"  # noqa: E501
+_OBJECT = r"(?:applications|submissions|nominations|registrations|proposals|abstracts|entries|papers|participants)"
+_MONTH_WORD = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+
+
+def _any(*alternatives: str) -> str:
+    return "|".join(alternatives)
+
 
 # Each state's signals, searched in each clause. The explicit negatives come first; a negator before any
 # other signal turns it (see _NEGATED_TO).
 _SIGNALS: tuple[tuple[State, str], ...] = (
-    (State.UNKNOWN, r"\bstatus (?:is )?(?:unknown|unclear|tbd|tba)\b|\bunknown status\b"),
-    (State.ROLLING, r"\bno (?:fixed |set |firm |specific |application |submission )?(?:deadlines?|closing date)\b"),
-    (State.OPENING_SOON, r"\bnot (?:yet|open yet|accepting \w+ yet|currently open yet)\b|\bnot open until\b"),
-    (
-        State.CLOSED,
-        r"\bno longer (?:accepting|taking|open|available|possible|being accepted|considering)\b"
-        r"|\b(?:is|are|now|currently|have|has|been|was|were|officially|already|temporarily)\s+(?:now\s+)?closed\b"
-        rf"|^\W*closed\b|[-–—:|(]\s*closed\W*$|\b{_SUBJECT}\s+closed\b|\bclosed (?:on|as of|since|in|at)\b"
-        r"|\b(?:were|was) (?:due|accepted until|open until|possible until)\b"
-        r"|\b(?:deadline|window|period|call|round|cycle|process|registration|competition|season)"
-        r"\s+(?:has |have |is |was )?(?:now |already |officially )?(?:passed|expired|ended|over|finished|elapsed"
-        r"|concluded)\b"
-        r"|\b(?:expired|ended|finished|concluded) (?:on|in|at)\b|\bhas (?:now )?(?:ended|finished|concluded"
-        r"|been completed)\b"
-        r"|\bselection (?:process )?(?:is|has|was) (?:now )?(?:finished|complete|completed|over|concluded)\b"
-        r"|\b(?:is|are) (?:now )?(?:full|fully booked|filled)\b|\bhas been filled\b|\bthank(?:s| you) (?:to all"
-        r"|for all|everyone|all)\b.{0,40}\bappl",
-    ),
-    (
-        State.OPENING_SOON,
-        r"\bopen(?:s|ing)? (?:soon|shortly|later)\b|\bcoming soon\b|\b(?:will|shall|to) (?:re)?open\b"
-        r"|\bwill be (?:re)?open"
-        r"|\bopen(?:s|ing)? (?:again )?(?:in|during) (?:early|mid|late|the|spring|summer|autumn|fall|winter"
-        r"|january|february"
-        r"|march|april|may|june|july|august|september|october|november|december|\d)"
-        r"|\breopen(?:s|ing)?\b|\bstay tuned\b|\b(?:will|to) be (?:published|announced|released|launched|posted"
-        r"|ready|available|opened)\b"
-        r"|\b(?:is|are) (?:planned|expected|anticipated|scheduled)\b|\b(?:should|expect to|plan to|hope to|we'll"
-        r"|will) (?:open|launch|re-?open)"
-        r"|\bexpress(?:ions?)? (?:of )?interest\b|\bregister (?:your )?interest\b|\bwait ?list\b"
-        r"|\b(?:join|sign up (?:for|to)|subscribe to) (?:the |our )?(?:mailing list|newsletter|updates)\b"
-        r"|\bbe (?:the first to )?(?:notified|informed)\b"
-        r"|\b(?:tell|notify|email|inform|let) you (?:know )?(?:when|once|as soon as)\b|\bleave your (?:e-?mail"
-        r"|details)\b"
-        r"|\bsubscribe\b.{0,40}\b(?:news|next|updates)\b|\b(?:next|upcoming|future) (?:intake|round|call|cohort"
-        r"|cycle)\b"
-        r"|\b(?:when|once|as soon as) (?:the )?(?:next )?(?:applications?|registrations?|submissions?|the call"
-        r"|calls?)\s+(?:open|are open|go live|launch)",
-    ),
-    (
-        State.ROLLING,
-        r"\brolling (?:basis|applications?|admissions?|deadlines?|intake|review|submissions?)\b"
-        r"|\b(?:applications?|submissions?|admissions?) (?:are )?rolling\b|\b(?:apply|submit"
-        r"|register) (?:at )?any ?time\b"
-        r"|\b(?:open|accepted|accepting \w+) (?:all )?(?:year[- ]round|all year|throughout the year|continuously)\b"
-        r"|\bat any (?:time|point)(?: of the year)?\b|\bon an? (?:ongoing|continuous|continual) basis\b"
-        r"|\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b|\bopen[- ]ended\b"
-        r"|\bno closing date\b|\bcontinuously (?:open|accepting)\b",
-    ),
-    (
-        State.OPEN,
-        r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))|\bopen now\b"
-        r"|\b(?:apply|register|submit|sign up|enrol(?:l)?|nominate)\s+(?:now|today|here|online|by|before|until|via"
-        r"|through|at|on or before|no later than)\b"
-        rf"|\b{_SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;:)|]|$|now|for|to|until|till|through"
-        r"|and|with))"
-        rf"|\b(?:now |currently |are |is )?(?:accepting|taking|inviting|welcom(?:e|ing)|seeking|soliciting) {_OBJECT}\b"
-        rf"|\b{_SUBJECT} (?:are |is )?(?:now )?(?:being )?(?:accepted|welcome|invited|solicited)\b"
-        r"|\b(?:we |i )?(?:invite|welcome|call for) (?:applications|submissions|proposals|nominations|papers"
-        r"|abstracts)\b"
-        r"|\b(?:is|are) (?:now )?live\b|\bclos(?:e|es|ing) soon\b|\blast chance\b|\bstill time to\b"
-        r"|\b(?:opened|have opened|has opened|launched)\b",
-    ),
+    (State.UNKNOWN, _any(r"\bstatus (?:is )?(?:unknown|unclear|tbd|tba)\b", r"\bunknown status\b")),
+    (State.ROLLING, r"\bno (?:fixed |set |firm |specific |official |formal |application |submission )?"
+                    r"(?:deadlines?|closing date)\b"),
+    (State.OPENING_SOON, _any(r"\bnot (?:yet|open yet|accepting \w+ yet|currently open yet)\b",
+                              r"\bnot open until\b")),
+    (State.CLOSED, _any(
+        r"\bno longer (?:accepting|taking|open|available|possible|being accepted|considering)\b",
+        r"\b(?:are|is) no longer (?:being )?(?:accepted|considered|possible)\b",
+        r"\b(?:is|are|now|currently|have|has|been|was|were|officially|already|temporarily)\s+(?:now\s+)?closed\b",
+        rf"^\W*closed\b", r"[-–—:|(]\s*closed\W*$", rf"\b{_SUBJECT}\s+closed\b", r"\bclosed (?:on|as of|since|in|at)\b",
+        r"\b(?:were|was) (?:due|accepted until|open until|possible until|accepted through)\b",
+        r"\b(?:deadline|window|period|call|round|cycle|process|registration|competition|season)\s+(?:has |have |is "
+        r"|was )?(?:now |already |officially )?(?:passed|expired|ended|over|finished|elapsed|concluded)\b",
+        r"\b(?:expired|ended|finished|concluded) (?:on|in|at)\b", r"\bhas (?:now )?(?:ended|finished|concluded)\b",
+        r"\b(?:is|are|has been) (?:now )?over\b", r"\b(?:is|are) (?:now )?(?:full|fully booked)\b",
+        r"\b(?:has|have) been filled\b", r"\bthank(?:s| you) (?:to all|for all|everyone|all)\b.{0,40}\bappl",
+        r"\bselection (?:process )?(?:is|has|was) (?:now )?(?:finished|complete|completed|over|concluded)\b",
+    )),
+    (State.OPENING_SOON, _any(
+        r"\bopen(?:s|ing)? (?:soon|shortly|later)\b", r"\bcoming soon\b", r"\b(?:will|shall|to) (?:re)?open\b",
+        r"\bwill be (?:re)?open", r"\breopen(?:s|ing)?\b", r"\bstay tuned\b", r"\bwatch this space\b",
+        rf"\bopen(?:s|ing)? (?:again )?(?:in|during|around) (?:early|mid|late|the|spring|summer|autumn|fall|winter"
+        rf"|{_MONTH_WORD}|\d)",
+        rf"\b{_SUBJECT}\s+(?:\w+\s+){{0,3}}(?:will|is to|are to|to) be (?:published|announced|released|launched"
+        r"|posted|ready|available|opened|online)\b",
+        r"\b(?:is|are) (?:planned|expected|anticipated|scheduled)\b",
+        r"\b(?:should|expect to|plan to|hope to|aim to|intend to|we'll|will) (?:open|launch|re-?open|post|publish"
+        r"|release)\b",
+        r"\bregister (?:your )?interest\b", r"\bwait ?list\b", r"\bcheck back\b",
+        r"\b(?:join|sign up (?:for|to)|subscribe to) (?:the |our )?(?:mailing list|newsletter|updates)\b",
+        r"\bto be (?:the first to )?(?:notified|informed)\b", r"\bremind you\b",
+        r"\b(?:tell|notify|email|inform|let) you (?:know )?(?:when|once|as soon as)\b", r"\bleave your (?:e-?mail|details)\b",
+        r"\bsubscribe\b.{0,40}\b(?:news|next|updates)\b", r"\b(?:next|upcoming|future) (?:intake|round|call|cycle)\b",
+        r"\b(?:when|once|as soon as) (?:it|they|the (?:next )?\w+|applications?|registrations?|submissions?)"
+        r"\s+(?:opens?|re-?opens?|are open|goes live|go live|launch(?:es)?)\b",
+        r"\bbefore (?:the )?(?:official )?(?:opening|launch)\b", r"\bin advance of the (?:application|opening|call)\b",
+    )),
+    (State.ROLLING, _any(
+        r"\brolling (?:basis|applications?|admissions?|deadlines?|intake|review|submissions?)\b",
+        r"\b(?:applications?|submissions?|admissions?) (?:are )?rolling\b", r"\b(?:apply|submit|register) (?:at )?any ?time\b",
+        r"\b(?:open|accepted|accepting \w+) (?:all )?(?:year[- ]round|all year|throughout the year|continuously)\b",
+        r"\bat any (?:time|point)(?: of the year)?\b", r"\bon an? (?:ongoing|continuous|continual|monthly) basis\b",
+        r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b", r"\bopen[- ]ended\b",
+        r"\bcontinuously (?:open|accepting)\b", r"\b(?:of )?(?:each|every) (?:calendar )?month\b", r"\bmonthly\b",
+    )),
+    (State.OPEN, _any(
+        r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))", r"\bopen now\b",
+        r"\b(?:apply|register|submit|sign up|enrol(?:l)?|nominate)\s+(?:now|today|here|online|by|before|until|via"
+        r"|through|at|on or before|no later than)\b",
+        rf"\b{_SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;:)|]|$|now|for|to|until|till|through|and"
+        r"|with))",
+        rf"(?<!start )(?<!starts )(?<!begin )(?<!begins )\b(?:accepting|taking|inviting|welcom(?:e|ing)|seeking"
+        rf"|soliciting) (?:\w+ ){{0,2}}{_OBJECT}\b",
+        rf"\b{_SUBJECT}\s+(?:(?:are|is|now|being|be|still|currently|also|not|no longer|gladly)\s+){{0,3}}"
+        r"(?:accepted|welcome|invited|solicited|permitted|allowed)\b",
+        r"\b(?:we |i )?(?:invite|welcome|call for) (?:applications|submissions|proposals|nominations|papers|abstracts)\b",
+        r"\b(?:is|are) (?:now )?(?:live|online)\b", r"\bclos(?:e|es|ing) soon\b", r"\blast chance\b", r"\bstill time to\b",
+        r"\b(?:opened|have opened|has opened|launched)\b", r"\b(?:drawing|coming) to a close\b",
+        r"\b(?:can|may) (?:now |still )apply\b", r"\b(?:can|may) now (?:register|submit|enrol)",
+    )),
 )
 _SIGNAL_PATTERNS = tuple((state, re.compile(pattern, re.I)) for state, pattern in _SIGNALS)
 
@@ -180,15 +182,23 @@ _YET = re.compile(r"\byet\b", re.I)
 
 # --- clauses --------------------------------------------------------------------------------------------------
 
-_CLAUSE_END = re.compile(r"[.!?](?=\s|$)|[;|•·\n]|\s[-–—]\s(?=[A-Z])")
-# "If the portal is closed, ...": the words up to the comma describe a condition, not the state.
-_CONDITION = re.compile(r"^\W*(?:if|unless|in case|should|whether|in the event)\b[^,]{0,150},", re.I)
+_CLAUSE_END = re.compile(r"[.!?](?=\s|$)|[;•·\n]")
+# "If the portal is closed, ...", "Once the funding is awarded, ...": the words up to the comma describe a
+# condition, not the state.
+_CONDITION = re.compile(
+    r"^\W*(?:if|unless|in case|should|whether|in the event|once|when|whenever|after)\b[^,]{0,150},", re.I
+)
+_CONDITIONAL_STATES = (State.OPEN, State.CLOSED)
+# "once the programme's registration has opened": open or closed in a subordinate clause is no statement.
+_SUBORDINATE = re.compile(r"\b(?:once|when|whenever|until|unless|if|after)\b(?:\s+\S+){0,5}\s*$", re.I)
+_EOI = re.compile(r"\bexpress(?:ions?)? (?:of )?interest\b|\beois?\b", re.I)
 
 
 @dataclass(frozen=True)
 class _Clause:
     start: int
     end: int
+    condition_end: int  # the end of its "If ...," part, or its start
 
 
 def _clauses(text: str, dates: list[DateMention]) -> list[_Clause]:
@@ -201,94 +211,140 @@ def _clauses(text: str, dates: list[DateMention]) -> list[_Clause]:
             continue
         cuts.append(match.end())
     cuts.append(len(text))
-    return [_Clause(a, b) for a, b in pairwise(cuts) if text[a:b].strip()]
+    clauses = []
+    for a, b in pairwise(cuts):
+        if text[a:b].strip():
+            condition = _CONDITION.match(text, a, b)
+            clauses.append(_Clause(a, b, condition.end() if condition else a))
+    return clauses
 
 
-def _signals(clause: str) -> list[tuple[State, str, int]]:
+def _signals(clause: str, skip_to: int) -> list[tuple[State, str, int]]:
     """Each state the clause signals, with its words and position, negations applied."""
-    condition = _CONDITION.match(clause)
-    skip_to = condition.end() if condition else 0
+    if skip_to and any(p.search(clause, 0, skip_to) for st, p in _SIGNAL_PATTERNS if st in _CONDITIONAL_STATES):
+        return []  # "If the applications are closed, sign up to be alerted": all of it hangs on the condition
     found: list[tuple[State, str, int]] = []
     for state, pattern in _SIGNAL_PATTERNS:
-        for match in pattern.finditer(clause, skip_to):
-            turned = _negate(clause, state, match, skip_to)
+        # Opening-soon words count even in a condition: "If you'd like to submit in advance of the call, ...".
+        start = 0 if state is State.OPENING_SOON else skip_to
+        for match in pattern.finditer(clause, start):
+            if state in _CONDITIONAL_STATES and _SUBORDINATE.search(clause, max(0, match.start() - 40), match.start()):
+                continue
+            turned = _negate(clause, state, match, start)
             if turned is not None:
                 found.append((turned, match.group(0).strip(), match.start()))
             break
+    eoi = _EOI.search(clause)
+    if eoi:
+        # An expression of interest is asked for before a call opens: its "welcome" or "open" is opening-soon.
+        found = [(State.OPENING_SOON if st is State.OPEN else st, w, at) for st, w, at in found]
+        if not found:
+            found.append((State.OPENING_SOON, eoi.group(0), eoi.start()))
     return found
 
 
 def _negate(clause: str, state: State, match: re.Match[str], floor: int) -> State | None:
     if _EXPLICITLY_NEGATIVE.match(match.group(0)) or state is State.UNKNOWN:
         return state
-    window = clause[max(floor, match.start() - 50) : match.start()]
-    breaks = list(_SCOPE_BREAK.finditer(window))
-    if breaks:
-        window = window[breaks[-1].end() :]
-    negators = list(_NEGATOR.finditer(window))
-    if not negators or len(window[negators[-1].end() :].split()) > 6:
+    window_start = max(floor, match.start() - 50)
+    window = clause[window_start : match.end()]
+    explicit = [m.span() for m in _EXPLICITLY_NEGATIVE.finditer(clause, floor, match.end())]
+    if any(a < match.end() and match.start() < b + 12 for a, b in explicit):
+        return None  # "no longer accepting applications" is read once, by its explicit pattern
+    breaks = list(_SCOPE_BREAK.finditer(window, 0, match.start() - window_start))
+    scope = breaks[-1].end() if breaks else 0
+    negators = [m for m in _NEGATOR.finditer(window, scope)
+                if not any(a <= window_start + m.start() < b for a, b in explicit)]  # fmt: skip
+    if not negators:
         return state
-    if state is State.OPEN and _YET.search(clause, match.start() - 20, match.end() + 12):
+    words_between = window[negators[-1].end() : match.start() - window_start].split()
+    if negators[-1].start() < match.start() - window_start and len(words_between) > 6:
+        return state
+    if state is State.OPEN and _YET.search(clause, max(0, match.start() - 20), match.end() + 12):
         return State.OPENING_SOON
+    if state is State.OPENING_SOON and not _WILL_OPEN.search(match.group(0)):
+        return state  # "do NOT create a form before the official opening": the "not" is about something else
     return _NEGATED_TO[state]
+
+
+_WILL_OPEN = re.compile(r"\b(?:will|shall|to|should|expect|plan|hope|aim|intend)\b", re.I)
 
 
 # --- the role of each date ------------------------------------------------------------------------------------
 
-_DEADLINE, _OPENING, _OTHER, _NOUN, _WEAK = "deadline", "opening", "other", "noun", "weak"
+_DEADLINE, _OPENING, _OTHER, _NOUN, _OTHER_NOUN, _WEAK = "deadline", "opening", "other", "noun", "other_noun", "weak"
 _CUES = re.compile(
     r"(?P<deadline>\b(?:deadlines?|due|clos(?:e|es|ed|ing)|cut-?off|last (?:day|date|chance)|appl(?:y|ying)"
     r"|submit(?:ted|ting)?|register(?:ed)?|sign(?:ed)?[- ]up|enrol(?:l)?(?:ed)?|received|receipt|postmarked"
-    r"|expir(?:e|es|ed|y)|ends?|ended|rsvp|nominate|accepted|welcome|round \w{1,3}\s*:|by the)\b)"
+    r"|expir(?:e|es|ed|y)|ends|ended|rsvp|nominate|accepted|welcome|round \w{1,3}\s*:)\b)"
     r"|(?P<opening>\b(?:open(?:s|ed|ing)?|reopen(?:s|ed|ing)?|launch(?:es|ed|ing)?|go(?:es)? live|available from"
-    r"|accepting|published|released)\b)"
-    r"|(?P<other>\b(?:decisions?|decide[ds]?|notif(?:y|ied|ication|ications)|hear|informed|contacted|announce(?:d"
-    r"|s|ment)?"
-    r"|results?|interviews?|start(?:s|ed|ing)?|begin(?:s|ning)?|commenc(?:e|es|ing)|runs?|ran|running|held|hold"
-    r"|takes? place"
-    r"|taking place|established|founded|since|updated|posted|dated|event|conference|workshop|program(?:me)? dates"
-    r"|cohort|arrive|arrival|respond|response|reply|selected|outcomes?|feedback|kick-?off|orientation|residency"
-    r"|sessions?|classes|course|review(?:ed|s)?|evaluat\w*|assess(?:ed|ment)|offers?|will be made|funding|from)\b)"
+    r"|accepting|post|publish(?:ed)?|release[sd]?)\b)"
+    r"|(?P<other>\b(?:decisions?|decide[ds]?|notif(?:y|ied|ication|ications)|hear|informed|contacted"
+    r"|announce(?:d|s|ment)?|results?|interviews?|start(?:s|ed|ing)?|begin(?:s|ning)?|commenc(?:e|es|ing)|runs?|ran"
+    r"|running|held|hold|takes? place|taking place|established|founded|since|updated|posted|dated|arrive|arrival"
+    r"|respond|response|reply|selected|outcomes?|feedback|kick-?off|orientation|review(?:ed|s)?|evaluat\w*"
+    r"|assess(?:ed|ment)|offers?|will be made|older|younger|aged?|born|after|as of|from)\b)"
+    r"|(?P<other_noun>\b(?:payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|voting|votes?"
+    r"|event|conference|workshops?|sessions?|course|classes|cohort|residency|internship|hotel|accommodation)\b)"
     rf"|(?P<noun>\b{_SUBJECT}\b)"
     r"|(?P<weak>\b(?:by|before|until|till|through|thru|no later than|up to|not later than|prior to|on or before)\b)",
     re.I,
 )
 _CUE_WORDS_BACK = 14
+_UNTIL = frozenset({"until", "till", "through", "thru", "up to"})
 _PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|passed)\b", re.I)
 
 
 def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, about_applying: bool) -> str | None:
     """What a date is in its clause: a deadline to apply, an opening date, something else, or nothing said."""
-    before = text[max(clause.start, previous_end, mention.start - 120) : mention.start]
+    start = max(clause.start, previous_end, mention.start - 120)
+    before = text[start : mention.start]
     cues = [(m.lastgroup or "", m) for m in _CUES.finditer(before)]
     cues = [(kind, m) for kind, m in cues if len(before[m.end() :].split()) <= _CUE_WORDS_BACK]
-    strong = [(kind, m) for kind, m in cues if kind in (_DEADLINE, _OPENING, _OTHER)]
-    weak_right_before = bool(cues) and cues[-1][0] == _WEAK and len(before[cues[-1][1].end() :].split()) <= 1
+    strong = [(i, kind, m) for i, (kind, m) in enumerate(cues) if kind in (_DEADLINE, _OPENING, _OTHER)]
+    nouns = [(i, kind) for i, (kind, _) in enumerate(cues) if kind in (_NOUN, _OTHER_NOUN)]
+    last_weak = cues[-1][1].group(0).lower() if cues and cues[-1][0] == _WEAK else ""
+    after = text[mention.end : min(clause.end, mention.end + 60)]
+    following = [m.lastgroup or "" for m in _CUES.finditer(after) if m.lastgroup not in (None, _WEAK)]
+    if following[:1] == [_OTHER_NOUN] and len(after.split()) and _first_words(after, 3, _OTHER_NOUN):
+        return _OTHER  # "until end of May reduced fee"
     if strong:
-        kind, cue = strong[-1]
-        if kind == _OPENING and (weak_right_before or mention.first_day is not None):
+        index, kind, cue = strong[-1]
+        later_nouns = [k for i, k in nouns if i > index]
+        if kind == _DEADLINE and later_nouns and later_nouns[-1] == _OTHER_NOUN:
+            return _OTHER  # "the deadline for payment is ..."
+        if kind == _OPENING and (last_weak in _UNTIL or mention.first_day is not None):
             return _DEADLINE  # "open until 30 April", "open from 1 to 30 September"
         if kind == _OTHER and cue.group(0).lower() == "from":
             # "from 1 March" is a start, but "(applications) from 1 to 30 September" ends on a deadline.
-            earlier = [k for k, _ in strong[:-1]]
-            if mention.first_day is None or (earlier and earlier[-1] != _DEADLINE and earlier[-1] != _OPENING):
+            earlier = [k for _, k, _ in strong[:-1]]
+            if mention.first_day is None or (earlier and earlier[-1] == _OTHER):
                 return _OTHER
-            return _DEADLINE if earlier or about_applying else _OTHER
+            return _DEADLINE if about_applying else _OTHER
         return kind
-    after = text[mention.end : min(clause.end, mention.end + 60)]
-    following = [m.lastgroup for m in _CUES.finditer(after) if m.lastgroup in (_DEADLINE, _OPENING, _OTHER)]
+    if nouns:
+        return _DEADLINE if nouns[-1][1] == _NOUN else _OTHER
     if following:
-        return following[0]
-    if any(kind in (_NOUN, _WEAK) for kind, _ in cues) and about_applying:
+        # "September 23, 2024: Application opens": the verb after the date says what it is, else the noun.
+        verbs = [kind for kind in following if kind in (_DEADLINE, _OPENING, _OTHER)]
+        first = verbs[0] if verbs else following[0]
+        return {_NOUN: _DEADLINE, _OTHER_NOUN: _OTHER}.get(first, first)
+    if last_weak and about_applying:
         return _DEADLINE
     return None
+
+
+def _first_words(text: str, count: int, kind: str) -> bool:
+    head = " ".join(text.split()[:count])
+    return any(m.lastgroup == kind for m in _CUES.finditer(head))
 
 
 # --- reading a text -------------------------------------------------------------------------------------------
 
 _ABOUT = re.compile(
-    rf"\b(?:{_SUBJECT}|appl(?:y|ying|icants?)|register|submit|enrol(?:l)?|deadlines?|nominate|sign up)\b", re.I
+    rf"\b(?:{_SUBJECT}|appl(?:y|ying|icants?)|regist\w*|submi\w*|enrol\w*|deadlines?|nominat\w*|sign up)\b", re.I
 )
+_DEADLINE_WORD = re.compile(r"\bdeadlines?\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -306,24 +362,33 @@ def _read(text: str, today: date) -> _Reading:
     deadlines: list[Deadline] = []
     for clause in _clauses(text, dates):
         words = text[clause.start : clause.end]
-        signals = _signals(words)
-        for state, signal, _ in signals:
-            found.setdefault(state, signal)
-        inside = [d for d in dates if clause.start <= d.start < clause.end]
+        signals = _signals(words, clause.condition_end - clause.start)
+        kinds = {m.lastgroup for m in _CUES.finditer(words)}
+        if _OTHER_NOUN in kinds and _NOUN not in kinds and not _DEADLINE_WORD.search(words):
+            continue  # "Voting will open on Monday", "Payment is due June 1": not about applying
+        habitual = bool(_HABITUAL.search(words))
+        if habitual:
+            continue  # "For years, our application has opened on January 15": a habit, not this call
+        inside = [d for d in dates if clause.condition_end <= d.start < clause.end]
         previous_end = clause.start
+        past = any(s is State.CLOSED for s, _, _ in signals) or bool(_PAST_TENSE.search(words))
         for mention in inside:
             role = _role(text, clause, mention, previous_end, about)
             previous_end = mention.end
-            past = any(s is State.CLOSED for s, _, _ in signals) or bool(_PAST_TENSE.search(words))
             if role == _DEADLINE:
-                deadlines.append(_deadline(text, clause, mention, past, today))
+                mention = with_clock_nearby(text, mention, clause.start, clause.end)
+                if not mention.recurring:  # "by 15 March each year" is no deadline that passes
+                    deadlines.append(_deadline(text, clause, mention, past, today))
+                if mention.first_day is not None:
+                    # "will be open from September 1 - September 30": a range to apply in reads open.
+                    signals = [(State.OPEN if st is State.OPENING_SOON else st, w, at) for st, w, at in signals]
                 if not signals:
-                    found.setdefault(State.CLOSED if past and _closed_tense(words) else State.OPEN, words.strip())
+                    signals = [(State.CLOSED if past and _closed_tense(words) else State.OPEN, words.strip(), 0)]
             elif role == _OPENING and not signals:
                 opened = re.search(r"\b(?:opened|launched|published|released)\b", words, re.I)
-                found.setdefault(State.OPEN if opened else State.OPENING_SOON, words.strip())
-    if State.OPENING_SOON in found and State.OPEN in found and _soon_only(found[State.OPEN]):
-        del found[State.OPEN]
+                signals = [(State.OPEN if opened else State.OPENING_SOON, words.strip(), 0)]
+        for state, signal, _ in signals:
+            found.setdefault(state, signal)
     unique = tuple(dict.fromkeys(deadlines))
     if not found:
         return _Reading(State.UNKNOWN, "", unique)
@@ -331,13 +396,16 @@ def _read(text: str, today: date) -> _Reading:
     return _Reading(state, found[state], unique)
 
 
+# "For years, our annual application has opened on January 15": a habit, not this year's call.
+_HABITUAL = re.compile(
+    r"\b(?:annually|each year|every year|yearly|usually|typically|generally|normally|traditionally|for years"
+    r"|in (?:past|previous|prior) years|historically|around)\b",
+    re.I,
+)
+
+
 def _closed_tense(words: str) -> bool:
     return bool(re.search(r"\b(?:closed|were due|was due|expired|ended)\b", words, re.I))
-
-
-def _soon_only(open_signal: str) -> bool:
-    # "Applications will be open in March": the OPEN words sit inside an opening-soon statement.
-    return open_signal.lower().startswith(("reopen", "opened"))
 
 
 def _deadline(text: str, clause: _Clause, mention: DateMention, past: bool, today: date) -> Deadline:
