@@ -105,7 +105,7 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         r"\bno longer (?:accepting|taking|open|available|possible|being accepted|considering)\b",
         r"\b(?:are|is) no longer (?:being )?(?:accepted|considered|possible)\b",
         r"\b(?:is|are|now|currently|have|has|been|was|were|officially|already|temporarily)\s+(?:now\s+)?closed\b",
-        rf"^\W*closed\b", r"[-–—:|(]\s*closed\W*$", rf"\b{_SUBJECT}\s+closed\b", r"\bclosed (?:on|as of|since|in|at)\b",
+        r"^\W*closed\b", r"[-–—:|(]\s*closed\W*$", rf"\b{_SUBJECT}\s+closed\b", r"\bclosed (?:on|as of|since|in|at)\b",
         r"\b(?:were|was) (?:due|accepted until|open until|possible until|accepted through)\b",
         r"\b(?:deadline|window|period|call|round|cycle|process|registration|competition|season)\s+(?:has |have |is "
         r"|was )?(?:now |already |officially )?(?:passed|expired|ended|over|finished|elapsed|concluded)\b",
@@ -127,7 +127,8 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         r"\bregister (?:your )?interest\b", r"\bwait ?list\b", r"\bcheck back\b",
         r"\b(?:join|sign up (?:for|to)|subscribe to) (?:the |our )?(?:mailing list|newsletter|updates)\b",
         r"\bto be (?:the first to )?(?:notified|informed)\b", r"\bremind you\b",
-        r"\b(?:tell|notify|email|inform|let) you (?:know )?(?:when|once|as soon as)\b", r"\bleave your (?:e-?mail|details)\b",
+        r"\b(?:tell|notify|email|inform|let) you (?:know )?(?:when|once|as soon as)\b",
+        r"\bleave your (?:e-?mail|details)\b",
         r"\bsubscribe\b.{0,40}\b(?:news|next|updates)\b", r"\b(?:next|upcoming|future) (?:intake|round|call|cycle)\b",
         r"\b(?:when|once|as soon as) (?:it|they|the (?:next )?\w+|applications?|registrations?|submissions?)"
         r"\s+(?:opens?|re-?opens?|are open|goes live|go live|launch(?:es)?)\b",
@@ -135,24 +136,31 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
     )),
     (State.ROLLING, _any(
         r"\brolling (?:basis|applications?|admissions?|deadlines?|intake|review|submissions?)\b",
-        r"\b(?:applications?|submissions?|admissions?) (?:are )?rolling\b", r"\b(?:apply|submit|register) (?:at )?any ?time\b",
+        r"\b(?:applications?|submissions?|admissions?) (?:are )?rolling\b",
+        r"\b(?:apply|submit|register) (?:at )?any ?time\b",
         r"\b(?:open|accepted|accepting \w+) (?:all )?(?:year[- ]round|all year|throughout the year|continuously)\b",
-        r"\bat any (?:time|point)(?: of the year)?\b", r"\bon an? (?:ongoing|continuous|continual|monthly) basis\b",
-        r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b", r"\bopen[- ]ended\b",
+        r"\b(?:apply|submit|register|accepted|considered|received)\s+(?:\w+\s+){0,3}at any (?:time|point)\b"
+        r"(?! before)",
+        r"\bon an? (?:ongoing|continuous|continual|monthly) basis\b",
+        r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b",
+        r"\bopen[- ]ended\b",
         r"\bcontinuously (?:open|accepting)\b", r"\b(?:of )?(?:each|every) (?:calendar )?month\b", r"\bmonthly\b",
     )),
     (State.OPEN, _any(
-        r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))", r"\bopen now\b",
+        r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))",
+        r"\bopen now\b",
         r"\b(?:apply|register|submit|sign up|enrol(?:l)?|nominate)\s+(?:now|today|here|online|by|before|until|via"
         r"|through|at|on or before|no later than)\b",
         rf"\b{_SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;:)|]|$|now|for|to|until|till|through|and"
         r"|with))",
         rf"(?<!start )(?<!starts )(?<!begin )(?<!begins )\b(?:accepting|taking|inviting|welcom(?:e|ing)|seeking"
         rf"|soliciting) (?:\w+ ){{0,2}}{_OBJECT}\b",
-        rf"\b{_SUBJECT}\s+(?:(?:are|is|now|being|be|still|currently|also|not|no longer|gladly)\s+){{0,3}}"
+        rf"\b{_SUBJECT}\s+(?:(?:are|is|now|being|be|still|currently|also|not|no longer|gladly)\s+){{0,4}}"
         r"(?:accepted|welcome|invited|solicited|permitted|allowed)\b",
-        r"\b(?:we |i )?(?:invite|welcome|call for) (?:applications|submissions|proposals|nominations|papers|abstracts)\b",
-        r"\b(?:is|are) (?:now )?(?:live|online)\b", r"\bclos(?:e|es|ing) soon\b", r"\blast chance\b", r"\bstill time to\b",
+        r"\b(?:we |i )?(?:invite|welcome|call for) (?:applications|submissions|proposals|nominations|papers"
+        r"|abstracts)\b",
+        r"\b(?:is|are) (?:now )?(?:live|online)\b", r"\bclos(?:e|es|ing) soon\b", r"\blast chance\b",
+        r"\bstill time to\b",
         r"\b(?:opened|have opened|has opened|launched)\b", r"\b(?:drawing|coming) to a close\b",
         r"\b(?:can|may) (?:now |still )apply\b", r"\b(?:can|may) now (?:register|submit|enrol)",
     )),
@@ -175,7 +183,7 @@ _NEGATED_TO = {
     State.UNKNOWN: State.UNKNOWN,
 }
 _EXPLICITLY_NEGATIVE = re.compile(
-    r"\b(?:no longer|not yet|not open yet|no (?:fixed |set )?deadline|not open until)", re.I
+    r"\b(?:no longer|not yet|not open yet|no (?:\w+ )?deadline|not open until)", re.I
 )
 _YET = re.compile(r"\byet\b", re.I)
 
@@ -304,7 +312,7 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
     strong = [(i, kind, m) for i, (kind, m) in enumerate(cues) if kind in (_DEADLINE, _OPENING, _OTHER)]
     nouns = [(i, kind) for i, (kind, _) in enumerate(cues) if kind in (_NOUN, _OTHER_NOUN)]
     last_weak = cues[-1][1].group(0).lower() if cues and cues[-1][0] == _WEAK else ""
-    after = text[mention.end : min(clause.end, mention.end + 60)]
+    after = text[mention.end : min(clause.end, mention.end + 100)]
     following = [m.lastgroup or "" for m in _CUES.finditer(after) if m.lastgroup not in (None, _WEAK)]
     if following[:1] == [_OTHER_NOUN] and len(after.split()) and _first_words(after, 3, _OTHER_NOUN):
         return _OTHER  # "until end of May reduced fee"
@@ -324,13 +332,13 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
         return kind
     if nouns:
         return _DEADLINE if nouns[-1][1] == _NOUN else _OTHER
+    if last_weak and about_applying:
+        return _DEADLINE  # "..., and until 28 February 2026"
     if following:
         # "September 23, 2024: Application opens": the verb after the date says what it is, else the noun.
         verbs = [kind for kind in following if kind in (_DEADLINE, _OPENING, _OTHER)]
         first = verbs[0] if verbs else following[0]
         return {_NOUN: _DEADLINE, _OTHER_NOUN: _OTHER}.get(first, first)
-    if last_weak and about_applying:
-        return _DEADLINE
     return None
 
 
@@ -345,6 +353,7 @@ _ABOUT = re.compile(
     rf"\b(?:{_SUBJECT}|appl(?:y|ying|icants?)|regist\w*|submi\w*|enrol\w*|deadlines?|nominat\w*|sign up)\b", re.I
 )
 _DEADLINE_WORD = re.compile(r"\bdeadlines?\b", re.I)
+_GENERIC = re.compile(r"^\W*(?:but |and |yet )?(?:some|many|most|certain|several|few)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -364,12 +373,19 @@ def _read(text: str, today: date) -> _Reading:
         words = text[clause.start : clause.end]
         signals = _signals(words, clause.condition_end - clause.start)
         kinds = {m.lastgroup for m in _CUES.finditer(words)}
-        if _OTHER_NOUN in kinds and _NOUN not in kinds and not _DEADLINE_WORD.search(words):
-            continue  # "Voting will open on Monday", "Payment is due June 1": not about applying
+        if _OTHER_NOUN in kinds and _NOUN not in kinds:
+            # "Voting will open on Monday", "Payment is due June 1": not about applying. A date that a
+            # "deadline" names is still read ("End of July | Deadline for sessions and workshops").
+            if not _DEADLINE_WORD.search(words):
+                continue
+            signals = []
+        if _GENERIC.match(words):
+            continue  # "Some scholarships have rolling deadlines": about programs in general
         habitual = bool(_HABITUAL.search(words))
         if habitual:
             continue  # "For years, our application has opened on January 15": a habit, not this call
         inside = [d for d in dates if clause.condition_end <= d.start < clause.end]
+        calendar_rule = bool(_CALENDAR_RULE.search(words))
         previous_end = clause.start
         past = any(s is State.CLOSED for s, _, _ in signals) or bool(_PAST_TENSE.search(words))
         for mention in inside:
@@ -377,7 +393,7 @@ def _read(text: str, today: date) -> _Reading:
             previous_end = mention.end
             if role == _DEADLINE:
                 mention = with_clock_nearby(text, mention, clause.start, clause.end)
-                if not mention.recurring:  # "by 15 March each year" is no deadline that passes
+                if not (mention.recurring or calendar_rule):  # "by 15 March each year" never passes
                     deadlines.append(_deadline(text, clause, mention, past, today))
                 if mention.first_day is not None:
                     # "will be open from September 1 - September 30": a range to apply in reads open.
@@ -402,6 +418,10 @@ _HABITUAL = re.compile(
     r"|in (?:past|previous|prior) years|historically|around)\b",
     re.I,
 )
+
+
+# "due April 1 and October 1, unless either date falls on a weekend": dates of a yearly calendar.
+_CALENDAR_RULE = re.compile(r"\bfalls? on (?:a )?(?:weekend|holiday|saturday|sunday|public holiday)\b", re.I)
 
 
 def _closed_tense(words: str) -> bool:
