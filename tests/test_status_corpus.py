@@ -32,6 +32,14 @@ score = _load_score()
 ITEMS = score.load()
 
 
+def test_corpus_is_large_and_covers_every_kind() -> None:
+    # Issue 11 asks for at least 250 sentences; every kind of wording should have enough to score it by.
+    assert len(ITEMS) >= 300
+    counts = {name: sum(item.category == name for item in ITEMS) for name in score.CATEGORIES}
+    thin = {name: count for name, count in counts.items() if count < 15}
+    assert not thin, f"categories with fewer than 15 sentences: {thin}"
+
+
 def test_every_sentence_is_quoted_once_with_a_source() -> None:
     texts = [item.text for item in ITEMS]
     assert len(set(texts)) == len(texts), "a sentence is in the corpus twice"

@@ -51,12 +51,14 @@ _ZONES: dict[str, tuple[str | float, ...]] = {
     "pst": (-8, "America/Los_Angeles"), "pdt": (-7, "America/Los_Angeles"),
     "pt": ("America/Los_Angeles",), "pacific": ("America/Los_Angeles",), "pacific time": ("America/Los_Angeles",),
     "est": (-5, "America/New_York"), "edt": (-4, "America/New_York"), "et": ("America/New_York",),
+    "eastern standard time": (-5, "America/New_York"),
     "eastern": ("America/New_York",), "eastern time": ("America/New_York",),
     "cst": (-6, "America/Chicago"), "cdt": (-5, "America/Chicago"), "ct": ("America/Chicago",),
     "central": ("America/Chicago",), "central time": ("America/Chicago",),
     "mst": (-7, "America/Denver"), "mdt": (-6, "America/Denver"), "mt": ("America/Denver",),
     "cet": (1, "Europe/Berlin"), "cest": (2, "Europe/Berlin"), "berlin time": ("Europe/Berlin",),
-    "bst": (1, "Europe/London"), "uk time": ("Europe/London",),
+    "central european time": (1, "Europe/Berlin"), "eet": (2, "Europe/Helsinki"), "eest": (3, "Europe/Helsinki"),
+    "bst": (1, "Europe/London"), "uk time": ("Europe/London",), "brussels local time": ("Europe/Brussels",),
     "aest": (10, "Australia/Sydney"), "aedt": (11, "Australia/Sydney"),
     "ist": (5.5,), "jst": (9,), "kst": (9,), "sgt": (8,), "nzst": (12,), "nzdt": (13,),
 }  # fmt: skip
@@ -273,6 +275,22 @@ def table(total: Tally, by_category: dict[str, Tally]) -> Iterator[str]:
         )
 
 
+def markdown(total: Tally, by_category: dict[str, Tally]) -> Iterator[str]:
+    """The same table in Markdown, for README files."""
+    yield (
+        "| kind | sentences | state right | deadlines found | deadline-passed precision / recall (FP, FN) "
+        "| times and zones honoured |"
+    )
+    yield "| --- | ---: | ---: | ---: | ---: | ---: |"
+    rows = [(name, by_category[name]) for name in CATEGORIES if name in by_category]
+    for name, t in [*rows, ("**all**", total)]:
+        yield (
+            f"| {name} | {t.sentences} | {t.state_right} ({t.state_rate:.0%}) | "
+            f"{t.deadlines_found}/{t.deadlines} | {t.precision:.0%} / {t.recall:.0%} ({t.fp}, {t.fn}) | "
+            f"{t.clock_right}/{t.clock_checks} |"
+        )
+
+
 def _rate(part: int, whole: int) -> str:
     return f"{part / whole:.0%}" if whole else "-"
 
@@ -280,11 +298,12 @@ def _rate(part: int, whole: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--misses", action="store_true", help="list every sentence read wrongly")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     results = [read(item) for item in load()]
     total, by_category = tally(results)
     print(f"{total.sentences} sentences, today = {TODAY}")
-    for line in table(total, by_category):
+    for line in (markdown if args.markdown else table)(total, by_category):
         print(line)
     if args.misses:
         for result in results:
