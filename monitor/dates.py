@@ -73,7 +73,7 @@ def _core(sfx: str) -> str:
         rf"(?:(?P<iso{sfx}>{_YEAR}-[01]?\d-[0-3]?\d)(?![\d])"
         rf"|(?P<num{sfx}>(?<![\d.])\d{{1,2}}[/.]\d{{1,2}}[/.]{_YEAR})"
         rf"|(?P<md{sfx}>(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:[12]\d|3[01]|0?[1-9]))(?![/\d])"
-        rf"|(?:the\s+)?(?P<d1{sfx}>{_DAY})(?:{_RANGE_TO}(?:the\s+)?(?P<d2{sfx}>{_DAY}))?\s+(?:of\s+)?"
+        rf"|(?:the\s+)?(?P<d1{sfx}>{_DAY})(?:{_RANGE_TO}(?:the\s+)?(?P<d2{sfx}>{_DAY}))?\.?\s+(?:of\s+)?"
         rf"(?P<m1{sfx}>{_MONTH})(?:,?\s+(?P<y1{sfx}>{_YEAR}))?"
         rf"|(?P<m2{sfx}>{_MONTH})\s+(?:the\s+)?(?P<d3{sfx}>{_DAY})(?:{_RANGE_TO}(?P<d4{sfx}>{_DAY}))?"
         rf"(?:,?\s+(?P<y2{sfx}>{_YEAR}))?"
@@ -160,33 +160,36 @@ _ZONE = (
     r"(?P<zone>(?:utc|gmt)\s*(?:[+\-−]\s*\d{1,2}(?::?[0-5]\d)?)?"
     r"|a\.?o\.?e\.?|anywhere on earth|anywhere in the world"
     r"|(?:coordinated universal|greenwich mean)(?: time)?"
-    rf"|(?:{'|'.join(re.escape(n) for n in reversed(_NAMED))})(?:\s+(?:standard|daylight|summer))?\s+time"
+    rf"|(?:{'|'.join(re.escape(n) for n in reversed(_NAMED))})(?:\s+(?:standard|daylight|summer|local))?\s+time"
     r"|(?:pacific|eastern|central|mountain)(?:\s+(?:standard|daylight))?(?:\s+time)?"
     rf"|(?:{'|'.join(reversed(_ABBREV_WORDS))}))\b"
 )
+# "12:00 (noon) CET", "11:59 pm (23:59) Eastern": the same time again in brackets.
+_AGAIN = r"(?:\s*\((?:noon|midday|midnight|\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?)\))?"
 # The same moment in a second zone, "23:59 EDT/03:59 UTC": the first one written is kept.
 _ALSO = r"(?:\s*/\s*\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.?m\.?)?\s*[a-z]{2,5}\b)?"
 # What may follow a date core: ", at 11:59 PM (PST)", " (23:59, AoE)", " by 6pm ET", " AoE".
 _AFTER = re.compile(
     r"(?P<z>T(?P<th>[012]\d):(?P<tm>[0-5]\d)(?::[0-5]\d)?(?P<tz>Z|[+-]\d\d:?\d\d)?(?:\s*(?P<tzw>utc|gmt)\b)?)"
-    rf"|(?:\s*[,:]?\s*(?:\(\s*)?(?:at\s+|by\s+|before\s+|until\s+|@\s*|-\s*|–\s*)?(?P<clock>{_CLOCK}))?"
+    rf"|(?:\s*[,:;]?\s*(?:\(\s*)?(?:at\s+|by\s+|before\s+|until\s+|@\s*)?(?P<clock>{_CLOCK}){_AGAIN})?"
     rf"(?:\s*,?\s*\(?\s*{_ZONE}\)?)?{_ALSO}",
     re.I,
 )
 # What may come right before a date core: "11:59pm AoE on ", "3pm Eastern, ", "12 noon, ".
-_BEFORE = re.compile(rf"(?P<clock>{_CLOCK})(?:\s*\(?{_ZONE}\)?)?{_ALSO}\s*,?\s*(?:on\s+|of\s+)?$", re.I)
+_BEFORE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*\(?{_ZONE}\)?)?{_ALSO}\s*,?\s*(?:on\s+|of\s+)?$", re.I)
 # A time anywhere else in the clause: "July 15, 2024 Deadline for receipt of applications, 5PM PT".
-_LOOSE = re.compile(rf"(?P<clock>{_CLOCK})(?:\s*\(?{_ZONE}\)?)?", re.I)
+_LOOSE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*\(?{_ZONE}\)?)?", re.I)
 _BEFORE_WINDOW = 45
 _RECURRING = re.compile(
     r"^[\s,]*(?:of\s+)?(?:each|every)\s+(?:year|month)\b|^[\s,]*annually\b|^[\s,]*yearly\b"
     r"|\b(?:each|every)\s+year\b[^.;]{0,12}$|\bannually\b[^.;]{0,16}$|\byearly\b[^.;]{0,16}$",
     re.I,
 )
+_MID = re.compile(r"\bmid[- ]?$", re.I)
 _ANY_YEAR = re.compile(rf"\b{_YEAR}", re.I)
 _YEAR_ALONE = re.compile(r"(?<![\d.,/-])\b(?:199\d|20\d\d)\b(?![.,/-]?\d)")
-# Two dates with nothing between them: the first was struck through and replaced by the second.
-_ADJACENT = re.compile(r"\s*$")
+# Two dates with nothing but a dash, "to" or a table rule between them (their times included) are a range.
+_GAP = re.compile(r"\s*(?:-|–|—|\||to|until|till|through|thru)?\s*$", re.I)
 
 
 def year_of(text: str) -> int | None:
@@ -213,18 +216,31 @@ def find_dates(text: str, today: date) -> list[DateMention]:
         match = matches[index]
         nxt = matches[index + 1] if index + 1 < len(matches) else None
         join = _JOIN.match(text, match.end(), nxt.start()) if nxt is not None else None
-        if nxt is not None and _ADJACENT.match(text, match.end(), nxt.start()) and _parts(match) is not None:
-            index += 1  # "by the deadline of June 10, 2015 June 17, 2015": June 17 replaced June 10
-            continue
+        floor = found[-1].end if found else 0
         if join and (not join.group("and") or _BETWEEN.search(text, max(0, match.start() - 12), match.start())):
-            mention = _range(text, match, matches[index + 1], context, today)
+            mention = _range(text, match, matches[index + 1], context, today, floor)
             index += 2
         else:
-            mention = _single(text, match, context, today)
+            mention = _single(text, match, context, today, floor)
             index += 1
-        if mention is not None:
+        if mention is not None and mention.start >= floor:
             found.append(mention)
-    return found
+    return _joined(text, found)
+
+
+def _joined(text: str, mentions: list[DateMention]) -> list[DateMention]:
+    """Dates with their times joined into ranges: "12:30 PDT March 24th, 2023 - 23:45 PDT March 26th, 2023",
+    "| January 30 at 12:00pm GMT | January 31 at 12:00pm GMT |", and a struck-through date directly followed
+    by its replacement ("June 10, 2015 June 17, 2015"). The range ends on the second."""
+    out: list[DateMention] = []
+    for mention in mentions:
+        last = out[-1] if out else None
+        if last is not None and last.first_day is None and _GAP.match(text, last.end, mention.start):
+            mention = replace(mention, start=last.start, first_day=last.day)
+            out[-1] = mention
+        else:
+            out.append(mention)
+    return out
 
 
 def _stated_year(match: re.Match[str], sfx: str) -> int | None:
@@ -303,7 +319,7 @@ def _day(year: int, month: int, day: int | None) -> date | None:
     return date(year, month, day) if 1 <= day <= last else None
 
 
-def _single(text: str, match: re.Match[str], context: int | None, today: date) -> DateMention | None:
+def _single(text: str, match: re.Match[str], context: int | None, today: date, floor: int) -> DateMention | None:
     parts = _parts(match)
     if parts is None:
         return None
@@ -313,26 +329,29 @@ def _single(text: str, match: re.Match[str], context: int | None, today: date) -
     day, stated = resolved
     first = _day(day.year, day.month, parts.first) if parts.first else None
     start = match.start("m4") if match.group("m4") else match.start()
-    return _finish(text, start, match.end(), day, stated, parts.day is None, first)
+    if parts.day is None and _MID.search(text, max(0, start - 5), start):
+        day = day.replace(day=15)  # "mid January 2024" is taken as the 15th
+    return _finish(text, start, match.end(), day, stated, parts.day is None, first, floor)
 
 
-def _range(text: str, a: re.Match[str], b: re.Match[str], context: int | None, today: date) -> DateMention | None:
+def _range(text: str, a: re.Match[str], b: re.Match[str], context: int | None, today: date,
+           floor: int) -> DateMention | None:  # fmt: skip
     pa, pb = _parts(a), _parts(b)
     if pb is None:
-        return _single(text, a, context, today)
+        return _single(text, a, context, today, floor)
     end = _resolve(pb, context, today)
     if end is None or pa is None:
-        return _single(text, b, context, today)
+        return _single(text, b, context, today, floor)
     last, stated = end
     year = pa.year if pa.year is not None else (last.year if pa.month <= last.month else last.year - 1)
     first = _day(year, pa.month, pa.day if pa.day is not None else 1)
     start = a.start("m4") if a.group("m4") else a.start()
     between = _BETWEEN.search(text, max(0, start - 12), start)
-    return _finish(text, between.start() if between else start, b.end(), last, stated, pb.day is None, first)
+    return _finish(text, between.start() if between else start, b.end(), last, stated, pb.day is None, first, floor)
 
 
 def _finish(text: str, start: int, end: int, day: date, year_stated: bool, month_only: bool,
-            first: date | None) -> DateMention:  # fmt: skip
+            first: date | None, floor: int) -> DateMention:  # fmt: skip
     clock: time | None = None
     zone_text: str | None = None
     after = _AFTER.match(text, end)
@@ -345,7 +364,7 @@ def _finish(text: str, start: int, end: int, day: date, year_stated: bool, month
         zone_text = after.group("zone")
         end = after.end()
     if clock is None:
-        window = max(0, start - _BEFORE_WINDOW)
+        window = max(floor, start - _BEFORE_WINDOW)
         before = _BEFORE.search(text, window, start)
         if before:
             clock = _clock(before)
@@ -374,7 +393,7 @@ def _clock(match: re.Match[str]) -> time | None:
 
 
 _OFFSET = re.compile(r"(?:utc|gmt)\s*([+\-−])\s*(\d{1,2})(?::?(\d{2}))?$")
-_ZONE_SUFFIX = re.compile(r"\s+(?:(?:standard|daylight|summer)\s+)?time$|\s+(?:standard|daylight|summer)$")
+_ZONE_SUFFIX = re.compile(r"\s+(?:(?:standard|daylight|summer|local)\s+)?time$|\s+(?:standard|daylight|summer)$")
 
 
 def _zone(zone_text: str | None) -> tuple[tzinfo, str, bool]:

@@ -98,7 +98,7 @@ def _any(*alternatives: str) -> str:
 _SIGNALS: tuple[tuple[State, str], ...] = (
     (State.UNKNOWN, _any(r"\bstatus (?:is )?(?:unknown|unclear|tbd|tba)\b", r"\bunknown status\b")),
     (State.ROLLING, r"\bno (?:fixed |set |firm |specific |official |formal |application |submission )?"
-                    r"(?:deadlines?|closing date)\b"),
+                    r"(?:deadlines?|closing date|date for (?:the )?(?:submission|applications?|applying))\b"),
     (State.OPENING_SOON, _any(r"\bnot (?:yet|open yet|accepting \w+ yet|currently open yet)\b",
                               r"\bnot open until\b")),
     (State.CLOSED, _any(
@@ -111,19 +111,28 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         r"|was )?(?:now |already |officially )?(?:passed|expired|ended|over|finished|elapsed|concluded)\b",
         r"\b(?:expired|ended|finished|concluded) (?:on|in|at)\b", r"\bhas (?:now )?(?:ended|finished|concluded)\b",
         r"\b(?:is|are|has been) (?:now )?over\b", r"\b(?:is|are) (?:now )?(?:full|fully booked)\b",
-        r"\b(?:has|have) been filled\b", r"\bthank(?:s| you) (?:to all|for all|everyone|all)\b.{0,40}\bappl",
+        r"\b(?:has|have) been filled\b", r"\b(?:was|were|had been) (?:still )?open\b",
+        r"\bthank(?:s| you) (?:to )?(?:all|everyone|everybody)\b.{0,40}\b(?:appl|submi|regist|nominat|entered|sent)",
+        r"\bnot (?:\w+ ){0,3}any ?(?:more|longer)\b",
+        r"\b(?:are|is) (?:now |currently )?(?:reviewing|evaluating|assessing|processing) (?:the |all |your )?(?:\d+ )?"
+        r"(?:applications|submissions|proposals|entries|nominations)\b",
+        r"\b(?:period|window|call|round) (?:that |which )(?:has )?(?:ended|closed|expired)\b",
         r"\bselection (?:process )?(?:is|has|was) (?:now )?(?:finished|complete|completed|over|concluded)\b",
     )),
     (State.OPENING_SOON, _any(
         r"\bopen(?:s|ing)? (?:soon|shortly|later)\b", r"\bcoming soon\b", r"\b(?:will|shall|to) (?:re)?open\b",
-        r"\bwill be (?:re)?open", r"\breopen(?:s|ing)?\b", r"\bstay tuned\b", r"\bwatch this space\b",
+        r"\bwill be (?:re)?open\b(?! (?:until|till|through)\b)", r"\breopen(?:s|ing)?\b", r"\bstay tuned\b",
+        r"\bwatch(?:ing)? this space\b",
         rf"\bopen(?:s|ing)? (?:again )?(?:in|during|around) (?:early|mid|late|the|spring|summer|autumn|fall|winter"
         rf"|{_MONTH_WORD}|\d)",
-        rf"\b{_SUBJECT}\s+(?:\w+\s+){{0,3}}(?:will|is to|are to|to) be (?:published|announced|released|launched"
-        r"|posted|ready|available|opened|online)\b",
-        r"\b(?:is|are) (?:planned|expected|anticipated|scheduled)\b",
-        r"\b(?:should|expect to|plan to|hope to|aim to|intend to|we'll|will) (?:open|launch|re-?open|post|publish"
-        r"|release)\b",
+        rf"\b{_SUBJECT}\s+(?:\S+\s+){{0,6}}(?:will|is to|are to|to) be (?:published|announced|released|launched"
+        r"|posted|ready|available|opened|online|listed)\b",
+        rf"\b{_SUBJECT}\s+(?:\S+\s+){{0,4}}(?:is|are) (?:planned|expected|anticipated|scheduled)\b",
+        r"\b(?:should|expect to|plan to|hope to|aim to|intend to|we'll|will) (?:open|launch|re-?open)\b",
+        r"\b(?:expect to|plan to|hope to|aim to|intend to|we'll|will) (?:post|publish|release|announce) (?:the |our )?"
+        r"(?:\S+ )?(?:applications?|call|form|rfp|request for proposals)\b",
+        r"\bwill be able to (?:apply|submit|register|complete (?:the |their |your )?application)\b",
+        r"\bbefore the (?:application |registration |submission )?(?:window|portal|call) opens\b",
         r"\bregister (?:your )?interest\b", r"\bwait ?list\b", r"\bcheck back\b",
         r"\b(?:join|sign up (?:for|to)|subscribe to) (?:the |our )?(?:mailing list|newsletter|updates)\b",
         r"\bto be (?:the first to )?(?:notified|informed)\b", r"\bremind you\b",
@@ -135,11 +144,14 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         r"\bbefore (?:the )?(?:official )?(?:opening|launch)\b", r"\bin advance of the (?:application|opening|call)\b",
     )),
     (State.ROLLING, _any(
-        r"\brolling (?:basis|applications?|admissions?|deadlines?|intake|review|submissions?)\b",
+        r"\brolling (?:basis|applications?|admissions?|deadlines?|intake|review|submissions?|process|call|scheme"
+        r"|programme|program|cycle|recruitment)\b",
         r"\b(?:applications?|submissions?|admissions?) (?:are )?rolling\b",
         r"\b(?:apply|submit|register) (?:at )?any ?time\b",
-        r"\b(?:open|accepted|accepting \w+) (?:all )?(?:year[- ]round|all year|throughout the year|continuously)\b",
-        r"\b(?:apply|submit|register|accepted|considered|received)\s+(?:\w+\s+){0,3}at any (?:time|point)\b"
+        r"\b(?:throughout the year|all year round|year[- ]round|all year long)\b",
+        r"\bcontinuously (?:\w+ )?open\b", r"\buntil (?:all )?(?:the )?(?:funds?|budget|places|positions|spots)\b"
+        r"(?:\s+\S+){0,5}\s+(?:exhausted|depleted|spent|used up|committed|allocated|filled|run out)\b",
+        r"\b(?:appl\w*|submi\w*|regist\w*|accepted|considered|received)\s+(?:\w+\s+){0,3}at any (?:time|point)\b"
         r"(?! before)",
         r"\bon an? (?:ongoing|continuous|continual|monthly) basis\b",
         r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b",
@@ -158,11 +170,18 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         rf"\b{_SUBJECT}\s+(?:(?:are|is|now|being|be|still|currently|also|not|no longer|gladly)\s+){{0,4}}"
         r"(?:accepted|welcome|invited|solicited|permitted|allowed)\b",
         r"\b(?:we |i )?(?:invite|welcome|call for) (?:applications|submissions|proposals|nominations|papers"
-        r"|abstracts)\b",
+        r"|abstracts|applicants|participants|entries|speakers)\b",
+        r"\b(?:are|is) (?:most |very )?welcome to (?:apply|submit|register|nominate|send)\b",
+        r"\bopening (?:the |our )?(?:applications?|registrations?|call|submissions?)\b",
+        r"\bopen for (?:applications?|registrations?|enrol(?:l)?ments?|submissions?|nominations?|proposals)\b",
+        r"\benrol(?:l)?able\b", r"\bwill (?:be |remain |stay )open (?:until|till|through)\b",
+        r"\b(?:releases?|issues?|announces?|launch(?:es)?) (?:its |the |a |our |an )?(?:\S+ )?(?:request for proposals"
+        r"|rfps?|call for \w+|funding call|open call)\b",
+        r"\b(?:continue|continues) to (?:accept|take|welcome) (?:\w+ )?(?:applications|submissions|nominations)\b",
         r"\b(?:is|are) (?:now )?(?:live|online)\b", r"\bclos(?:e|es|ing) soon\b", r"\blast chance\b",
         r"\bstill time to\b",
         r"\b(?:opened|have opened|has opened|launched)\b", r"\b(?:drawing|coming) to a close\b",
-        r"\b(?:can|may) (?:now |still )apply\b", r"\b(?:can|may) now (?:register|submit|enrol)",
+        r"\b(?:can|may)\s+(?:\w+\s+){0,3}(?:now|still)\s+(?:apply|register|submit|enrol\w*|sign up|nominate)\b",
     )),
 )
 _SIGNAL_PATTERNS = tuple((state, re.compile(pattern, re.I)) for state, pattern in _SIGNALS)
@@ -198,7 +217,8 @@ _CONDITION = re.compile(
 )
 _CONDITIONAL_STATES = (State.OPEN, State.CLOSED)
 # "once the programme's registration has opened": open or closed in a subordinate clause is no statement.
-_SUBORDINATE = re.compile(r"\b(?:once|when|whenever|until|unless|if|after)\b(?:\s+\S+){0,5}\s*$", re.I)
+_SUBORDINATE = re.compile(r"\b(?:once|when|whenever|until|unless|if|after|while)\b(?:\s+\S+){0,5}\s*$", re.I)
+_LATE = re.compile(r"\blate (?:applications|submissions|entries|registrations|nominations)\b", re.I)
 _EOI = re.compile(r"\bexpress(?:ions?)? (?:of )?interest\b|\beois?\b", re.I)
 
 
@@ -238,6 +258,8 @@ def _signals(clause: str, skip_to: int) -> list[tuple[State, str, int]]:
         for match in pattern.finditer(clause, start):
             if state in _CONDITIONAL_STATES and _SUBORDINATE.search(clause, max(0, match.start() - 40), match.start()):
                 continue
+            if _LATE.search(clause, max(0, match.start() - 12), match.end()):
+                continue  # "Late applications are not accepted": a rule about lateness, not the state
             turned = _negate(clause, state, match, start)
             if turned is not None:
                 found.append((turned, match.group(0).strip(), match.start()))
@@ -284,21 +306,25 @@ _DEADLINE, _OPENING, _OTHER, _NOUN, _OTHER_NOUN, _WEAK = "deadline", "opening", 
 _CUES = re.compile(
     r"(?P<deadline>\b(?:deadlines?|due|clos(?:e|es|ed|ing)|cut-?off|last (?:day|date|chance)|appl(?:y|ying)"
     r"|submit(?:ted|ting)?|register(?:ed)?|sign(?:ed)?[- ]up|enrol(?:l)?(?:ed)?|received|receipt|postmarked"
-    r"|expir(?:e|es|ed|y)|ends|ended|rsvp|nominate|accepted|welcome|round \w{1,3}\s*:)\b)"
+    r"|expir(?:e|es|ed|y)|ends|ended|(?:will|and|to|shall) end|rsvp|nominate|accepted|welcome|extensions?"
+    r"|round \w{1,3}\s*:)\b)"
     r"|(?P<opening>\b(?:open(?:s|ed|ing)?|reopen(?:s|ed|ing)?|launch(?:es|ed|ing)?|go(?:es)? live|available from"
     r"|accepting|post|publish(?:ed)?|release[sd]?)\b)"
     r"|(?P<other>\b(?:decisions?|decide[ds]?|notif(?:y|ied|ication|ications)|hear|informed|contacted"
     r"|announce(?:d|s|ment)?|results?|interviews?|start(?:s|ed|ing)?|begin(?:s|ning)?|commenc(?:e|es|ing)|runs?|ran"
-    r"|running|held|hold|takes? place|taking place|established|founded|since|updated|posted|dated|arrive|arrival"
+    r"|running|held|hold|takes? place|taking place|established|founded|updated|posted|dated|arrive|arrival"
+    r"|confirm\w*|finish(?:ed)?|complet(?:e|ed|ion)"
     r"|respond|response|reply|selected|outcomes?|feedback|kick-?off|orientation|review(?:ed|s)?|evaluat\w*"
     r"|assess(?:ed|ment)|offers?|will be made|older|younger|aged?|born|after|as of|from)\b)"
     r"|(?P<other_noun>\b(?:payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|voting|votes?"
+    r"|early[- ]bird(?: registration)?|early registration|comments|replies|recommendations?|references"
     r"|event|conference|workshops?|sessions?|course|classes|cohort|residency|internship|hotel|accommodation)\b)"
     rf"|(?P<noun>\b{_SUBJECT}\b)"
     r"|(?P<weak>\b(?:by|before|until|till|through|thru|no later than|up to|not later than|prior to|on or before)\b)",
     re.I,
 )
 _CUE_WORDS_BACK = 14
+_DEADLINE_IS = re.compile(r"\bdeadline\b[^.;]{0,80}\b(?:is|are|:)\s*$", re.I)
 _UNTIL = frozenset({"until", "till", "through", "thru", "up to"})
 _PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|passed)\b", re.I)
 
@@ -319,8 +345,10 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
     if strong:
         index, kind, cue = strong[-1]
         later_nouns = [k for i, k in nouns if i > index]
-        if kind == _DEADLINE and later_nouns and later_nouns[-1] == _OTHER_NOUN:
+        if kind == _DEADLINE and later_nouns and _NOUN not in later_nouns:
             return _OTHER  # "the deadline for payment is ..."
+        if kind == _OTHER and _DEADLINE_IS.search(before) and _NOUN in later_nouns + [k for _, k in nouns]:
+            return _DEADLINE  # "The application deadline for summer study start is 5 August"
         if kind == _OPENING and (last_weak in _UNTIL or mention.first_day is not None):
             return _DEADLINE  # "open until 30 April", "open from 1 to 30 September"
         if kind == _OTHER and cue.group(0).lower() == "from":
@@ -337,7 +365,7 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
     if following:
         # "September 23, 2024: Application opens": the verb after the date says what it is, else the noun.
         verbs = [kind for kind in following if kind in (_DEADLINE, _OPENING, _OTHER)]
-        first = verbs[0] if verbs else following[0]
+        first = verbs[0] if verbs else (_NOUN if _NOUN in following else following[0])
         return {_NOUN: _DEADLINE, _OTHER_NOUN: _OTHER}.get(first, first)
     return None
 
@@ -381,9 +409,12 @@ def _read(text: str, today: date) -> _Reading:
             signals = []
         if _GENERIC.match(words):
             continue  # "Some scholarships have rolling deadlines": about programs in general
-        habitual = bool(_HABITUAL.search(words))
-        if habitual:
-            continue  # "For years, our application has opened on January 15": a habit, not this call
+        if _HABITUAL.search(words):
+            # "For years, our application has opened on January 15": a habit, not this call.
+            found.update({st: w for st, w, _ in signals if st is State.ROLLING})
+            continue
+        if _SELECTED.search(words):
+            continue  # "Accepted participants will have to confirm by February 1st": after applying
         inside = [d for d in dates if clause.condition_end <= d.start < clause.end]
         calendar_rule = bool(_CALENDAR_RULE.search(words))
         previous_end = clause.start
@@ -393,7 +424,9 @@ def _read(text: str, today: date) -> _Reading:
             previous_end = mention.end
             if role == _DEADLINE:
                 mention = with_clock_nearby(text, mention, clause.start, clause.end)
-                if not (mention.recurring or calendar_rule):  # "by 15 March each year" never passes
+                # "by 15 March each year" never passes, nor does "by early October" (of which year?).
+                vague = mention.month_only and not mention.year_stated
+                if not (mention.recurring or calendar_rule or vague):
                     deadlines.append(_deadline(text, clause, mention, past, today))
                 if mention.first_day is not None:
                     # "will be open from September 1 - September 30": a range to apply in reads open.
@@ -420,6 +453,11 @@ _HABITUAL = re.compile(
 )
 
 
+_SELECTED = re.compile(
+    r"\b(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants|students"
+    r"|applicants|fellows|authors|candidates|scholars|speakers)\b",
+    re.I,
+)
 # "due April 1 and October 1, unless either date falls on a weekend": dates of a yearly calendar.
 _CALENDAR_RULE = re.compile(r"\bfalls? on (?:a )?(?:weekend|holiday|saturday|sunday|public holiday)\b", re.I)
 
