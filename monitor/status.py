@@ -516,7 +516,11 @@ _ABOUT_APPLYING = re.compile(
     r"|submissions?|submit|nominations?|proposals|call for|closing date)\b",
     re.I,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[A-Z“\"(])")
+# A full stop after "p.m.", "Sept." or "e.g." ends no sentence: "by 5:00 p.m. Eastern Time, November 30".
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?<!(?i:[ap]\.m\.))(?<!(?i:e\.g\.|i\.e\.))(?<!\b(?i:jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)\.)"
+    r"(?<!\b(?i:sept)\.)[\"”')\]]*\s+(?=[A-Z“\"(])"
+)
 # A "sentence" longer than this is a run of unpunctuated text (a menu, a table) rather than a statement.
 _MAX_SENTENCE = 400
 
