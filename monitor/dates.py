@@ -182,7 +182,8 @@ _LOOSE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*\(?{_ZONE}\)?)?", re.I)
 _BEFORE_WINDOW = 45
 _RECURRING = re.compile(
     r"^[\s,]*(?:of\s+)?(?:each|every)\s+(?:year|month)\b|^[\s,]*annually\b|^[\s,]*yearly\b"
-    r"|\b(?:each|every)\s+year\b[^.;]{0,12}$|\bannually\b[^.;]{0,16}$|\byearly\b[^.;]{0,16}$",
+    r"|\b(?:each|every)\s+year\b[^.;]{0,12}$|\bannually\b[^.;]{0,16}$|\byearly\b[^.;]{0,16}$"
+    r"|\bevery\b(?:\s+\w+,?){0,4}\s*$",
     re.I,
 )
 _MID = re.compile(r"\bmid[- ]?$", re.I)

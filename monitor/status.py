@@ -82,7 +82,7 @@ class StatusReading:
 _SUBJECT = (
     r"(?:applications?|submissions?|nominations?|registrations?|proposals?|abstracts?|entries|papers?|applicants"
     r"|enrol(?:l)?ments?|admissions?|sign[- ]?ups?|expressions? of interest|eois?|rfps?|calls?(?: for \w+)?"
-    r"|(?:the |this |our )?(?:application |registration )?(?:portal|form|window|process|period)|intake|round"
+    r"|(?:the |this |our )?(?:application |registration )?(?:portal|forms?|window|process|period)|intake|round"
     r"|selection(?: process)?|requests? for proposals|cfps?)"
 )
 _OBJECT = r"(?:applications|submissions|nominations|registrations|proposals|abstracts|entries|papers|participants)"
@@ -113,7 +113,7 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         r"\b(?:is|are|has been) (?:now )?over\b", r"\b(?:is|are) (?:now )?(?:full|fully booked)\b",
         r"\b(?:has|have) been filled\b", r"\b(?:was|were|had been) (?:still )?open\b",
         r"\bthank(?:s| you) (?:to )?(?:all|everyone|everybody)\b.{0,40}\b(?:appl|submi|regist|nominat|entered|sent)",
-        r"\bnot (?:\w+ ){0,3}any ?(?:more|longer)\b",
+        r"\bnot (?:\w+ ){0,3}any ?(?:more|longer)\b", r"\bclos(?:ed|ing) (?:last|yesterday|earlier)\b",
         r"\b(?:are|is) (?:now |currently )?(?:reviewing|evaluating|assessing|processing) (?:the |all |your )?(?:\d+ )?"
         r"(?:applications|submissions|proposals|entries|nominations)\b",
         r"\b(?:period|window|call|round) (?:that |which )(?:has )?(?:ended|closed|expired)\b",
@@ -125,7 +125,9 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         r"\bwatch(?:ing)? this space\b",
         rf"\bopen(?:s|ing)? (?:again )?(?:in|during|around) (?:early|mid|late|the|spring|summer|autumn|fall|winter"
         rf"|{_MONTH_WORD}|\d)",
-        rf"\b{_SUBJECT}\s+(?:\S+\s+){{0,6}}(?:will|is to|are to|to) be (?:published|announced|released|launched"
+        r"\bopening date\b", rf"\b{_SUBJECT} will be accepted (?:as of|from|starting|beginning)\b",
+        rf"\b(?:{_SUBJECT}|programmes?|programs?|opportunities|positions|places|details|information)\s+(?:\S+\s+){{0,6}}"
+        r"(?:will|is to|are to|to) be (?:published|announced|released|launched"
         r"|posted|ready|available|opened|online|listed)\b",
         rf"\b{_SUBJECT}\s+(?:\S+\s+){{0,4}}(?:is|are) (?:planned|expected|anticipated|scheduled)\b",
         r"\b(?:should|expect to|plan to|hope to|aim to|intend to|we'll|will) (?:open|launch|re-?open)\b",
@@ -169,8 +171,11 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         rf"|soliciting) (?:\w+ ){{0,2}}{_OBJECT}\b",
         rf"\b{_SUBJECT}\s+(?:(?:are|is|now|being|be|still|currently|also|not|no longer|gladly)\s+){{0,4}}"
         r"(?:accepted|welcome|invited|solicited|permitted|allowed)\b",
-        r"\b(?:we |i )?(?:invite|welcome|call for) (?:applications|submissions|proposals|nominations|papers"
+        r"\b(?:invit(?:e|es|ing)|welcom(?:e|es|ing)) (?:\w+ )?(?:applications|submissions|proposals|nominations|papers"
         r"|abstracts|applicants|participants|entries|speakers)\b",
+        r"(?<!\bour )(?<!\bthe )(?<!\bthis )(?<!\blast )(?<!\b\d{4} )\bcall for (?:applications|submissions|proposals"
+        r"|nominations|papers|abstracts|applicants|participants|entries|speakers)\b",
+        r"\b(?:has|have) been (?:postponed|extended)\b", r"(?:^|[|:])\s*(?:now )?open\s*(?:[|.!]|$)",
         r"\b(?:are|is) (?:most |very )?welcome to (?:apply|submit|register|nominate|send)\b",
         r"\bopening (?:the |our )?(?:applications?|registrations?|call|submissions?)\b",
         r"\bopen for (?:applications?|registrations?|enrol(?:l)?ments?|submissions?|nominations?|proposals)\b",
@@ -274,8 +279,8 @@ def _signals(clause: str, skip_to: int) -> list[tuple[State, str, int]]:
 
 
 def _negate(clause: str, state: State, match: re.Match[str], floor: int) -> State | None:
-    if _EXPLICITLY_NEGATIVE.match(match.group(0)) or state is State.UNKNOWN:
-        return state
+    if _EXPLICITLY_NEGATIVE.match(match.group(0)) or _NEGATOR.match(match.group(0)) or state is State.UNKNOWN:
+        return state  # the pattern holds its own negation: "no specific date for submission", "not ... anymore"
     window_start = max(floor, match.start() - 50)
     window = clause[window_start : match.end()]
     explicit = [m.span() for m in _EXPLICITLY_NEGATIVE.finditer(clause, floor, match.end())]
@@ -307,23 +312,32 @@ _CUES = re.compile(
     r"(?P<deadline>\b(?:deadlines?|due|clos(?:e|es|ed|ing)|cut-?off|last (?:day|date|chance)|appl(?:y|ying)"
     r"|submit(?:ted|ting)?|register(?:ed)?|sign(?:ed)?[- ]up|enrol(?:l)?(?:ed)?|received|receipt|postmarked"
     r"|expir(?:e|es|ed|y)|ends|ended|(?:will|and|to|shall) end|rsvp|nominate|accepted|welcome|extensions?"
+    r"|return(?:ed)?|sen[dt]|e-?mailed|mailed|upload(?:ed)?|filed"
     r"|round \w{1,3}\s*:)\b)"
     r"|(?P<opening>\b(?:open(?:s|ed|ing)?|reopen(?:s|ed|ing)?|launch(?:es|ed|ing)?|go(?:es)? live|available from"
     r"|accepting|post|publish(?:ed)?|release[sd]?)\b)"
     r"|(?P<other>\b(?:decisions?|decide[ds]?|notif(?:y|ied|ication|ications)|hear|informed|contacted"
     r"|announce(?:d|s|ment)?|results?|interviews?|start(?:s|ed|ing)?|begin(?:s|ning)?|commenc(?:e|es|ing)|runs?|ran"
     r"|running|held|hold|takes? place|taking place|established|founded|updated|posted|dated|arrive|arrival"
-    r"|confirm\w*|finish(?:ed)?|complet(?:e|ed|ion)"
+    r"|confirm\w*|finish(?:ed)?|completion|reviewing|eligible|meets?"
     r"|respond|response|reply|selected|outcomes?|feedback|kick-?off|orientation|review(?:ed|s)?|evaluat\w*"
-    r"|assess(?:ed|ment)|offers?|will be made|older|younger|aged?|born|after|as of|from)\b)"
+    r"|assess(?:ed|ment)|offers?|will be made|older|younger|aged?|born|after|as of|from"
+    r"|(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants|students"
+    r"|applicants|fellows|authors|candidates|scholars|speakers))\b)"
     r"|(?P<other_noun>\b(?:payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|voting|votes?"
     r"|early[- ]bird(?: registration)?|early registration|comments|replies|recommendations?|references"
-    r"|event|conference|workshops?|sessions?|course|classes|cohort|residency|internship|hotel|accommodation)\b)"
+    r"|event|conference|workshops?|sessions?|cohort|residency|internship|hotel|accommodation|thesis|dissertation"
+    r"|referees?|recommenders?|letters of (?:reference|recommendation)"
+    r"|announcements?)\b)"
     rf"|(?P<noun>\b{_SUBJECT}\b)"
     r"|(?P<weak>\b(?:by|before|until|till|through|thru|no later than|up to|not later than|prior to|on or before)\b)",
     re.I,
 )
 _CUE_WORDS_BACK = 14
+# "from", "after", "as of" say a date is a start only right before it ("from 1 October"), not four words off.
+_STARTS = re.compile(r"from|after|as of", re.I)
+_DEADLINE_NOUN = re.compile(r"deadline|due|clos|cut|last|round", re.I)
+_DEADLINE_AFTER = re.compile(r"\W{0,3}(?:application |submission |registration )?deadlines?\b", re.I)
 _DEADLINE_IS = re.compile(r"\bdeadline\b[^.;]{0,80}\b(?:is|are|:)\s*$", re.I)
 _UNTIL = frozenset({"until", "till", "through", "thru", "up to"})
 _PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|passed)\b", re.I)
@@ -334,12 +348,15 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
     start = max(clause.start, previous_end, mention.start - 120)
     before = text[start : mention.start]
     cues = [(m.lastgroup or "", m) for m in _CUES.finditer(before)]
-    cues = [(kind, m) for kind, m in cues if len(before[m.end() :].split()) <= _CUE_WORDS_BACK]
+    cues = [(kind, m) for kind, m in cues if len(before[m.end() :].split()) <= _CUE_WORDS_BACK
+            and not (_STARTS.fullmatch(m.group(0)) and len(before[m.end() :].split()) > 2)]
     strong = [(i, kind, m) for i, (kind, m) in enumerate(cues) if kind in (_DEADLINE, _OPENING, _OTHER)]
     nouns = [(i, kind) for i, (kind, _) in enumerate(cues) if kind in (_NOUN, _OTHER_NOUN)]
     last_weak = cues[-1][1].group(0).lower() if cues and cues[-1][0] == _WEAK else ""
     after = text[mention.end : min(clause.end, mention.end + 100)]
     following = [m.lastgroup or "" for m in _CUES.finditer(after) if m.lastgroup not in (None, _WEAK)]
+    if _DEADLINE_AFTER.match(after):
+        return _DEADLINE  # "before the 15 September 2017 deadline"
     if following[:1] == [_OTHER_NOUN] and len(after.split()) and _first_words(after, 3, _OTHER_NOUN):
         return _OTHER  # "until end of May reduced fee"
     if strong:
@@ -347,6 +364,9 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
         later_nouns = [k for i, k in nouns if i > index]
         if kind == _DEADLINE and later_nouns and _NOUN not in later_nouns:
             return _OTHER  # "the deadline for payment is ..."
+        subject = [k for k, _ in cues[:index] if k in (_OTHER, _NOUN, _OTHER_NOUN)]
+        if kind == _DEADLINE and subject[-1:] == [_OTHER] and not _DEADLINE_NOUN.match(cue.group(0)):
+            return _OTHER  # "Decision letters will be emailed by", "Each accepted student is to submit by"
         if kind == _OTHER and _DEADLINE_IS.search(before) and _NOUN in later_nouns + [k for _, k in nouns]:
             return _DEADLINE  # "The application deadline for summer study start is 5 August"
         if kind == _OPENING and (last_weak in _UNTIL or mention.first_day is not None):
@@ -413,7 +433,8 @@ def _read(text: str, today: date) -> _Reading:
             # "For years, our application has opened on January 15": a habit, not this call.
             found.update({st: w for st, w, _ in signals if st is State.ROLLING})
             continue
-        if _SELECTED.search(words):
+        selected = _SELECTED.search(words)
+        if selected and not any(clause.start <= d.start < clause.start + selected.start() for d in dates):
             continue  # "Accepted participants will have to confirm by February 1st": after applying
         inside = [d for d in dates if clause.condition_end <= d.start < clause.end]
         calendar_rule = bool(_CALENDAR_RULE.search(words))
@@ -448,7 +469,7 @@ def _read(text: str, today: date) -> _Reading:
 # "For years, our annual application has opened on January 15": a habit, not this year's call.
 _HABITUAL = re.compile(
     r"\b(?:annually|each year|every year|yearly|usually|typically|generally|normally|traditionally|for years"
-    r"|in (?:past|previous|prior) years|historically|around)\b",
+    r"|in (?:past|previous|prior) years|historically)\b",
     re.I,
 )
 
