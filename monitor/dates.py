@@ -226,7 +226,24 @@ def find_dates(text: str, today: date) -> list[DateMention]:
             index += 1
         if mention is not None and mention.start >= floor:
             found.append(mention)
-    return _joined(text, found)
+    return _in_order(_joined(text, found))
+
+
+def _in_order(mentions: list[DateMention]) -> list[DateMention]:
+    """Yearless dates read as one schedule: "Round A: 15 May | Round B: 2 June" puts 2 June after 15 May, in
+    the same year, rather than each on its own occurrence nearest today."""
+    out: list[DateMention] = []
+    previous: date | None = None
+    for mention in mentions:
+        if not mention.year_stated and previous is not None and mention.day < previous:
+            later = _day(mention.day.year + 1, mention.day.month, mention.day.day)
+            if later is not None and later >= previous:
+                first = mention.first_day
+                mention = replace(mention, day=later, first_day=first.replace(year=first.year + 1) if first else None)
+        if not mention.year_stated:
+            previous = mention.day
+        out.append(mention)
+    return out
 
 
 def _joined(text: str, mentions: list[DateMention]) -> list[DateMention]:

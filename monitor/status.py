@@ -125,7 +125,8 @@ _SIGNALS: tuple[tuple[State, str], ...] = (
         r"\bwatch(?:ing)? this space\b",
         rf"\bopen(?:s|ing)? (?:again )?(?:in|during|around) (?:early|mid|late|the|spring|summer|autumn|fall|winter"
         rf"|{_MONTH_WORD}|\d)",
-        r"\bopening date\b", rf"\b{_SUBJECT} will be accepted (?:as of|from|starting|beginning)\b",
+        r"\bopening date (?:for|of) (?:the )?\w+ (?:is|will)\b",
+        rf"\b{_SUBJECT} will be accepted (?:as of|from|starting|beginning)\b",
         rf"\b(?:{_SUBJECT}|programmes?|programs?|opportunities|positions|places|details|information)\s+(?:\S+\s+){{0,6}}"
         r"(?:will|is to|are to|to) be (?:published|announced|released|launched"
         r"|posted|ready|available|opened|online|listed)\b",
@@ -214,7 +215,8 @@ _YET = re.compile(r"\byet\b", re.I)
 
 # --- clauses --------------------------------------------------------------------------------------------------
 
-_CLAUSE_END = re.compile(r"[.!?](?=\s|$)|[;•·\n]")
+# Not after an initial or a short abbreviation: "Ph.D. student", "U.S. applicants", "No. 5".
+_CLAUSE_END = re.compile(r"(?<!\b[A-Za-z])(?<!\b(?:vs|no|nr|dr|mr|ms|st|jr|sr))[.!?](?=\s|$)|[;•·\n]", re.I)
 # "If the portal is closed, ...", "Once the funding is awarded, ...": the words up to the comma describe a
 # condition, not the state.
 _CONDITION = re.compile(
@@ -322,12 +324,12 @@ _CUES = re.compile(
     r"|confirm\w*|finish(?:ed)?|completion|reviewing|eligible|meets?"
     r"|respond|response|reply|selected|outcomes?|feedback|kick-?off|orientation|review(?:ed|s)?|evaluat\w*"
     r"|assess(?:ed|ment)|offers?|will be made|older|younger|aged?|born|after|as of|from"
-    r"|(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants|students"
-    r"|applicants|fellows|authors|candidates|scholars|speakers))\b)"
+    r"|(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants?|students?"
+    r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?))\b)"
     r"|(?P<other_noun>\b(?:payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|voting|votes?"
     r"|early[- ]bird(?: registration)?|early registration|comments|replies|recommendations?|references"
     r"|event|conference|workshops?|sessions?|cohort|residency|internship|hotel|accommodation|thesis|dissertation"
-    r"|referees?|recommenders?|letters of (?:reference|recommendation)"
+    r"|referees?|recommenders?|letters of (?:reference|recommendation)|services?|printing|travel|visas?"
     r"|announcements?)\b)"
     rf"|(?P<noun>\b{_SUBJECT}\b)"
     r"|(?P<weak>\b(?:by|before|until|till|through|thru|no later than|up to|not later than|prior to|on or before)\b)",
@@ -337,6 +339,14 @@ _CUE_WORDS_BACK = 14
 # "from", "after", "as of" say a date is a start only right before it ("from 1 October"), not four words off.
 _STARTS = re.compile(r"from|after|as of", re.I)
 _DEADLINE_NOUN = re.compile(r"deadline|due|clos|cut|last|round", re.I)
+_SUBJECT_LIKE = re.compile(
+    r"decision|notif|result|outcome|offer|interview|feedback|response|repl|announce|accepted|invited|selected"
+    r"|successful|admitted|shortlisted",
+    re.I,
+)
+# "The deadline was set to 15th October initially", "we had previously set a date of": dates since replaced.
+_SUPERSEDED_BEFORE = re.compile(r"\b(?:initially|originally|previously|formerly)\b(?:\W+\w+){0,5}\W*$", re.I)
+_SUPERSEDED = re.compile(r"\W{0,3}(?:\w+\W+){0,2}(?:initially|originally|previously|formerly)\b", re.I)
 _DEADLINE_AFTER = re.compile(r"\W{0,3}(?:application |submission |registration )?deadlines?\b", re.I)
 _DEADLINE_IS = re.compile(r"\bdeadline\b[^.;]{0,80}\b(?:is|are|:)\s*$", re.I)
 _UNTIL = frozenset({"until", "till", "through", "thru", "up to"})
@@ -355,6 +365,8 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
     last_weak = cues[-1][1].group(0).lower() if cues and cues[-1][0] == _WEAK else ""
     after = text[mention.end : min(clause.end, mention.end + 100)]
     following = [m.lastgroup or "" for m in _CUES.finditer(after) if m.lastgroup not in (None, _WEAK)]
+    if _SUPERSEDED.match(after) or _SUPERSEDED_BEFORE.search(before):
+        return _OTHER
     if _DEADLINE_AFTER.match(after):
         return _DEADLINE  # "before the 15 September 2017 deadline"
     if following[:1] == [_OTHER_NOUN] and len(after.split()) and _first_words(after, 3, _OTHER_NOUN):
@@ -365,7 +377,9 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
         if kind == _DEADLINE and later_nouns and _NOUN not in later_nouns:
             return _OTHER  # "the deadline for payment is ..."
         subject = [k for k, _ in cues[:index] if k in (_OTHER, _NOUN, _OTHER_NOUN)]
-        if kind == _DEADLINE and subject[-1:] == [_OTHER] and not _DEADLINE_NOUN.match(cue.group(0)):
+        subject_like = [m for k, m in cues[:index] if k in (_OTHER, _NOUN, _OTHER_NOUN)][-1:]
+        if (kind == _DEADLINE and subject[-1:] == [_OTHER] and _SUBJECT_LIKE.match(subject_like[0].group(0))
+                and not _DEADLINE_NOUN.match(cue.group(0))):  # fmt: skip
             return _OTHER  # "Decision letters will be emailed by", "Each accepted student is to submit by"
         if kind == _OTHER and _DEADLINE_IS.search(before) and _NOUN in later_nouns + [k for _, k in nouns]:
             return _DEADLINE  # "The application deadline for summer study start is 5 August"
@@ -386,6 +400,8 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
         # "September 23, 2024: Application opens": the verb after the date says what it is, else the noun.
         verbs = [kind for kind in following if kind in (_DEADLINE, _OPENING, _OTHER)]
         first = verbs[0] if verbs else (_NOUN if _NOUN in following else following[0])
+        if first == _DEADLINE and _OTHER_NOUN in following and _NOUN not in following:
+            return _OTHER  # "November 10th: Author deadline for Poster Printing Service"
         return {_NOUN: _DEADLINE, _OTHER_NOUN: _OTHER}.get(first, first)
     return None
 
@@ -401,6 +417,8 @@ _ABOUT = re.compile(
     rf"\b(?:{_SUBJECT}|appl(?:y|ying|icants?)|regist\w*|submi\w*|enrol\w*|deadlines?|nominat\w*|sign up)\b", re.I
 )
 _DEADLINE_WORD = re.compile(r"\bdeadlines?\b", re.I)
+# Link text: "Learn more about EOs with campus and national deadlines between ...".
+_NAVIGATION = re.compile(r"^\W*(?:learn|read|find out|see|click here for) more\b", re.I)
 _GENERIC = re.compile(r"^\W*(?:but |and |yet )?(?:some|many|most|certain|several|few)\b", re.I)
 
 
@@ -427,7 +445,7 @@ def _read(text: str, today: date) -> _Reading:
             if not _DEADLINE_WORD.search(words):
                 continue
             signals = []
-        if _GENERIC.match(words):
+        if _GENERIC.match(words) or _NAVIGATION.match(words):
             continue  # "Some scholarships have rolling deadlines": about programs in general
         if _HABITUAL.search(words):
             # "For years, our application has opened on January 15": a habit, not this call.
@@ -475,8 +493,8 @@ _HABITUAL = re.compile(
 
 
 _SELECTED = re.compile(
-    r"\b(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants|students"
-    r"|applicants|fellows|authors|candidates|scholars|speakers)\b",
+    r"\b(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants?|students?"
+    r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?)\b",
     re.I,
 )
 # "due April 1 and October 1, unless either date falls on a weekend": dates of a yearly calendar.
