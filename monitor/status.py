@@ -21,6 +21,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from itertools import accumulate, pairwise
 
 from monitor.dates import MAX_TEXT, DateMention, find_dates, with_clock_nearby
@@ -429,6 +430,8 @@ class _Reading:
     deadlines: tuple[Deadline, ...]
 
 
+# A page's sentences are read twice (to pick them, then by the rules): the second read is remembered.
+@lru_cache(maxsize=2048)
 def _read(text: str, today: date) -> _Reading:
     text = _tidy(text)[:MAX_TEXT]
     dates = find_dates(text, today)
@@ -633,11 +636,9 @@ def _candidate_lines(text: str) -> list[str]:
 
 
 def _state_only(text: str) -> State:
-    # The date of reading does not change whether a sentence has a state, only which year a date is in.
-    return _read(text, _ANY_DAY).state
-
-
-_ANY_DAY = date(2000, 1, 1)
+    # The date of reading does not change whether a sentence has a state, only which year a date is in; today's
+    # date is the one the rules will most likely read the sentence with again (see _read's cache).
+    return _read(text, datetime.now(UTC).date()).state
 
 
 # --- deadlines ------------------------------------------------------------------------------------------------
