@@ -4,14 +4,15 @@
 - `find_status_sentences` picks out a page's own sentences about applications.
 - `parse_deadlines` gives the deadlines to apply (or register, or submit) that a text names.
 
-How a text is read: `monitor.dates` finds every date in it (ranges, times and zones attached); the text is cut
-into clauses (at sentence ends, ";", "|", and the comma after an "if ..."); each clause is searched for the
-words that state an open, closed, opening-soon or rolling call, with negation read up to six words back
-("We don't consider applications on a rolling basis"); and each date takes its role from the nearest cue
-word before it (else after it): a deadline ("closes", "due", "submit", "no later than"), an opening ("the
-portal opens"), or something else ("decisions by", "the cohort runs", "established in"). Only deadlines to
-apply count. A clause that gives a deadline and says nothing else says "open"; one in the past tense ("were
-due", "closed on") says "closed". Nothing here raises on arbitrary text, and every pattern is bounded.
+How a text is read (the wordings are tables in `monitor.status_words`): `monitor.dates` finds every date in
+it (ranges, times and zones attached); the text is cut into clauses (at sentence ends and ";", an "If ...,"
+part kept apart as a condition); each clause is searched for the words that state an open, closed,
+opening-soon or rolling call, with negation read up to six words back ("We don't consider applications on
+a rolling basis"); and each date takes its role from the nearest cue word before it (else after it): a
+deadline ("closes", "due", "submit", "no later than"), an opening ("the portal opens"), or something else
+("decisions by", "the cohort runs", "established in"). Only deadlines to apply count. A clause that gives a
+deadline and says nothing else says "open"; one in the past tense ("were due", "closed on") says "closed".
+Nothing here raises on arbitrary text, and every pattern is bounded.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from functools import lru_cache
 from itertools import accumulate, pairwise
 
 from monitor.dates import MAX_TEXT, DateMention, find_dates, with_clock_nearby
+from monitor.status_words import CUES, DEADLINE, NOUN, OPENING, OTHER, OTHER_NOUN, SIGNALS, SUBJECT, WEAK
 
 __all__ = [
     "Deadline",
@@ -77,121 +79,7 @@ class StatusReading:
         return self.state is State.UNKNOWN and bool(self.signal)
 
 
-# --- the words ------------------------------------------------------------------------------------------------
-
-# What programs call the thing one applies with, or to.
-_SUBJECT = (
-    r"(?:applications?|submissions?|nominations?|registrations?|proposals?|abstracts?|entries|papers?|applicants"
-    r"|enrol(?:l)?ments?|admissions?|sign[- ]?ups?|expressions? of interest|eois?|rfps?|calls?(?: for \w+)?"
-    r"|(?:the |this |our )?(?:application |registration )?(?:portal|forms?|window|process|period)|intake|round"
-    r"|selection(?: process)?|requests? for proposals|cfps?)"
-)
-_OBJECT = r"(?:applications|submissions|nominations|registrations|proposals|abstracts|entries|papers|participants)"
-_MONTH_WORD = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
-
-
-def _any(*alternatives: str) -> str:
-    return "|".join(alternatives)
-
-
-# Each state's signals, searched in each clause. The explicit negatives come first; a negator before any
-# other signal turns it (see _NEGATED_TO).
-_SIGNALS: tuple[tuple[State, str], ...] = (
-    (State.UNKNOWN, _any(r"\bstatus (?:is )?(?:unknown|unclear|tbd|tba)\b", r"\bunknown status\b")),
-    (State.ROLLING, r"\bno (?:fixed |set |firm |specific |official |formal |application |submission )?"
-                    r"(?:deadlines?|closing date|date for (?:the )?(?:submission|applications?|applying))\b"),
-    (State.OPENING_SOON, _any(r"\bnot (?:yet|open yet|accepting \w+ yet|currently open yet)\b",
-                              r"\bnot open until\b")),
-    (State.CLOSED, _any(
-        r"\bno longer (?:accepting|taking|open|available|possible|being accepted|considering)\b",
-        r"\b(?:are|is) no longer (?:being )?(?:accepted|considered|possible)\b",
-        r"\b(?:is|are|now|currently|have|has|been|was|were|officially|already|temporarily)\s+(?:now\s+)?closed\b",
-        r"^\W*closed\b", r"[-–—:|(]\s*closed\W*$", rf"\b{_SUBJECT}\s+closed\b", r"\bclosed (?:on|as of|since|in|at)\b",
-        r"\b(?:were|was) (?:due|accepted until|open until|possible until|accepted through)\b",
-        r"\b(?:deadline|window|period|call|round|cycle|process|registration|competition|season)\s+(?:has |have |is "
-        r"|was )?(?:now |already |officially )?(?:passed|expired|ended|over|finished|elapsed|concluded)\b",
-        r"\b(?:expired|ended|finished|concluded) (?:on|in|at)\b", r"\bhas (?:now )?(?:ended|finished|concluded)\b",
-        r"\b(?:is|are|has been) (?:now )?over\b", r"\b(?:is|are) (?:now )?(?:full|fully booked)\b",
-        r"\b(?:has|have) been filled\b", r"\b(?:was|were|had been) (?:still )?open\b",
-        r"\bthank(?:s| you) (?:to )?(?:all|everyone|everybody)\b.{0,40}\b(?:appl|submi|regist|nominat|entered|sent)",
-        r"\bnot (?:\w+ ){0,3}any ?(?:more|longer)\b", r"\bclos(?:ed|ing) (?:last|yesterday|earlier)\b",
-        r"\b(?:are|is) (?:now |currently )?(?:reviewing|evaluating|assessing|processing) (?:the |all |your )?(?:\d+ )?"
-        r"(?:applications|submissions|proposals|entries|nominations)\b",
-        r"\b(?:period|window|call|round) (?:that |which )(?:has )?(?:ended|closed|expired)\b",
-        r"\bselection (?:process )?(?:is|has|was) (?:now )?(?:finished|complete|completed|over|concluded)\b",
-    )),
-    (State.OPENING_SOON, _any(
-        r"\bopen(?:s|ing)? (?:soon|shortly|later)\b", r"\bcoming soon\b", r"\b(?:will|shall|to) (?:re)?open\b",
-        r"\bwill be (?:re)?open\b(?! (?:until|till|through)\b)", r"\breopen(?:s|ing)?\b", r"\bstay tuned\b",
-        r"\bwatch(?:ing)? this space\b",
-        rf"\bopen(?:s|ing)? (?:again )?(?:in|during|around) (?:early|mid|late|the|spring|summer|autumn|fall|winter"
-        rf"|{_MONTH_WORD}|\d)",
-        r"\bopening date (?:for|of) (?:the )?\w+ (?:is|will)\b",
-        rf"\b{_SUBJECT} will be accepted (?:as of|from|starting|beginning)\b",
-        rf"\b(?:{_SUBJECT}|programmes?|programs?|opportunities|positions|places|details|information)\s+(?:\S+\s+){{0,6}}"
-        r"(?:will|is to|are to|to) be (?:published|announced|released|launched"
-        r"|posted|ready|available|opened|online|listed)\b",
-        rf"\b{_SUBJECT}\s+(?:\S+\s+){{0,4}}(?:is|are) (?:planned|expected|anticipated|scheduled)\b",
-        r"\b(?:should|expect to|plan to|hope to|aim to|intend to|we'll|will) (?:open|launch|re-?open)\b",
-        r"\b(?:expect to|plan to|hope to|aim to|intend to|we'll|will) (?:post|publish|release|announce) (?:the |our )?"
-        r"(?:\S+ )?(?:applications?|call|form|rfp|request for proposals)\b",
-        r"\bwill be able to (?:apply|submit|register|complete (?:the |their |your )?application)\b",
-        r"\bbefore the (?:application |registration |submission )?(?:window|portal|call) opens\b",
-        r"\bregister (?:your )?interest\b", r"\bwait ?list\b", r"\bcheck back\b",
-        r"\b(?:join|sign up (?:for|to)|subscribe to) (?:the |our )?(?:mailing list|newsletter|updates)\b",
-        r"\bto be (?:the first to )?(?:notified|informed)\b", r"\bremind you\b",
-        r"\b(?:tell|notify|email|inform|let) you (?:know )?(?:when|once|as soon as)\b",
-        r"\bleave your (?:e-?mail|details)\b",
-        r"\bsubscribe\b.{0,40}\b(?:news|next|updates)\b", r"\b(?:next|upcoming|future) (?:intake|round|call|cycle)\b",
-        r"\b(?:when|once|as soon as) (?:it|they|the (?:next )?\w+|applications?|registrations?|submissions?)"
-        r"\s+(?:opens?|re-?opens?|are open|goes live|go live|launch(?:es)?)\b",
-        r"\bbefore (?:the )?(?:official )?(?:opening|launch)\b", r"\bin advance of the (?:application|opening|call)\b",
-    )),
-    (State.ROLLING, _any(
-        r"\brolling (?:basis|applications?|admissions?|deadlines?|intake|review|submissions?|process|call|scheme"
-        r"|programme|program|cycle|recruitment)\b",
-        r"\b(?:applications?|submissions?|admissions?) (?:are )?rolling\b",
-        r"\b(?:apply|submit|register) (?:at )?any ?time\b",
-        r"\b(?:throughout the year|all year round|year[- ]round|all year long)\b",
-        r"\bcontinuously (?:\w+ )?open\b", r"\buntil (?:all )?(?:the )?(?:funds?|budget|places|positions|spots)\b"
-        r"(?:\s+\S+){0,5}\s+(?:exhausted|depleted|spent|used up|committed|allocated|filled|run out)\b",
-        r"\b(?:appl\w*|submi\w*|regist\w*|accepted|considered|received)\s+(?:\w+\s+){0,3}at any (?:time|point)\b"
-        r"(?! before)",
-        r"\bon an? (?:ongoing|continuous|continual|monthly) basis\b",
-        r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b",
-        r"\bopen[- ]ended\b",
-        r"\bcontinuously (?:open|accepting)\b", r"\b(?:of )?(?:each|every) (?:calendar )?month\b", r"\bmonthly\b",
-    )),
-    (State.OPEN, _any(
-        r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))",
-        r"\bopen now\b",
-        r"\b(?:apply|register|submit|sign up|enrol(?:l)?|nominate)\s+(?:now|today|here|online|by|before|until|via"
-        r"|through|at|on or before|no later than)\b",
-        rf"\b{_SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;:)|]|$|now|for|to|until|till|through|and"
-        r"|with))",
-        rf"(?<!start )(?<!starts )(?<!begin )(?<!begins )\b(?:accepting|taking|inviting|welcom(?:e|ing)|seeking"
-        rf"|soliciting) (?:\w+ ){{0,2}}{_OBJECT}\b",
-        rf"\b{_SUBJECT}\s+(?:(?:are|is|now|being|be|still|currently|also|not|no longer|gladly)\s+){{0,4}}"
-        r"(?:accepted|welcome|invited|solicited|permitted|allowed)\b",
-        r"\b(?:invit(?:e|es|ing)|welcom(?:e|es|ing)) (?:\w+ )?(?:applications|submissions|proposals|nominations|papers"
-        r"|abstracts|applicants|participants|entries|speakers)\b",
-        r"(?<!\bour )(?<!\bthe )(?<!\bthis )(?<!\blast )(?<!\b\d{4} )\bcall for (?:applications|submissions|proposals"
-        r"|nominations|papers|abstracts|applicants|participants|entries|speakers)\b",
-        r"\b(?:has|have) been (?:postponed|extended)\b", r"(?:^|[|:])\s*(?:now )?open\s*(?:[|.!]|$)",
-        r"\b(?:are|is) (?:most |very )?welcome to (?:apply|submit|register|nominate|send)\b",
-        r"\bopening (?:the |our )?(?:applications?|registrations?|call|submissions?)\b",
-        r"\bopen for (?:applications?|registrations?|enrol(?:l)?ments?|submissions?|nominations?|proposals)\b",
-        r"\benrol(?:l)?able\b", r"\bwill (?:be |remain |stay )open (?:until|till|through)\b",
-        r"\b(?:releases?|issues?|announces?|launch(?:es)?) (?:its |the |a |our |an )?(?:\S+ )?(?:request for proposals"
-        r"|rfps?|call for \w+|funding call|open call)\b",
-        r"\b(?:continue|continues) to (?:accept|take|welcome) (?:\w+ )?(?:applications|submissions|nominations)\b",
-        r"\b(?:is|are) (?:now )?(?:live|online)\b", r"\bclos(?:e|es|ing) soon\b", r"\blast chance\b",
-        r"\bstill time to\b",
-        r"\b(?:opened|have opened|has opened|launched)\b", r"\b(?:drawing|coming) to a close\b",
-        r"\b(?:can|may)\s+(?:\w+\s+){0,3}(?:now|still)\s+(?:apply|register|submit|enrol\w*|sign up|nominate)\b",
-    )),
-)
-_SIGNAL_PATTERNS = tuple((state, re.compile(pattern, re.I)) for state, pattern in _SIGNALS)
+_SIGNAL_PATTERNS = tuple((State(state), re.compile(pattern, re.I)) for state, pattern in SIGNALS)
 
 # When one text says several things ("ARENA 7.0 is closed. Expressions of interest for 8.0 are open"),
 # the state a reader can act on wins: somewhere to apply now, then later, then nothing.
@@ -310,32 +198,6 @@ _WILL_OPEN = re.compile(r"\b(?:will|shall|to|should|expect|plan|hope|aim|intend)
 
 # --- the role of each date ------------------------------------------------------------------------------------
 
-_DEADLINE, _OPENING, _OTHER, _NOUN, _OTHER_NOUN, _WEAK = "deadline", "opening", "other", "noun", "other_noun", "weak"
-_CUES = re.compile(
-    r"(?P<deadline>\b(?:deadlines?|due|clos(?:e|es|ed|ing)|cut-?off|last (?:day|date|chance)|appl(?:y|ying)"
-    r"|submit(?:ted|ting)?|register(?:ed)?|sign(?:ed)?[- ]up|enrol(?:l)?(?:ed)?|received|receipt|postmarked"
-    r"|expir(?:e|es|ed|y)|ends|ended|(?:will|and|to|shall) end|rsvp|nominate|accepted|welcome|extensions?"
-    r"|return(?:ed)?|sen[dt]|e-?mailed|mailed|upload(?:ed)?|filed"
-    r"|round \w{1,3}\s*:)\b)"
-    r"|(?P<opening>\b(?:open(?:s|ed|ing)?|reopen(?:s|ed|ing)?|launch(?:es|ed|ing)?|go(?:es)? live|available from"
-    r"|accepting|post|publish(?:ed)?|release[sd]?)\b)"
-    r"|(?P<other>\b(?:decisions?|decide[ds]?|notif(?:y|ied|ication|ications)|hear|informed|contacted"
-    r"|announce(?:d|s|ment)?|results?|interviews?|start(?:s|ed|ing)?|begin(?:s|ning)?|commenc(?:e|es|ing)|runs?|ran"
-    r"|running|held|hold|takes? place|taking place|established|founded|updated|posted|dated|arrive|arrival"
-    r"|confirm\w*|finish(?:ed)?|completion|reviewing|eligible|meets?"
-    r"|respond|response|reply|selected|outcomes?|feedback|kick-?off|orientation|review(?:ed|s)?|evaluat\w*"
-    r"|assess(?:ed|ment)|offers?|will be made|older|younger|aged?|born|after|as of|from"
-    r"|(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants?|students?"
-    r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?))\b)"
-    r"|(?P<other_noun>\b(?:payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|voting|votes?"
-    r"|early[- ]bird(?: registration)?|early registration|comments|replies|recommendations?|references"
-    r"|event|conference|workshops?|sessions?|cohort|residency|internship|hotel|accommodation|thesis|dissertation"
-    r"|referees?|recommenders?|letters of (?:reference|recommendation)|services?|printing|travel|visas?"
-    r"|announcements?)\b)"
-    rf"|(?P<noun>\b{_SUBJECT}\b)"
-    r"|(?P<weak>\b(?:by|before|until|till|through|thru|no later than|up to|not later than|prior to|on or before)\b)",
-    re.I,
-)
 _CUE_WORDS_BACK = 14
 # "from", "after", "as of" say a date is a start only right before it ("from 1 October"), not four words off.
 _STARTS = re.compile(r"from|after|as of", re.I)
@@ -358,64 +220,64 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
     """What a date is in its clause: a deadline to apply, an opening date, something else, or nothing said."""
     start = max(clause.start, previous_end, mention.start - 120)
     before = text[start : mention.start]
-    cues = [(m.lastgroup or "", m) for m in _CUES.finditer(before)]
+    cues = [(m.lastgroup or "", m) for m in CUES.finditer(before)]
     cues = [(kind, m) for kind, m in cues if len(before[m.end() :].split()) <= _CUE_WORDS_BACK
             and not (_STARTS.fullmatch(m.group(0)) and len(before[m.end() :].split()) > 2)]
-    strong = [(i, kind, m) for i, (kind, m) in enumerate(cues) if kind in (_DEADLINE, _OPENING, _OTHER)]
-    nouns = [(i, kind) for i, (kind, _) in enumerate(cues) if kind in (_NOUN, _OTHER_NOUN)]
-    last_weak = cues[-1][1].group(0).lower() if cues and cues[-1][0] == _WEAK else ""
+    strong = [(i, kind, m) for i, (kind, m) in enumerate(cues) if kind in (DEADLINE, OPENING, OTHER)]
+    nouns = [(i, kind) for i, (kind, _) in enumerate(cues) if kind in (NOUN, OTHER_NOUN)]
+    last_weak = cues[-1][1].group(0).lower() if cues and cues[-1][0] == WEAK else ""
     after = text[mention.end : min(clause.end, mention.end + 100)]
-    following = [m.lastgroup or "" for m in _CUES.finditer(after) if m.lastgroup not in (None, _WEAK)]
+    following = [m.lastgroup or "" for m in CUES.finditer(after) if m.lastgroup not in (None, WEAK)]
     if _SUPERSEDED.match(after) or _SUPERSEDED_BEFORE.search(before):
-        return _OTHER
+        return OTHER
     if _DEADLINE_AFTER.match(after):
-        return _DEADLINE  # "before the 15 September 2017 deadline"
-    if following[:1] == [_OTHER_NOUN] and len(after.split()) and _first_words(after, 3, _OTHER_NOUN):
-        return _OTHER  # "until end of May reduced fee"
+        return DEADLINE  # "before the 15 September 2017 deadline"
+    if following[:1] == [OTHER_NOUN] and len(after.split()) and _first_words(after, 3, OTHER_NOUN):
+        return OTHER  # "until end of May reduced fee"
     if strong:
         index, kind, cue = strong[-1]
         later_nouns = [k for i, k in nouns if i > index]
-        if kind == _DEADLINE and later_nouns and _NOUN not in later_nouns:
-            return _OTHER  # "the deadline for payment is ..."
-        subject = [k for k, _ in cues[:index] if k in (_OTHER, _NOUN, _OTHER_NOUN)]
-        subject_like = [m for k, m in cues[:index] if k in (_OTHER, _NOUN, _OTHER_NOUN)][-1:]
-        if (kind == _DEADLINE and subject[-1:] == [_OTHER] and _SUBJECT_LIKE.match(subject_like[0].group(0))
+        if kind == DEADLINE and later_nouns and NOUN not in later_nouns:
+            return OTHER  # "the deadline for payment is ..."
+        subject = [k for k, _ in cues[:index] if k in (OTHER, NOUN, OTHER_NOUN)]
+        subject_like = [m for k, m in cues[:index] if k in (OTHER, NOUN, OTHER_NOUN)][-1:]
+        if (kind == DEADLINE and subject[-1:] == [OTHER] and _SUBJECT_LIKE.match(subject_like[0].group(0))
                 and not _DEADLINE_NOUN.match(cue.group(0))):  # fmt: skip
-            return _OTHER  # "Decision letters will be emailed by", "Each accepted student is to submit by"
-        if kind == _OTHER and _DEADLINE_IS.search(before) and _NOUN in later_nouns + [k for _, k in nouns]:
-            return _DEADLINE  # "The application deadline for summer study start is 5 August"
-        if kind == _OPENING and (last_weak in _UNTIL or mention.first_day is not None):
-            return _DEADLINE  # "open until 30 April", "open from 1 to 30 September"
-        if kind == _OTHER and cue.group(0).lower() == "from":
+            return OTHER  # "Decision letters will be emailed by", "Each accepted student is to submit by"
+        if kind == OTHER and _DEADLINE_IS.search(before) and NOUN in later_nouns + [k for _, k in nouns]:
+            return DEADLINE  # "The application deadline for summer study start is 5 August"
+        if kind == OPENING and (last_weak in _UNTIL or mention.first_day is not None):
+            return DEADLINE  # "open until 30 April", "open from 1 to 30 September"
+        if kind == OTHER and cue.group(0).lower() == "from":
             # "from 1 March" is a start, but "(applications) from 1 to 30 September" ends on a deadline.
             earlier = [k for _, k, _ in strong[:-1]]
-            if mention.first_day is None or (earlier and earlier[-1] == _OTHER):
-                return _OTHER
-            return _DEADLINE if about_applying else _OTHER
+            if mention.first_day is None or (earlier and earlier[-1] == OTHER):
+                return OTHER
+            return DEADLINE if about_applying else OTHER
         return kind
     if nouns:
-        return _DEADLINE if nouns[-1][1] == _NOUN else _OTHER
+        return DEADLINE if nouns[-1][1] == NOUN else OTHER
     if last_weak and about_applying:
-        return _DEADLINE  # "..., and until 28 February 2026"
+        return DEADLINE  # "..., and until 28 February 2026"
     if following:
         # "September 23, 2024: Application opens": the verb after the date says what it is, else the noun.
-        verbs = [kind for kind in following if kind in (_DEADLINE, _OPENING, _OTHER)]
-        first = verbs[0] if verbs else (_NOUN if _NOUN in following else following[0])
-        if first == _DEADLINE and _OTHER_NOUN in following and _NOUN not in following:
-            return _OTHER  # "November 10th: Author deadline for Poster Printing Service"
-        return {_NOUN: _DEADLINE, _OTHER_NOUN: _OTHER}.get(first, first)
+        verbs = [kind for kind in following if kind in (DEADLINE, OPENING, OTHER)]
+        first = verbs[0] if verbs else (NOUN if NOUN in following else following[0])
+        if first == DEADLINE and OTHER_NOUN in following and NOUN not in following:
+            return OTHER  # "November 10th: Author deadline for Poster Printing Service"
+        return {NOUN: DEADLINE, OTHER_NOUN: OTHER}.get(first, first)
     return None
 
 
 def _first_words(text: str, count: int, kind: str) -> bool:
     head = " ".join(text.split()[:count])
-    return any(m.lastgroup == kind for m in _CUES.finditer(head))
+    return any(m.lastgroup == kind for m in CUES.finditer(head))
 
 
 # --- reading a text -------------------------------------------------------------------------------------------
 
 _ABOUT = re.compile(
-    rf"\b(?:{_SUBJECT}|appl(?:y|ying|icants?)|regist\w*|submi\w*|enrol\w*|deadlines?|nominat\w*|sign up)\b", re.I
+    rf"\b(?:{SUBJECT}|appl(?:y|ying|icants?)|regist\w*|submi\w*|enrol\w*|deadlines?|nominat\w*|sign up)\b", re.I
 )
 _DEADLINE_WORD = re.compile(r"\bdeadlines?\b", re.I)
 # Link text: "Learn more about EOs with campus and national deadlines between ...".
@@ -441,8 +303,8 @@ def _read(text: str, today: date) -> _Reading:
     for clause in _clauses(text, dates):
         words = text[clause.start : clause.end]
         signals = _signals(words, clause.condition_end - clause.start)
-        kinds = {m.lastgroup for m in _CUES.finditer(words)}
-        if _OTHER_NOUN in kinds and _NOUN not in kinds:
+        kinds = {m.lastgroup for m in CUES.finditer(words)}
+        if OTHER_NOUN in kinds and NOUN not in kinds:
             # "Voting will open on Monday", "Payment is due June 1": not about applying. A date that a
             # "deadline" names is still read ("End of July | Deadline for sessions and workshops").
             if not _DEADLINE_WORD.search(words):
@@ -464,7 +326,7 @@ def _read(text: str, today: date) -> _Reading:
         for mention in inside:
             role = _role(text, clause, mention, previous_end, about)
             previous_end = mention.end
-            if role == _DEADLINE:
+            if role == DEADLINE:
                 mention = with_clock_nearby(text, mention, clause.start, clause.end)
                 # "by 15 March each year" never passes, nor does "by early October" (of which year?).
                 vague = mention.month_only and not mention.year_stated
@@ -475,7 +337,7 @@ def _read(text: str, today: date) -> _Reading:
                     signals = [(State.OPEN if st is State.OPENING_SOON else st, w, at) for st, w, at in signals]
                 if not signals:
                     signals = [(State.CLOSED if past and _closed_tense(words) else State.OPEN, words.strip(), 0)]
-            elif role == _OPENING and not signals:
+            elif role == OPENING and not signals:
                 opened = re.search(r"\b(?:opened|launched|published|released)\b", words, re.I)
                 signals = [(State.OPEN if opened else State.OPENING_SOON, words.strip(), 0)]
         for state, signal, _ in signals:
@@ -639,18 +501,3 @@ def _state_only(text: str) -> State:
     # The date of reading does not change whether a sentence has a state, only which year a date is in; today's
     # date is the one the rules will most likely read the sentence with again (see _read's cache).
     return _read(text, datetime.now(UTC).date()).state
-
-
-# --- deadlines ------------------------------------------------------------------------------------------------
-
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
-_WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)"
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_CLOCK = r"(?:\d{1,2}(?::\d{2}){0,2}\s*[ap]\.?\s?m\b\.?|\d{1,2}:\d{2}(?::\d{2})?|noon|midnight)"
-_ZONE = (
-    r"(?:aoe|anywhere on earth|utc|gmt|[pmce][sd]?t|bst|cest|cet|z\b"
-    r"|(?:pacific|eastern|central|mountain)(?: (?:standard|daylight))?(?: time)?)(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?"
-)
