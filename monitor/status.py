@@ -210,7 +210,12 @@ _SUBJECT_LIKE = re.compile(
 # "The deadline was set to 15th October initially", "we had previously set a date of": dates since replaced.
 _SUPERSEDED_BEFORE = re.compile(r"\b(?:initially|originally|previously|formerly)\b(?:\W+\w+){0,5}\W*$", re.I)
 _SUPERSEDED = re.compile(r"\W{0,3}(?:\w+\W+){0,2}(?:initially|originally|previously|formerly)\b", re.I)
-_DEADLINE_AFTER = re.compile(r"\W{0,3}(?:application |submission |registration )?deadlines?\b", re.I)
+# "before the 15 September 2017 deadline", "May 18, the course registration and payment deadline".
+_DEADLINE_AFTER = re.compile(
+    r"\W{0,3}(?:application |submission |registration )?deadlines?\b"
+    r"|,\s+the (?:\S+ ){0,2}(?:application|submission|registration|nomination|proposal)s?(?: \S+){0,2} deadlines?\b",
+    re.I,
+)
 _DEADLINE_IS = re.compile(r"\bdeadline\b[^.;]{0,80}\b(?:is|are|:)\s*$", re.I)
 _UNTIL = frozenset({"until", "till", "through", "thru", "up to"})
 _PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|passed)\b", re.I)
@@ -218,10 +223,10 @@ _PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|p
 
 def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, about_applying: bool) -> str | None:
     """What a date is in its clause: a deadline to apply, an opening date, something else, or nothing said."""
-    start = max(clause.start, previous_end, mention.start - 120)
+    start = max(clause.start, previous_end, mention.start - 200)
     before = text[start : mention.start]
-    cues = [(m.lastgroup or "", m) for m in CUES.finditer(before)]
-    cues = [(kind, m) for kind, m in cues if len(before[m.end() :].split()) <= _CUE_WORDS_BACK
+    every = [(m.lastgroup or "", m) for m in CUES.finditer(before)]
+    cues = [(kind, m) for kind, m in every if len(before[m.end() :].split()) <= _CUE_WORDS_BACK
             and not (_STARTS.fullmatch(m.group(0)) and len(before[m.end() :].split()) > 2)]
     strong = [(i, kind, m) for i, (kind, m) in enumerate(cues) if kind in (DEADLINE, OPENING, OTHER)]
     nouns = [(i, kind) for i, (kind, _) in enumerate(cues) if kind in (NOUN, OTHER_NOUN)]
@@ -239,11 +244,13 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
         later_nouns = [k for i, k in nouns if i > index]
         if kind == DEADLINE and later_nouns and NOUN not in later_nouns:
             return OTHER  # "the deadline for payment is ..."
-        subject = [k for k, _ in cues[:index] if k in (OTHER, NOUN, OTHER_NOUN)]
-        subject_like = [m for k, m in cues[:index] if k in (OTHER, NOUN, OTHER_NOUN)][-1:]
-        if (kind == DEADLINE and subject[-1:] == [OTHER] and _SUBJECT_LIKE.match(subject_like[0].group(0))
-                and not _DEADLINE_NOUN.match(cue.group(0))):  # fmt: skip
-            return OTHER  # "Decision letters will be emailed by", "Each accepted student is to submit by"
+        subjects = [(k, m) for k, m in every if k in (OTHER, NOUN, OTHER_NOUN) and m.start() < cue.start()]
+        if kind in (DEADLINE, OPENING) and subjects:
+            who, words = subjects[-1]
+            if who == OTHER_NOUN and NOUN not in [k for k, _ in subjects] and not _DEADLINE_WORD.match(cue.group(0)):
+                return OTHER  # "Final payments are due May 1st", "final papers are due by"
+            if who == OTHER and _SUBJECT_LIKE.match(words.group(0)) and not _DEADLINE_NOUN.match(cue.group(0)):
+                return OTHER  # "Decision letters will be emailed by", "Feedback will be available from"
         if kind == OTHER and _DEADLINE_IS.search(before) and NOUN in later_nouns + [k for _, k in nouns]:
             return DEADLINE  # "The application deadline for summer study start is 5 August"
         if kind == OPENING and (last_weak in _UNTIL or mention.first_day is not None):
@@ -335,8 +342,10 @@ def _read(text: str, today: date) -> _Reading:
                 if mention.first_day is not None:
                     # "will be open from September 1 - September 30": a range to apply in reads open.
                     signals = [(State.OPEN if st is State.OPENING_SOON else st, w, at) for st, w, at in signals]
-                if not signals:
-                    signals = [(State.CLOSED if past and _closed_tense(words) else State.OPEN, words.strip(), 0)]
+                if all(st is State.ROLLING for st, _, _ in signals):
+                    # A dated deadline says open even beside "or until all openings are filled".
+                    stated = State.CLOSED if past and _closed_tense(words) else State.OPEN
+                    signals = [*signals, (stated, words.strip(), 0)]
             elif role == OPENING and not signals:
                 opened = re.search(r"\b(?:opened|launched|published|released)\b", words, re.I)
                 signals = [(State.OPEN if opened else State.OPENING_SOON, words.strip(), 0)]
@@ -359,7 +368,7 @@ _HABITUAL = re.compile(
 
 _SELECTED = re.compile(
     r"\b(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants?|students?"
-    r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?)\b",
+    r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?|papers?)\b",
     re.I,
 )
 # "due April 1 and October 1, unless either date falls on a weekend": dates of a yearly calendar.

@@ -83,8 +83,10 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\b(?:applications?|submissions?|admissions?) (?:are )?rolling\b",
         r"\b(?:apply|submit|register) (?:at )?any ?time\b",
         r"\b(?:throughout the year|all year round|year[- ]round|all year long)\b",
-        r"\bcontinuously (?:\w+ )?open\b", r"\buntil (?:all )?(?:the )?(?:funds?|budget|places|positions|spots)\b"
-        r"(?:\s+\S+){0,5}\s+(?:exhausted|depleted|spent|used up|committed|allocated|filled|run out)\b",
+        r"\bcontinuously (?:\w+ )?open\b",
+        r"\buntil (?:all )?(?:the )?(?:funds?|budget|places|positions?|spots|seats|slots|openings)\b"
+        r"(?:\s+\S+){0,6}\s+(?:exhausted|depleted|spent|used up|committed|allocated|filled|run out|taken|gone)\b",
+        r"\bfirst[- ]come,? first[- ]serve[d]?\b",
         r"\b(?:appl\w*|submi\w*|regist\w*|accepted|considered|received)\s+(?:\w+\s+){0,3}at any (?:time|point)\b"
         r"(?! before)",
         r"\bon an? (?:ongoing|continuous|continual|monthly) basis\b",
@@ -138,11 +140,12 @@ CUES = re.compile(
     r"|respond|response|reply|selected|outcomes?|feedback|kick-?off|orientation|review(?:ed|s)?|evaluat\w*"
     r"|assess(?:ed|ment)|offers?|will be made|older|younger|aged?|born|after|as of|from"
     r"|(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants?|students?"
-    r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?))\b)"
+    r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?|papers?))\b)"
     r"|(?P<other_noun>\b(?:payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|voting|votes?"
     r"|early[- ]bird(?: registration)?|early registration|comments|replies|recommendations?|references"
     r"|event|conference|workshops?|sessions?|cohort|residency|internship|hotel|accommodation|thesis|dissertation"
     r"|referees?|recommenders?|letters of (?:reference|recommendation)|services?|printing|travel|visas?"
+    r"|final (?:papers?|versions?|manuscripts?)|camera[- ]ready(?: papers?| versions?)?|revised (?:papers?|versions?)"
     r"|announcements?)\b)"
     rf"|(?P<noun>\b{SUBJECT}\b)"
     r"|(?P<weak>\b(?:by|before|until|till|through|thru|no later than|up to|not later than|prior to|on or before)\b)",
