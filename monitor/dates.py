@@ -62,6 +62,8 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|rsday|urday)?\b\.?"
 # A day of the month is never the start of a longer number ("2023" holds no day 20) nor of a time ("20:00").
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?!\d|:\d\d?(?!\d?\s*(?:noon|midday|midnight|[ap]\.?m\b)))"
+# The end of a day range is never followed by a time: "from January 1 to 5:00 p.m. ... on January 31".
+_DAY_END = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?![\d:.])"
 _YEAR = r"(?:19|20)\d\d(?!\d)"
 _RANGE_TO = r"\s*(?:-|–|—|to|until|till|through|thru)\s*"
 
@@ -73,9 +75,9 @@ def _core(sfx: str) -> str:
         rf"(?:(?P<iso{sfx}>{_YEAR}-[01]?\d-[0-3]?\d)(?![\d])"
         rf"|(?P<num{sfx}>(?<![\d.])\d{{1,2}}[/.]\d{{1,2}}[/.]{_YEAR})"
         rf"|(?P<md{sfx}>(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:[12]\d|3[01]|0?[1-9]))(?![/\d])"
-        rf"|(?:the\s+)?(?P<d1{sfx}>{_DAY})(?:{_RANGE_TO}(?:the\s+)?(?P<d2{sfx}>{_DAY}))?\.?\s+(?:of\s+)?"
+        rf"|(?:the\s+)?(?P<d1{sfx}>{_DAY})(?:{_RANGE_TO}(?:the\s+)?(?P<d2{sfx}>{_DAY_END}))?\.?\s+(?:of\s+)?"
         rf"(?P<m1{sfx}>{_MONTH})(?:,?\s+(?P<y1{sfx}>{_YEAR}))?"
-        rf"|(?P<m2{sfx}>{_MONTH})\s+(?:the\s+)?(?P<d3{sfx}>{_DAY})(?:{_RANGE_TO}(?P<d4{sfx}>{_DAY}))?"
+        rf"|(?P<m2{sfx}>{_MONTH})\s+(?:the\s+)?(?P<d3{sfx}>{_DAY})(?:{_RANGE_TO}(?P<d4{sfx}>{_DAY_END}))?"
         rf"(?:,?\s+(?P<y2{sfx}>{_YEAR}))?"
         rf"|(?P<m3{sfx}>{_MONTH}),?\s+(?P<y3{sfx}>{_YEAR})))"
     )

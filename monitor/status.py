@@ -208,7 +208,11 @@ _SUBJECT_LIKE = re.compile(
     re.I,
 )
 # "The deadline was set to 15th October initially", "we had previously set a date of": dates since replaced.
-_SUPERSEDED_BEFORE = re.compile(r"\b(?:initially|originally|previously|formerly)\b(?:\W+\w+){0,5}\W*$", re.I)
+_SUPERSEDED_BEFORE = re.compile(
+    r"\b(?:initially|originally|previously|formerly|(?:the )?(?:original|initial|old|previous) deadline)\b"
+    r"(?:\W+\w+){0,5}\W*$",
+    re.I,
+)
 _SUPERSEDED = re.compile(r"\W{0,3}(?:\w+\W+){0,2}(?:initially|originally|previously|formerly)\b", re.I)
 # "before the 15 September 2017 deadline", "May 18, the course registration and payment deadline".
 _DEADLINE_AFTER = re.compile(

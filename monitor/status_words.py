@@ -86,7 +86,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\bcontinuously (?:\w+ )?open\b",
         r"\buntil (?:all )?(?:the )?(?:funds?|budget|places|positions?|spots|seats|slots|openings)\b"
         r"(?:\s+\S+){0,6}\s+(?:exhausted|depleted|spent|used up|committed|allocated|filled|run out|taken|gone)\b",
-        r"\bfirst[- ]come,? first[- ]serve[d]?\b",
+        r"\bfirst[- ]come,? first[- ]serve[d]?\b", r"\bat any time (?:during|of|in|throughout) the year\b",
+        r"\b(?:may|can) be \w+ at any (?:time|point)\b",
         r"\b(?:appl\w*|submi\w*|regist\w*|accepted|considered|received)\s+(?:\w+\s+){0,3}at any (?:time|point)\b"
         r"(?! before)",
         r"\bon an? (?:ongoing|continuous|continual|monthly) basis\b",
@@ -128,7 +129,7 @@ DEADLINE, OPENING, OTHER, NOUN, OTHER_NOUN, WEAK = "deadline", "opening", "other
 CUES = re.compile(
     r"(?P<deadline>\b(?:deadlines?|due|clos(?:e|es|ed|ing)|cut-?off|last (?:day|date|chance)|appl(?:y|ying)"
     r"|submit(?:ted|ting)?|register(?:ed)?|sign(?:ed)?[- ]up|enrol(?:l)?(?:ed)?|received|receipt|postmarked"
-    r"|expir(?:e|es|ed|y)|ends|ended|(?:will|and|to|shall) end|rsvp|nominate|accepted|welcome|extensions?"
+    r"|expir(?:e|es|ed|y)|ends|ended|(?:will|and|to|shall) end|rsvp|nominate|accepted|welcome|extensions?|extended"
     r"|return(?:ed)?|sen[dt]|e-?mailed|mailed|upload(?:ed)?|filed"
     r"|round \w{1,3}\s*:)\b)"
     r"|(?P<opening>\b(?:open(?:s|ed|ing)?|reopen(?:s|ed|ing)?|launch(?:es|ed|ing)?|go(?:es)? live|available from"
