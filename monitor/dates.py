@@ -185,7 +185,7 @@ _BEFORE_WINDOW = 45
 _RECURRING = re.compile(
     r"^[\s,]*(?:of\s+)?(?:each|every)\s+(?:year|month)\b|^[\s,]*annually\b|^[\s,]*yearly\b"
     r"|\b(?:each|every)\s+year\b[^.;]{0,12}$|\bannually\b[^.;]{0,16}$|\byearly\b[^.;]{0,16}$"
-    r"|\bevery\b(?:\s+\w+,?){0,4}\s*$",
+    rf"|\bevery\s+(?:{_MONTH}\s*,?\s*(?:and\s+|or\s+)?){{1,4}}$",
     re.I,
 )
 _MID = re.compile(r"\bmid[- ]?$", re.I)

@@ -264,7 +264,7 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
             earlier = [k for _, k, _ in strong[:-1]]
             if mention.first_day is None or (earlier and earlier[-1] == OTHER):
                 return OTHER
-            return DEADLINE if about_applying else OTHER
+            return DEADLINE if about_applying or (earlier and earlier[-1] in (OPENING, DEADLINE)) else OTHER
         return kind
     if nouns:
         return DEADLINE if nouns[-1][1] == NOUN else OTHER
@@ -364,7 +364,7 @@ def _read(text: str, today: date) -> _Reading:
 
 # "For years, our annual application has opened on January 15": a habit, not this year's call.
 _HABITUAL = re.compile(
-    r"\b(?:annually|each year|every year|yearly|usually|typically|generally|normally|traditionally|for years"
+    r"\b(?:usually|typically|generally|normally|traditionally|for years"
     r"|in (?:past|previous|prior) years|historically)\b",
     re.I,
 )

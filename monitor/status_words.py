@@ -122,6 +122,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\bstill time to\b",
         r"\b(?:opened|have opened|has opened|launched)\b", r"\b(?:drawing|coming) to a close\b",
         r"\b(?:can|may)\s+(?:\w+\s+){0,3}(?:now|still)\s+(?:apply|register|submit|enrol\w*|sign up|nominate)\b",
+        rf"\b{SUBJECT}\s+(?:end|ends|close|closes|closing|(?:are |is )?due)\s+(?:in|within)\s+(?:\w+\s+)?"
+        r"(?:days?|weeks?|months?|hours?)\b",
     )),
 )
 

@@ -351,3 +351,27 @@ def test_a_huge_text_is_read_within_its_bounds() -> None:
     reading = classify(text, CORPUS_TODAY)
     assert reading.state is State.OPEN
     assert all(d.when.year == 2024 for d in reading.deadlines)
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("Sign-ups end in two weeks", State.OPEN),
+        ("The RFP will be published in spring", State.OPENING_SOON),
+        ("registration is possible up to 12 noon, 18 August", State.OPEN),
+        ("open from 1 to 30 September", State.OPEN),
+        ("Summer school 2024 - Closed", State.CLOSED),
+        ("There is no fixed deadline", State.ROLLING),
+        ("You will hear from us by 12 October", State.UNKNOWN),
+        ("The application form will be ready in early March", State.OPENING_SOON),
+        ("Leave your email and we will tell you when we launch", State.OPENING_SOON),
+        ("Subscribe for news of the next intake", State.OPENING_SOON),
+        ("Applications are due by 5pm GMT on 15 March each year", State.OPEN),  # open, and never passed
+        ("Applications are reviewed on the 10th of every month", State.ROLLING),
+    ],
+)
+def test_issue_11_kinds(text: str, state: State) -> None:
+    # The wordings issue 11 lists for each kind the old reader missed.
+    reading = classify(text, CORPUS_TODAY)
+    assert reading.state is state
+    assert not any(d.passed(CORPUS_TODAY) for d in reading.deadlines if "each year" in text)
