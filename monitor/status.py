@@ -213,10 +213,16 @@ _SUPERSEDED_BEFORE = re.compile(
     r"(?:\W+\w+){0,5}\W*$",
     re.I,
 )
-_SUPERSEDED = re.compile(r"\W{0,3}(?:\w+\W+){0,2}(?:initially|originally|previously|formerly)\b", re.I)
+# ... and "~~August 31, 2023~~ Deadline extended to September 8, 2023": struck through, or moved.
+_SUPERSEDED = re.compile(
+    r"\W{0,3}(?:\w+\W+){0,2}(?:initially|originally|previously|formerly)\b|~~"
+    r"|\W{0,4}(?:\w+\W+){0,2}(?:extended|postponed|moved|changed|pushed back) (?:to|until)\b",
+    re.I,
+)
 # "before the 15 September 2017 deadline", "May 18, the course registration and payment deadline".
 _DEADLINE_AFTER = re.compile(
-    r"\W{0,3}(?:application |submission |registration )?deadlines?\b"
+    r"\W{0,3}(?:(?:extended|final|new|revised|application|submission|registration|proposal|abstract|paper|full) ){0,3}"
+    r"deadlines?\b"
     r"|,\s+the (?:\S+ ){0,2}(?:application|submission|registration|nomination|proposal)s?(?: \S+){0,2} deadlines?\b",
     re.I,
 )

@@ -109,7 +109,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\b(?:invit(?:e|es|ing)|welcom(?:e|es|ing)) (?:\w+ )?(?:applications|submissions|proposals|nominations|papers"
         r"|abstracts|applicants|participants|entries|speakers)\b",
         r"(?<!\bour )(?<!\bthe )(?<!\bthis )(?<!\blast )(?<!\b\d{4} )\bcall for (?:applications|submissions|proposals"
-        r"|nominations|papers|abstracts|applicants|participants|entries|speakers)\b",
+        r"|nominations|papers|abstracts|applicants|participants|entries|speakers)\b"
+        r"(?!\s+(?:is|are|has|have|was|were)\s+(?:now\s+)?(?:been\s+)?(?:closed|over|ended))",
         r"\b(?:has|have) been (?:postponed|extended)\b", r"(?:^|[|:])\s*(?:now )?open\s*(?:[|.!]|$)",
         r"\b(?:are|is) (?:most |very )?welcome to (?:apply|submit|register|nominate|send)\b",
         r"\bopening (?:the |our )?(?:applications?|registrations?|call|submissions?)\b",
