@@ -52,7 +52,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
     )),
     ("opening-soon", _any(
         r"\bopen(?:s|ing)? (?:soon|shortly|later)\b", r"\bcoming soon\b", r"\b(?:will|shall|to) (?:re)?open\b",
-        r"\bwill be (?:re)?open\b(?! (?:until|till|through)\b)", r"\breopen(?:s|ing)?\b", r"\bstay tuned\b",
+        r"\bwill be (?:re)?open\b(?! (?:until|till|through)\b)", r"\bstay tuned\b",
+        r"\breopen(?:s|ing)? (?:in|on|soon|later|next|for|early|mid|late)\b",
         r"\bwatch(?:ing)? this space\b",
         rf"\bopen(?:s|ing)? (?:again )?(?:in|during|around) (?:early|mid|late|the|spring|summer|autumn|fall|winter"
         rf"|{_MONTH_WORD}|\d)",
@@ -68,6 +69,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\bwill be able to (?:apply|submit|register|complete (?:the |their |your )?application)\b",
         r"\bbefore the (?:application |registration |submission )?(?:window|portal|call) opens\b",
         r"\bregister (?:your )?interest\b", r"\bwait ?list\b", r"\bcheck back\b",
+        r"\bcheck (?:the|our|this) (?:website|page|site)\b(?:\s+\w+){0,3}\s+for (?:further |more )?"
+        r"(?:updates|information|details|news)\b",
         r"\b(?:join|sign up (?:for|to)|subscribe to) (?:the |our )?(?:mailing list|newsletter|updates)\b",
         r"\bto be (?:the first to )?(?:notified|informed)\b", r"\bremind you\b",
         r"\b(?:tell|notify|email|inform|let) you (?:know )?(?:when|once|as soon as)\b",
