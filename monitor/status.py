@@ -201,7 +201,8 @@ _WILL_OPEN = re.compile(r"\b(?:will|shall|to|should|expect|plan|hope|aim|intend)
 _CUE_WORDS_BACK = 14
 # "from", "after", "as of" say a date is a start only right before it ("from 1 October"), not four words off.
 _STARTS = re.compile(r"from|after|as of", re.I)
-_DEADLINE_NOUN = re.compile(r"deadline|due|clos|cut|last|round", re.I)
+_DEADLINE_NOUN = re.compile(r"deadline|due|clos|cut|last|round|end|expir", re.I)
+_IN_BEFORE = re.compile(r"\b(?:in|during)\s+(?:early\s+|mid-?\s*|late\s+)?$", re.I)
 _SUBJECT_LIKE = re.compile(
     r"decision|notif|result|outcome|offer|interview|feedback|response|repl|announce|accepted|invited|selected"
     r"|successful|admitted|shortlisted",
@@ -251,6 +252,8 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
         return OTHER  # "until end of May reduced fee"
     if strong:
         index, kind, cue = strong[-1]
+        if kind == DEADLINE and _IN_BEFORE.search(before) and not _DEADLINE_NOUN.match(cue.group(0)):
+            return OTHER  # "filed to register the US trademark in April 2009": when it happened, not a deadline
         later_nouns = [k for i, k in nouns if i > index]
         if kind == DEADLINE and later_nouns and NOUN not in later_nouns:
             return OTHER  # "the deadline for payment is ..."
