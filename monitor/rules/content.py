@@ -108,11 +108,12 @@ def status_unknown(inp: RuleInput) -> list[Finding]:
 
 
 def deadline_passed(inp: RuleInput) -> list[Finding]:
-    """`deadline-passed`: a deadline in the hub's status text is before today.
+    """`deadline-passed`: a deadline to apply in the hub's status text is before today.
 
-    Every date after "close", "deadline", "due", "by" or "until" is read (zones mapped explicitly, a date
-    without a time meaning the end of that day); passed means its calendar day, where it was set, is
-    before `--today`.
+    Only deadlines to apply, register or submit count ("Applications close November 10, 2023 11:59 PM (PST)"),
+    never decisions, programme dates or recurring dates ("by 15 March each year"); zones are mapped
+    explicitly, a date without a time is the end of that day and a month without a day the end of that
+    month. Passed means its calendar day, where it was set, is before `--today`.
     """
     entry = inp.entry
     if not entry.status:
