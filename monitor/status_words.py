@@ -102,8 +102,9 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))",
         r"\bopen now\b",
         r"\b(?:apply|register|submit|sign up|enrol(?:l)?|nominate)\s+(?:now|today|here|online|by|before|until|via"
-        r"|through|at|on or before|no later than)\b",
-        rf"\b{SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;:)|]|$|now|for|to|until|till|through|and"
+        r"|through|at(?! any)|on or before|no later than)\b",
+        # "Applications open | 8 December 2021" and "Applications open: 1 March" give an opening date instead.
+        rf"\b{SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;)]|$|now|for|to|until|till|through|and"
         r"|with))",
         rf"(?<!start )(?<!starts )(?<!begin )(?<!begins )\b(?:accepting|taking|inviting|welcom(?:e|ing)|seeking"
         rf"|soliciting) (?:\w+ ){{0,2}}{OBJECT}\b",
