@@ -93,13 +93,14 @@ _CORE = re.compile(rf"\b{_core('')}|{_MONTH_ALONE}", re.I)
 _JOIN = re.compile(r"\s*(?:-|–|—|to|until|till|through|thru|(?P<and>and))\s*$", re.I)
 _BETWEEN = re.compile(r"\bbetween\s+$", re.I)
 
+# "12:00 midnight" and "12 noon" are read by their word, so they come first.
 _CLOCK = (
-    r"(?:(?P<h>[01]?\d)(?:[:.](?P<m>[0-5]\d))?(?::[0-5]\d)?\s*(?P<ap>[ap])\.?\s?m\b\.?"
+    r"(?:(?:12(?::00)?\s*)?(?P<noon>noon|midday)|(?:12(?::00)?\s*)?(?P<midnight>midnight)"
+    r"|(?P<h>[01]?\d)(?:[:.](?P<m>[0-5]\d))?(?::[0-5]\d)?\s*(?P<ap>[ap])\.?\s?m\b\.?"
     r"|(?P<h24>[01]?\d|2[0-4])(?::|h|\.(?=[0-5]\d\s*(?:h|hrs|uhr|[a-z]{2,4}\b|\()))(?P<m24>[0-5]\d)(?::[0-5]\d)?"
     r"(?:\s*(?:hrs?|uhr|h)\b)?"
     r"|(?P<mil_h>[01]\d|2[0-3])(?P<mil_m>[0-5]\d)(?=\s*(?:hrs?|h|utc|gmt|aoe|[pmce][sd]?t|cet|cest|bst)\b)"
-    r"|(?:12(?::00)?\s*)?(?P<noon>noon|midday)|(?:12(?::00)?\s*)?(?P<midnight>midnight)"
-    r"|(?P<eod>eod|end of (?:the )?day|close of business|cob\b))"
+    r"|(?P<eod>eod|end of (?:the )?day)|(?P<cob>close of business|cob\b))"
 )
 _CITY_ZONES = {
     "berlin": "Europe/Berlin", "paris": "Europe/Paris", "amsterdam": "Europe/Amsterdam",
@@ -166,8 +167,11 @@ _ZONE = (
     r"|(?:pacific|eastern|central|mountain)(?:\s+(?:standard|daylight))?(?:\s+time)?"
     rf"|(?:{'|'.join(reversed(_ABBREV_WORDS))}))\b"
 )
-# "12:00 (noon) CET", "11:59 pm (23:59) Eastern": the same time again in brackets.
-_AGAIN = r"(?:\s*\((?:noon|midday|midnight|\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?)\))?"
+# "12:00 (noon) CET", "12:00 noon (CET)", "11:59 pm (23:59) Eastern": the same time said again.
+_AGAIN = (
+    r"(?:\s*\((?:noon|midday|midnight|\d{1,2}(?:[:.]\d\d(?:\s*[ap]\.?m\.?)?|\s*[ap]\.?m\.?))\)"
+    r"|\s+(?:noon|midday|midnight)\b)?"
+)
 # The same moment in a second zone, "23:59 EDT/03:59 UTC": the first one written is kept.
 _ALSO = r"(?:\s*/\s*\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.?m\.?)?\s*[a-z]{2,5}\b)?"
 # What may follow a date core: ", at 11:59 PM (PST)", " (23:59, AoE)", " by 6pm ET", " AoE".
@@ -407,6 +411,8 @@ def _clock(match: re.Match[str]) -> time | None:
         return time(int(g["mil_h"]), int(g["mil_m"]))
     if g["noon"]:
         return time(12, 0)
+    if g["cob"]:
+        return time(17, 0)  # "close of business" is the end of office hours
     if g["midnight"] or g["eod"]:
         return END_OF_DAY  # "midnight on June 7" and "EOD June 7" mean the end of June 7
     return None

@@ -66,6 +66,22 @@ def test_time_and_zone_wherever_written(text: str, when: datetime) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        # https://lcsd.gov.hk/me/cgame-2010/en/enrolment.php
+        ("enrolment through the LCSD website before 12:00 midnight on 15 March 2010 (Monday)",
+         datetime(2010, 3, 15, 23, 59, 59, tzinfo=UTC)),
+        # http://www.frst.govt.nz/timeline/1216
+        ("For the second application round, applications are due by midday (12pm), 4 September 2008.",
+         datetime(2008, 9, 4, 12, 0, tzinfo=UTC)),
+    ],
+)  # fmt: skip
+def test_noon_and_midnight_said_with_their_hour(text: str, when: datetime) -> None:
+    (mention,) = find_dates(text, TODAY)
+    assert mention.when == when
+
+
+@pytest.mark.parametrize(
     ("text", "last", "first"),
     [
         ("Registration for Summer School 2015 courses is March 2 through May 18.", date(2015, 5, 18), date(2015, 3, 2)),
