@@ -210,7 +210,9 @@ def _field_line(e: Mapping[str, Any], name: str) -> Any:
         if p.get("field") == name and p.get("catalog_line"):
             return p["catalog_line"]
     lines = e.get("field_lines") or {}
-    return lines.get(name) or e.get("line")
+    line = lines.get(name) if isinstance(lines, Mapping) else None
+    # A report read back from a file is input like any other: only a whole number is written as a line.
+    return line if isinstance(line, int) and not isinstance(line, bool) else e.get("line")
 
 
 def yaml_line(name: str, value: str) -> str:

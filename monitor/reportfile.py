@@ -77,8 +77,19 @@ ENTRY = {
     "not_checked_reason": Optional(_TEXT_OR_NONE),
     "severity": SEVERITY,
     "findings": [FINDING],
-}
+    # Added by the triage work (issue 13): the proposals' shape is the one `hub-monitor fix` reads.
+    "proposals": Optional([{
+        "field": str, "action": str, "catalog_line": _INT_OR_NONE, "current": _TEXT_OR_NONE, "new": str,
+        "hub_current": _TEXT_OR_NONE, "hub_new": _TEXT_OR_NONE, "codes": [str], "sure": bool, "why": _TEXT_OR_NONE,
+    }]),
+    "field_lines": Optional(dict),
+    "accepted_findings": Optional([FINDING]),
+}  # fmt: skip
 CHANGE = {"id": str, "code": str}
+CHANGED = {"id": str, "code": str, "before": _TEXT_OR_NONE, "after": _TEXT_OR_NONE}
+ACCEPTED = {"id": str, "code": str, "until": Optional(_TEXT_OR_NONE), "reason": Optional(_TEXT_OR_NONE),
+            "source": Optional(_TEXT_OR_NONE), "line": Optional(_INT_OR_NONE), "expired": Optional(bool)}
+HUB_PROPOSAL = {"action": str, "id": str, "entry": (dict, None), "why": _TEXT_OR_NONE}
 SHAPE = {
     "schema": int,
     "tool": str,
@@ -93,10 +104,15 @@ SHAPE = {
     "confirm_after": int,
     "summary": {key: int for key in ("entries", "ok", "info", "warning", "error", "checked", "requests", "hosts")},
     "settings_changed": Optional(TextMap()),
-    "changes": {"new": [CHANGE], "resolved": [CHANGE]},
+    "changes": {"new": [CHANGE], "resolved": [CHANGE], "confirmed": Optional([CHANGE]),
+                "changed": Optional([CHANGED])},
     "not_planned": Optional([str]),
     "hub_drift": Optional([FINDING]),
     "entries": [ENTRY],
+    "hub_proposals": Optional([HUB_PROPOSAL]),
+    "issues": Optional(dict),
+    "links": Optional(TextMap()),
+    "accepted": Optional([ACCEPTED]),
 }
 
 
