@@ -17,6 +17,7 @@ Evidence keys with their own rendering (any other key is shown as a labelled, es
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -142,9 +143,16 @@ _DRIFT_WORDS = {
 }
 
 
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
 def anchor(entry_id: str) -> str:
-    """The id of an entry's detail block; ids are catalog slugs, safe in HTML as they are."""
-    return f"entry-{entry_id}"
+    """The id of an entry's detail block. Catalog ids are slugs, safe in HTML and in a link as they are; any
+    other id (a report file edited by hand) is replaced by a digest of it, so it can neither break out of the
+    attribute nor the link."""
+    if _SLUG.fullmatch(entry_id):
+        return f"entry-{entry_id}"
+    return "entry-x" + hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def triage_table(data: Mapping[str, Any], attention: list[Mapping[str, Any]] | None = None) -> list[str]:
@@ -502,7 +510,7 @@ def _changes(data: Mapping[str, Any]) -> list[str]:
 
     def name(entry_id: str) -> str:
         title = escape_md(titles.get(entry_id, entry_id), 120)
-        return f"[{title}](#{anchor(entry_id)})" if entry_id in titles and _SLUG.fullmatch(entry_id) else title
+        return f"[{title}](#{anchor(entry_id)})" if entry_id in titles else title
 
     def words(code: str) -> str:
         return escape_md(PHRASES.get(code, (code, code))[0], 80)
@@ -526,9 +534,6 @@ def _changes(data: Mapping[str, Any]) -> list[str]:
     if notes:
         lines.append(f"- {_count(notes, 'information note', 'information notes')} came or went (see the details).")
     return lines
-
-
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
 
 def _is_info(code: str) -> bool:

@@ -255,3 +255,22 @@ def test_in_actions_a_fix_links_the_catalog_line_and_the_run(worst: tuple[dict, 
     # A catalog outside the repository gets no permalink, only the line.
     block = "\n".join(proposal_block(proposal, {**data, "catalog": "/tmp/hub.yaml", "links": links}))
     assert "/tmp/hub.yaml, line 151 becomes" in block
+
+
+def test_an_entry_id_from_an_edited_report_cannot_break_out_of_its_anchor(worst: tuple[dict, str]) -> None:
+    import copy
+
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    from monitor.report import render_markdown
+
+    data = copy.deepcopy(worst[0])
+    hostile = 'x"><img src=x onerror=alert(1)>) [a](https://evil.example'
+    entry = next(e for e in data["entries"] if e["id"] == "arena")
+    entry["id"] = hostile
+    data["changes"]["new"].append({"id": hostile, "code": "status-changed"})
+    html = cmarkgfm.github_flavored_markdown_to_html(render_markdown(data), options=Options.CMARK_OPT_UNSAFE)
+    assert "<img" not in html and 'href="https://evil' not in html
+    [link] = {m for m in re.findall(r'href="(#entry-x[0-9a-f]+)"', html)}
+    assert f'id="{link[1:]}"' in html  # the row still leads to its details
