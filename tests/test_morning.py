@@ -110,6 +110,9 @@ def test_copyable_text_round_trips_byte_exact(worst: tuple[dict, str], tmp_path:
     lines[150] = indent + catalog_line + "\n"
     pasted = tmp_path / "hub.yaml"
     pasted.write_text("".join(lines), encoding="utf-8")
+    from monitor.cli import main
+
+    assert main(["validate", str(pasted)]) == 0
     catalog = load_catalog(pasted)
     hub = parse_hub((FIXTURES / "hub-drifted.html").read_bytes(), {"content-type": "text/html; charset=windows-1252"},
                     HUB_URL)
