@@ -185,7 +185,7 @@ def target_problems(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> li
         seen.setdefault(_identity(Path(given)), name)
     for name, given in outputs.items():
         if not given.strip():
-            problems.append(f"{name}: the path is empty; name a file, e.g. {name} reports/latest.md")
+            problems.append(f"{name}: the path is empty; name a file")
             continue
         path = Path(given)
         problem = _target_problem(path)
@@ -201,8 +201,13 @@ def target_problems(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> li
 
 
 def _identity(path: Path) -> str:
-    # Symlinks and "a/../b" resolved, so two spellings of one file are one file.
-    return os.path.realpath(path)
+    # An existing file is known by its inode, so a hard link or a symlink to the catalog is the catalog; a new
+    # one by its path with symlinks and "a/../b" resolved.
+    try:
+        info = path.stat()
+    except OSError:
+        return os.path.realpath(path)
+    return f"inode {info.st_dev}:{info.st_ino}"
 
 
 def _target_problem(path: Path) -> str | None:

@@ -16,7 +16,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import NoReturn
 
-from monitor import __version__
+from monitor import __version__, cli_loop
 from monitor.atomic import (
     FileData,
     LockedError,
@@ -28,7 +28,7 @@ from monitor.atomic import (
     write_all_atomic,
     write_atomic,
 )
-from monitor.catalog import Catalog, CatalogError, load_catalog
+from monitor.catalog import Catalog, CatalogError, Problem, load_catalog
 from monitor.findings import Severity
 from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
 from monitor.models import FetchResult, Network, RunResult
@@ -257,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                      help="allow this host even if it resolves to a private address")
     imp.add_argument("--verbose", "-v", action="store_true", help="tracebacks on internal errors")
+    cli_loop.add_commands(sub)
     return parser
 
 
@@ -312,14 +313,18 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
 
     _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
                    {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
+    snapshots = Path(args.state).parent / "snapshots"
+    if snapshots.exists() and not snapshots.is_dir():
+        raise UsageError(f"error: --state {args.state}: {snapshots} must be a folder for the snapshots; it is a file")
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     settings = _settings_for(args, catalog)
+    if args.only or args.changed_since:
+        catalog, settings = _some_entries(args, catalog, settings)
     today = args.today or datetime.now(UTC).date()
     state_path = Path(args.state)
     json_path, report_path = Path(args.json_path), Path(args.report)
-    snapshots = state_path.parent / "snapshots"
     # Every folder the run writes to is locked, not only the state's: two runs with different --state but one
     # --report folder would otherwise write it at once.
     with run_locks([json_path.parent, report_path.parent, state_path.parent]):
@@ -368,6 +373,31 @@ def _check_targets(outputs: dict[str, str], inputs: dict[str, str]) -> None:
         raise UsageError("\n".join(f"error: {problem}" for problem in problems))
 
 
+def _some_entries(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> tuple[Catalog, Settings]:
+    """The catalog cut to the entries --only names or --changed-since finds; the hub page is not compared."""
+    import dataclasses
+
+    from monitor.changes import ChangedSinceError, changed_ids, old_catalog_text
+
+    wanted = list(args.only or [])
+    unknown = [i for i in wanted if i not in {e.id for e in catalog.entries}]
+    if unknown:
+        raise UsageError(f"--only: no entry {', '.join(map(repr, unknown))} in {catalog.path}")
+    if args.changed_since:
+        try:
+            changed = changed_ids(catalog.entries, old_catalog_text(args.changed_since, Path(args.catalog)))
+        except ChangedSinceError as exc:
+            raise UsageError(str(exc)) from exc
+        wanted = [i for i in wanted if i in changed] if args.only else changed
+        if not args.quiet:
+            print(f"entries added or changed since {args.changed_since}: {', '.join(changed) or 'none'}",
+                  file=sys.stderr)
+    keep = set(wanted)
+    # A part of the catalog against the whole hub page would report every other entry as drift.
+    return (dataclasses.replace(catalog, entries=tuple(e for e in catalog.entries if e.id in keep)),
+            dataclasses.replace(settings, check_hub=False))
+
+
 def _report_url(report_path: str) -> str | None:
     """Where the committed report will be on GitHub, for the job summary's "cut here" note."""
     server, repo, ref = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_REF_NAME"))
@@ -389,11 +419,41 @@ def _one_line(data: dict, report_path: str) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitCode:
+    if args.format == "github":
+        return _validate_github(args.catalog)
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.catalog}: OK, {len(catalog.entries)} entries")
     return ExitCode.OK
+
+
+def _validate_github(path: str) -> ExitCode:
+    """Problems as GitHub Actions workflow commands, so a pull request shows each on its line of the diff."""
+    try:
+        catalog = load_catalog(Path(path))
+    except CatalogError as exc:
+        for problem in exc.problems:
+            print(_annotation("error", problem))
+        print(f"{path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    for warning in catalog.warnings:
+        print(_annotation("warning", warning))
+    print(f"{path}: OK, {len(catalog.entries)} entries")
+    return ExitCode.OK
+
+
+def _annotation(level: str, problem: Problem) -> str:
+    # GitHub's escaping for workflow commands: properties also escape ':' and ','.
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    where = f"file={prop(problem.file)}" + (f",line={problem.line}" if problem.line > 0 else "")
+    title = f",title={prop(problem.field)}" if problem.field else ""
+    return f"::{level} {where}{title}::{data(problem.message)}"
 
 
 def _read_report(path: Path) -> dict:
@@ -462,32 +522,13 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
 
 
 def _cmd_import(args: argparse.Namespace) -> ExitCode:
-    import asyncio
-
-    from monitor.fetch import Crawler
     from monitor.hub import parse_hub, to_catalog_yaml
 
     source: str = args.source
     if args.output:
         _check_targets({"--output": args.output}, {"the source": source})
-    if source.startswith(("http://", "https://")):
-        settings = settings_from_flags({"allow_hosts": args.allow_host or None}, Settings(), FLAGS)
-
-        async def fetch() -> FetchResult:
-            async with Crawler(settings) as crawler:
-                return await crawler.fetch(source)
-
-        got = asyncio.run(fetch())
-        if not got.ok or got.body is None:
-            reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
-            raise UsageError(f"cannot import {source}: {reason}")
-        body, headers, base = got.body, got.headers, got.final_url
-    else:
-        try:
-            body = read_capped(Path(source), PAGE_LIMIT)
-        except InputFileError as exc:
-            raise UsageError(f"cannot import {exc}") from exc
-        headers, base = {}, args.base_url or Path(source).resolve().as_uri()
+    body, headers, final = _read_source(source, args.allow_host, "import")
+    base = final or args.base_url or Path(source).resolve().as_uri()
     page = parse_hub(body, headers, base)
     text = to_catalog_yaml(page, args.base_url or base)
     if args.output:
@@ -498,12 +539,37 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _read_source(source: str, allow_hosts: list[str], verb: str) -> tuple[bytes, dict[str, str], str | None]:
+    """The body and headers of a URL or a file (`import`, `init`), and the final URL (None for a file)."""
+    import asyncio
+
+    from monitor.fetch import Crawler
+
+    if source.startswith(("http://", "https://")):
+        settings = settings_from_flags({"allow_hosts": allow_hosts or None}, Settings(), FLAGS)
+
+        async def fetch() -> FetchResult:
+            async with Crawler(settings) as crawler:
+                return await crawler.fetch(source)
+
+        got = asyncio.run(fetch())
+        if not got.ok or got.body is None:
+            reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
+            raise UsageError(f"cannot {verb} {source}: {reason}")
+        return got.body, got.headers, got.final_url
+    try:
+        return read_capped(Path(source), PAGE_LIMIT), {}, None
+    except InputFileError as exc:
+        raise UsageError(f"cannot {verb} {exc}") from exc
+
+
 COMMANDS = {
     "check": _cmd_check,
     "validate": _cmd_validate,
     "report": _cmd_report,
     "issues": _cmd_issues,
     "import": _cmd_import,
+    **cli_loop.COMMANDS,
 }
 
 
