@@ -497,7 +497,7 @@ def _not_planned(data: Mapping[str, Any]) -> list[str]:
     titles = {e["id"]: e["title"] for e in data["entries"]}
     return [
         f"- {escape_md(titles.get(i, i), 200)} ({escape_md(i, 80)}): a maintainer closed its issue as not "
-        "planned, so no new issue is opened."
+        "planned, which accepts the findings it was about; a different finding opens a new issue."
         for i in data.get("not_planned", [])
     ]
 
