@@ -164,12 +164,16 @@ def triage_table(data: Mapping[str, Any], attention: list[Mapping[str, Any]] | N
     lines = ["| Entry | What is wrong | Change to make | Since | Issue |", "| --- | --- | --- | --- | --- |"]
     for e in attention:
         acting = _acting(e)
-        name = f"[{escape_md(e['title'], 80)}](#{anchor(e['id'])})"
-        wrong = escape_md("; ".join(dict.fromkeys(problem_words(f) for f in acting)), 120)
+        # Short cells keep a row to a line or two: the title is cut, the problems beyond the one the change
+        # is about are counted (the details list them).
+        name = f"[{escape_md(e['title'], 48)}](#{anchor(e['id'])})"
+        about, change = _one_change(e, acting)
+        others = len({problem_words(f) for f in acting} - {about})
+        wrong = escape_md(about, 60) + (f" (+{others})" if others else "")
         since = min((f.get("first_seen") or "" for f in acting), default="") or "—"
         number = issues.get(e["id"]) if isinstance(issues, Mapping) else None
         issue = f"#{int(number)}" if isinstance(number, int) else ""
-        lines.append(f"| {name} | {wrong} | {_one_change(e, acting)} | {escape_md(since, 12)} | {issue} |")
+        lines.append(f"| {name} | {wrong} | {change} | {escape_md(since, 12)} | {issue} |")
     return [*lines, ""]
 
 
@@ -185,8 +189,9 @@ def problem_words(f: Mapping[str, Any]) -> str:
     return PHRASES.get(f["code"], (f["code"], f["code"]))[0]
 
 
-def _one_change(e: Mapping[str, Any], acting: list[Mapping[str, Any]]) -> str:
-    """The triage cell: `field` line N → the new value as it is pasted, or what to do with the field."""
+def _one_change(e: Mapping[str, Any], acting: list[Mapping[str, Any]]) -> tuple[str, str]:
+    """The triage cells: what the one change is about (a few words), and the change: `field` line N and the new
+    value as it is pasted, or what to do with the field."""
     proposals = e.get("proposals") or []
     if proposals:
         p = proposals[0]
@@ -194,22 +199,25 @@ def _one_change(e: Mapping[str, Any], acting: list[Mapping[str, Any]]) -> str:
         value = yaml_line(p["field"], p["new"]) if p["action"] == "set" else f"- {p['new']}"
         hub = " (and on the hub)" if p.get("hub_new") else ""
         unsure = " (check first)" if not p.get("sure", True) else ""
-        return f"line {line}: {copyable(value, in_table=True)}{hub}{unsure}"
-    drifts = {(f.get("evidence") or {}).get("drift") for f in acting if f["code"] == Code.HUB_DRIFT}
-    if drifts & {"gone-from-hub", "candidate-not-on-hub"}:
+        about = next((f for f in acting if f["code"] in (p.get("codes") or [])), acting[0] if acting else None)
+        words = problem_words(about) if about else str(p.get("field"))
+        return words, f"line {line}: {copyable(value, in_table=True)}{hub}{unsure}"
+    gone = [f for f in acting if f["code"] == Code.HUB_DRIFT
+            and (f.get("evidence") or {}).get("drift") in ("gone-from-hub", "candidate-not-on-hub")]
+    if gone:
         # The hub no longer lists it: whatever else is wrong, the one change is to drop it.
-        return f"`entry` line {e.get('line')}: delete the entry"
+        return problem_words(gone[0]), f"`entry` line {e.get('line')}: delete the entry"
     for f in acting:
         if f["code"] == Code.HUB_DRIFT:
             ev = f.get("evidence") or {}
             if ev.get("drift") == "title-changed" and ev.get("hub"):
                 value = copyable(yaml_line("title", ev["hub"]), in_table=True)
-                return f"line {_field_line(e, 'title')}: {value}"
+                return problem_words(f), f"line {_field_line(e, 'title')}: {value}"
             continue
         if f["code"] in _FIELD_OF:
             name, todo = _FIELD_OF[f["code"]]
-            return f"`{name}` line {_field_line(e, name)}: {todo}"
-    return f"`entry` line {e.get('line')}: see the details"
+            return problem_words(f), f"`{name}` line {_field_line(e, name)}: {todo}"
+    return (problem_words(acting[0]) if acting else "see the details"), f"`entry` line {e.get('line')}: see the details"
 
 
 def _field_line(e: Mapping[str, Any], name: str) -> Any:
@@ -344,12 +352,11 @@ def _needs_attention(data: Mapping[str, Any], attention: list[Mapping[str, Any]]
 
 def _detail_heading(e: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
     """The entry's title (the triage table links here) and its facts on one line."""
-    facts = [f"**{e['severity']}**", escape_md(e["section"], 80), f"entry {escape_md(e['id'], 80)}"]
+    # Where it ends up (a redirect) is in the evidence's chain and in the proposal that follows.
+    facts = [f"**{e['severity']}**", escape_md(e["section"], 80)]
     if e.get("line"):
         facts.append(f"line {e['line']}")
     facts.append(link(e["url"]) if e.get("url") else "no URL in the catalog")
-    if e.get("final_url") and e["final_url"] != e.get("url"):
-        facts.append(f"ends at {code_span(e['final_url'])}")
     return [f'### <a id="{anchor(e["id"])}"></a>{escape_md(e["title"], 200)}', " · ".join(facts), ""]
 
 
