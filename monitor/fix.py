@@ -294,7 +294,9 @@ def _plan_entry(tree: _Tree, entry_id: str, changes: list[Change], plan: FixPlan
             continue
         now = _value(_get(node, change.kind)) if change.kind != "aliases" else None
         if change.kind in ("url", "status") and now != change.current:
-            plan.skipped.append((change, f"the catalog changed since the report (it now says {now!r})"))
+            done = now == change.new
+            plan.skipped.append((change, "already done" if done else
+                                 f"the catalog changed since the report (it now says {now!r})"))  # fmt: skip
             continue
         if change.kind == "url":
             edits.append(_set_field(tree, node, "url", change.new))
