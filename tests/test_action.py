@@ -109,7 +109,8 @@ def hub(tmp_path: Path, server: TestServer) -> tuple[Path, Path]:
 
 def test_action_metadata_declares_the_promised_inputs_and_outputs() -> None:
     assert ACTION["runs"]["using"] == "composite"
-    assert set(ACTION["inputs"]) >= {"catalog", "fail-on", "issues", "fix-pr", "suggest", "state-branch", "token"}
+    assert set(ACTION["inputs"]) >= {"catalog", "fail-on", "fail", "issues", "fix-pr", "suggest", "state-branch",
+                                     "token"}  # fmt: skip
     assert set(ACTION["outputs"]) == {"exit-code", "needs-attention", "report"}
     for step in ACTION["runs"]["steps"]:
         assert "${{" not in step.get("run", "")  # values reach scripts through env only
@@ -151,6 +152,10 @@ def test_two_nights_end_to_end(hub: tuple[Path, Path], tmp_path: Path) -> None:
     assert {"reports/latest.json", "reports/latest.md", "reports/state.json"} <= set(files)
     # One commit per night whose report changed in substance (the 404 was confirmed), by the bot.
     assert git(remote, "log", "--format=%an", "hub-monitor-state").split("\n") == ["github-actions[bot]"] * 2
+
+    # With fail: false the same night only annotates the run.
+    assert Runner(work, {**context, "inputs.fail": "false"}).run(only="Fail on findings at or above fail-on") == 0
+    assert second.run(only="Fail on findings at or above fail-on") == 2
 
     # Saving the same report again (a night that found the same) adds no commit to the state branch.
     assert second.run(only="Save reports/ to the state branch") == 0
