@@ -62,6 +62,18 @@ FINDING = {
     "confirmed": bool,
     "first_seen": Optional(_TEXT_OR_NONE),
 }
+PROPOSAL = {
+    "field": str,
+    "action": OneOf(("set", "add")),
+    "catalog_line": _INT_OR_NONE,
+    "current": Optional(_TEXT_OR_NONE),
+    "new": str,
+    "hub_current": Optional(_TEXT_OR_NONE),
+    "hub_new": Optional(_TEXT_OR_NONE),
+    "codes": [str],
+    "sure": bool,
+    "why": Optional(str),
+}
 ENTRY = {
     "id": str,
     "section": str,
@@ -77,8 +89,16 @@ ENTRY = {
     "not_checked_reason": Optional(_TEXT_OR_NONE),
     "severity": SEVERITY,
     "findings": [FINDING],
+    "proposals": Optional([PROPOSAL]),
+    "field_lines": Optional(dict),
+    "accepted_findings": Optional([FINDING]),
 }
 CHANGE = {"id": str, "code": str}
+CHANGED = {"id": str, "code": str, "before": str, "after": str}
+HUB_PROPOSAL = {"action": OneOf(("add-entry", "remove-entry")), "id": str, "entry": Optional((dict, None)),
+                "why": Optional(str)}
+ACCEPTED = {"id": str, "code": str, "until": Optional(_TEXT_OR_NONE), "reason": Optional(_TEXT_OR_NONE),
+            "source": Optional(_TEXT_OR_NONE), "line": Optional(_INT_OR_NONE), "expired": Optional(bool)}
 SHAPE = {
     "schema": int,
     "tool": str,
@@ -93,10 +113,15 @@ SHAPE = {
     "confirm_after": int,
     "summary": {key: int for key in ("entries", "ok", "info", "warning", "error", "checked", "requests", "hosts")},
     "settings_changed": Optional(TextMap()),
-    "changes": {"new": [CHANGE], "resolved": [CHANGE]},
+    "changes": {"new": [CHANGE], "resolved": [CHANGE], "confirmed": Optional([CHANGE]),
+                "changed": Optional([CHANGED])},
     "not_planned": Optional([str]),
     "hub_drift": Optional([FINDING]),
     "entries": [ENTRY],
+    "hub_proposals": Optional([HUB_PROPOSAL]),
+    "issues": Optional(dict),
+    "links": Optional(TextMap()),
+    "accepted": Optional([ACCEPTED]),
 }
 
 
