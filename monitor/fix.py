@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,7 +153,6 @@ class _Tree:
     text: str
     entries: SequenceNode
     by_id: dict[str, MappingNode]
-    line_starts: list[int]
 
     def line_end(self, index: int) -> int:
         """Index just past the newline of the line holding `index` (a trailing comment stays on its line)."""
@@ -179,8 +177,7 @@ def _compose(text: str) -> _Tree:
             id_node = _get(node, "id")
             if isinstance(id_node, ScalarNode):
                 by_id.setdefault(id_node.value, node)
-    starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    return _Tree(text, entries, by_id, starts)
+    return _Tree(text, entries, by_id)
 
 
 def _get(mapping: Node, key: str) -> Node | None:
