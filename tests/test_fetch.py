@@ -156,7 +156,38 @@ def test_retry_after_seconds_is_honoured_then_the_host_is_slowed(httpx_mock: HTT
     assert fake.sleeps == [7.0]
 
 
-def test_each_429_halves_the_hosts_concurrency_and_calm_answers_win_it_back(httpx_mock: HTTPXMock) -> None:
+def test_a_rare_429_with_retry_after_leaves_the_hosts_concurrency_alone(httpx_mock: HTTPXMock) -> None:
+    # One 429 among many answers is about its own URL: that URL waits, the host keeps its 8 slots.
+    in_flight, peak = [0], [0]
+    answers = {"https://busy.example/limited": [429, 200]}
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        await asyncio.sleep(0.005)  # real time, so that requests overlap
+        in_flight[0] -= 1
+        queue = answers.get(str(request.url))
+        status = queue.pop(0) if queue else 200
+        return httpx.Response(status, headers={"Retry-After": "5"} if status == 429 else {})
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    fake, clock = timed()
+
+    async def go() -> int:
+        async with Crawler(Settings(host_request_interval=0, host_concurrency=8), resolver=fake_resolver,
+                           **clock) as crawler:
+            assert (await crawler.fetch("https://busy.example/limited")).status == 200
+            peak[0] = 0
+            await crawler.fetch_all([f"https://busy.example/p{i}" for i in range(16)])
+            return peak[0]
+
+    assert run(go()) == 8
+    assert fake.sleeps == [5.0]  # the URL's own wait, nothing for the host
+
+
+def test_each_429_without_retry_after_halves_the_hosts_concurrency_and_calm_answers_win_it_back(
+    httpx_mock: HTTPXMock,
+) -> None:
     busy, calm = "https://busy.example", "https://calm.example"
     in_flight: dict[str, int] = {busy: 0, calm: 0}
     peak: dict[str, int] = {busy: 0, calm: 0}
@@ -170,7 +201,7 @@ def test_each_429_halves_the_hosts_concurrency_and_calm_answers_win_it_back(http
         in_flight[origin] -= 1
         queue = answers.get(str(request.url))
         status = queue.pop(0) if queue else 200
-        return httpx.Response(status, headers={"Retry-After": "5"} if status == 429 else {})
+        return httpx.Response(status)  # a 429 without Retry-After speaks for the whole host
 
     httpx_mock.add_callback(answer, is_reusable=True)
     fake, clock = timed()
@@ -194,7 +225,7 @@ def test_each_429_halves_the_hosts_concurrency_and_calm_answers_win_it_back(http
             return seen
 
     assert run(go()) == [8, 4, 8, 2, 8]  # halved at each 429; the other host untouched; won back when calm
-    assert fake.sleeps == [5.0, 5.0]  # each wait is the Retry-After itself, nothing compounds
+    assert fake.sleeps == [1.0, 1.0]  # each wait is the first backoff, nothing compounds
 
 
 def test_a_long_list_waits_in_per_host_queues_not_as_one_task_per_url(httpx_mock: HTTPXMock) -> None:

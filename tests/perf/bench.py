@@ -87,6 +87,7 @@ class Row:
     bound: float
     verdicts: Verdicts
     truth: dict[str, int]
+    retry_delays: list[float] = field(default_factory=list)  # the site's: each 429 to its URL's next request
 
 
 # --- processes -------------------------------------------------------------------------------------------------
@@ -147,14 +148,19 @@ class SiteProcess:
         self.out = out
         self.truth: dict[str, dict[str, str]] = json.loads((out / "truth.json").read_text())
 
-    def close(self) -> None:
-        assert self.proc.stdin is not None
+    def close(self) -> list[float]:
+        """Stop the site; the seconds from each 429 it sent to the same URL's next request."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.close()
         try:
+            tail = self.proc.stdout.read()
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            return []
+        last = tail.strip().splitlines()[-1:] if tail else []
+        return json.loads(last[0]).get("retry_delays", []) if last else []
 
 
 # --- the physical bound ---------------------------------------------------------------------------------------
@@ -244,15 +250,16 @@ def outcome_counts(truth: dict[str, dict[str, str]]) -> dict[str, int]:
 
 def bench_hub_monitor(entries: int, args: argparse.Namespace, work: Path) -> Row:
     site = SiteProcess(work / f"site-{entries}", entries, args)
+    delays: list[float] = []
     try:
         measured, report = run_hub_monitor(site, work, args)
     finally:
-        site.close()
+        delays = site.close()
     concurrency = effective_concurrency(args.hosts, args.host_concurrency, args.max_concurrency,
                                         args.latency_ms / 1000, args.host_request_interval_ms / 1000)
     bound = physical_bound(site.truth, args.latency_ms / 1000, args.slow_ms / 1000, 1.0, concurrency)
     return Row("hub-monitor", entries, measured, report["summary"].get("requests"), bound,
-               judge_report(report, site.truth), outcome_counts(site.truth))
+               judge_report(report, site.truth), outcome_counts(site.truth), delays)
 
 
 # --- peers ------------------------------------------------------------------------------------------------------
@@ -358,6 +365,7 @@ def bench_peer(peer: Peer, binary: str, entries: int, args: argparse.Namespace, 
     site = SiteProcess(work / f"site-{peer.label}", entries, args)
     out = work / f"{peer.name}.out"
     out.unlink(missing_ok=True)
+    delays: list[float] = []
     try:
         if peer.name in ("linkinator", "linkchecker"):
             # Both write their results to standard output (LinkChecker, run as root, drops to `nobody` and
@@ -367,12 +375,13 @@ def bench_peer(peer: Peer, binary: str, entries: int, args: argparse.Namespace, 
         else:
             measured = run_measured(peer.argv(binary, site, out, args), timeout=args.timeout, cwd=work)
     finally:
-        site.close()
+        delays = site.close()
     concurrency = effective_concurrency(args.hosts, args.host_concurrency, args.max_concurrency,
                                         args.latency_ms / 1000, 0.0)
     bound = physical_bound(site.truth, args.latency_ms / 1000, args.slow_ms / 1000, 1.0, concurrency)
     failed = peer.failed(out) if out.exists() and out.stat().st_size else {}
-    return Row(peer.label, entries, measured, None, bound, judge_failed(failed, site.truth), outcome_counts(site.truth))
+    return Row(peer.label, entries, measured, None, bound, judge_failed(failed, site.truth), outcome_counts(site.truth),
+               delays)
 
 
 # --- output -------------------------------------------------------------------------------------------------------
@@ -386,7 +395,8 @@ def _verdict_cells(row: Row) -> list[str]:
 
 
 HEADER = ["tool", "N", "wall s", "CPU s", "URLs/s", "entries/CPU s", "requests", "peak RSS MB", "bound s",
-          "wall/bound", "dead found", "soft-404 found", "moved found", "false alarms", "warnings on good"]
+          "wall/bound", "429 to retry s median (max)",
+          "dead found", "soft-404 found", "moved found", "false alarms", "warnings on good"]
 
 
 def table(rows: list[Row]) -> str:
@@ -395,9 +405,14 @@ def table(rows: list[Row]) -> str:
         m = r.measured
         cells = [r.tool, f"{r.entries:,}", f"{m.wall:.1f}", f"{m.cpu:.1f}", f"{r.entries / m.wall:.0f}",
                  f"{r.entries / m.cpu:.0f}" if m.cpu else "-", f"{r.requests:,}" if r.requests is not None else "-",
-                 f"{m.rss_mb:.0f}", f"{r.bound:.1f}", f"{m.wall / r.bound:.2f}", *_verdict_cells(r)]
+                 f"{m.rss_mb:.0f}", f"{r.bound:.1f}", f"{m.wall / r.bound:.2f}", _delays(r.retry_delays),
+                 *_verdict_cells(r)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _delays(delays: list[float]) -> str:
+    return f"{_median(delays):.2f} ({max(delays):.2f})" if delays else "-"
 
 
 def _median(values: list[float]) -> float:
@@ -407,7 +422,8 @@ def _median(values: list[float]) -> float:
 
 
 MEDIAN_HEADER = ["tool", "N", "rounds", "wall s median (min-max)", "CPU s median (min-max)", "CPU ms/entry",
-                 "peak RSS MB median", "bound s", "dead found", "soft-404 found", "moved found", "false alarms",
+                 "peak RSS MB median", "bound s", "429 to retry s median (max)",
+                 "dead found", "soft-404 found", "moved found", "false alarms",
                  "warnings on good"]
 
 
@@ -423,7 +439,8 @@ def median_table(rows: list[Row]) -> str:
         worst = max(group, key=lambda r: (r.verdicts.false_alarms + r.verdicts.warnings_on_good, len(r.verdicts.wrong)))
         cells = [tool, f"{n:,}", str(len(group)), f"{_median(walls):.1f} ({min(walls):.1f}-{max(walls):.1f})",
                  f"{_median(cpus):.2f} ({min(cpus):.2f}-{max(cpus):.2f})", f"{1000 * _median(cpus) / n:.2f}",
-                 f"{_median([r.measured.rss_mb for r in group]):.0f}", f"{group[0].bound:.1f}", *_verdict_cells(worst)]
+                 f"{_median([r.measured.rss_mb for r in group]):.0f}", f"{group[0].bound:.1f}",
+                 _delays([d for r in group for d in r.retry_delays]), *_verdict_cells(worst)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -436,8 +453,8 @@ def show_wrong(rows: list[Row], limit: int = 8) -> None:
                 print("   ", line)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Benchmark hub-monitor on a synthetic local hub.")
+def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    parser = parser or argparse.ArgumentParser(description="Benchmark hub-monitor on a synthetic local hub.")
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--hosts", type=int, default=8)
     parser.add_argument("--latency-ms", type=float, default=20.0)
@@ -451,7 +468,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "0 leaves the crawler's 429 back-off out)")
     parser.add_argument("--host-concurrency", type=int, default=None, help="calm: 8, cross: 32")
     parser.add_argument("--max-concurrency", type=int, default=None, help="calm: 64, cross: 32")
-    parser.add_argument("--rounds", type=int, default=1, help="run every tool this many times, interleaved")
+    if not any(action.dest == "rounds" for action in parser._actions):
+        parser.add_argument("--rounds", type=int, default=1, help="run every tool this many times, interleaved")
     parser.add_argument("--only-peers", action="store_true", help="with --peers: leave hub-monitor out")
     parser.add_argument("--host-request-interval-ms", type=float, default=0.0,
                         help="hub-monitor's --host-request-interval (0: throttling off, to measure the tool)")

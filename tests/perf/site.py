@@ -39,6 +39,7 @@ import contextlib
 import json
 import random
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,7 +220,9 @@ class Site:
             self.routes[here] = ("ok", p, None)
         self.ports: list[int] = []
         self.index = b""
-        self.limited: set[str] = set()
+        self.limited: dict[str, float] = {}  # entry id -> when its 429 was sent
+        self.retried: set[str] = set()
+        self.retry_delays: list[float] = []  # seconds from each 429 to the same URL's next request
         self.requests = 0
 
     async def answer(self, host: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
@@ -229,6 +232,9 @@ class Site:
         if host == 0 and path == "/index.html":
             return 200, {}, self.index
         outcome, item, there = self.routes.get((host, path), ("dead", None, None))
+        if outcome == "ratelimited" and item is not None and item.id in self.limited and item.id not in self.retried:
+            self.retried.add(item.id)
+            self.retry_delays.append(time.monotonic() - self.limited[item.id])
         if outcome == "dead":
             return 404, {}, self.pages.not_found(host)
         assert item is not None
@@ -239,7 +245,7 @@ class Site:
         if outcome == "head405" and method == "HEAD":
             return 405, {"Allow": "GET"}, b""
         if outcome == "ratelimited" and item.id not in self.limited:
-            self.limited.add(item.id)
+            self.limited[item.id] = time.monotonic()
             return 429, {"Retry-After": str(self.retry_after)}, b"<html><body>Too many requests</body></html>"
         if outcome == "soft404":
             return 200, {}, self.pages.not_found(host)
@@ -338,7 +344,7 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.wait_for(_stdin_closed(), timeout=args.lifetime)
     for s in servers:
         s.close()
-    print(json.dumps({"served": site.requests}), flush=True)
+    print(json.dumps({"served": site.requests, "retry_delays": sorted(site.retry_delays)}), flush=True)
 
 
 async def _stdin_closed() -> None:
