@@ -15,14 +15,20 @@ import errno
 import json
 import os
 import re
+import signal
+import stat
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 TEMP_SUFFIX = ".tmp"
-# mkstemp's names: our prefix ".<file name>.", eight random characters, the suffix.
-_TEMP_NAME = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+# Our temp files' names: ".<file name>.hub-monitor.", mkstemp's eight random characters, ".tmp". The tool's
+# mark in the name is what lets a later run delete a leftover: a ".x.abcdefgh.tmp" of another program is
+# never touched.
+TEMP_MARK = "hub-monitor"
+_TEMP_NAME = re.compile(rf"\..+\.{TEMP_MARK}\.[A-Za-z0-9_]{{8}}\.tmp")
 
 # A file's content, or a function that gives it (whole, or as pieces of text) when the file is written:
 # thousands of snapshots are then read one at a time, and a JSON document of ten thousand entries is
@@ -54,9 +60,15 @@ def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
     was, and a kill during the renames leaves each file either old or new, never partial.
     """
     staged: list[tuple[str, Path]] = []
+    made: list[str] = []  # every temp file created, registered the moment it exists
+    done = False
     try:
         for path, data in files:
-            staged.append((_stage(path, data), path))
+            staged.append((_stage(path, data, made), path))
+        for _, path in staged:
+            # A folder where a file should go would fail its rename after the others had landed.
+            if path.is_dir():
+                raise WriteError(f"cannot write {path}: it is a folder; the previous files are intact")
         _sync_staged(staged)
         while staged:
             tmp, path = staged[0]
@@ -65,11 +77,15 @@ def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
             except OSError as exc:
                 raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
             staged.pop(0)
+        done = True
     finally:
-        # Also on KeyboardInterrupt: no temp file is left behind for the nightly commit to pick up.
-        for tmp, _ in staged:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        # Also on KeyboardInterrupt: no temp file is left behind for the nightly commit to pick up. (Those
+        # renamed into place are gone already, and unlinking them fails quietly.)
+        if not done:
+            with interrupts_deferred():
+                for tmp in made:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
     folders = list(dict.fromkeys(path.parent for path, _ in files))
     # The renames themselves must reach the disk, or a power cut could bring back the old names.
     if not _syncfs_each(folders):
@@ -77,11 +93,14 @@ def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
             _fsync_dir(folder)
 
 
-def _stage(path: Path, data: FileData) -> str:
-    """A temp file beside ``path`` holding ``data`` (written, not yet synced); its name."""
+def _stage(path: Path, data: FileData, made: list[str]) -> str:
+    """A temp file beside ``path`` holding ``data`` (written, not yet synced); its name, also appended to
+    ``made`` at once."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        with interrupts_deferred():  # a Ctrl-C between the two would leave the file unknown, so never deleted
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_MARK}.", suffix=TEMP_SUFFIX, dir=path.parent)
+            made.append(tmp)
     except OSError as exc:
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}; the previous files are intact") from exc
     try:
@@ -164,6 +183,25 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _SYNCFS = _load_syncfs()
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) for a few statements that must run together; raise it once they have."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are only ever delivered to the main thread
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+
 def _write(handle: BinaryIO, content: str | bytes | Iterable[str]) -> None:
     if isinstance(content, bytes):
         handle.write(content)
@@ -198,8 +236,72 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def target_problems(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> list[str]:
+    """Why the files a run would write cannot be written, checked before anything is fetched or written.
+
+    `outputs` and `inputs` map how the user named each file (`--report`) to its path. An output must be a
+    path, not a folder or a device, in a folder (not under a file), and neither another output nor an input:
+    `--report catalog/hub.yaml` would overwrite the catalog, `--json X --report X` would lose one report.
+    """
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for name, given in inputs.items():
+        seen.setdefault(_identity(Path(given)), name)
+    for name, given in outputs.items():
+        if not given.strip():
+            problems.append(f"{name}: the path is empty; name a file, e.g. {name} reports/latest.md")
+            continue
+        path = Path(given)
+        problem = _target_problem(path)
+        if problem:
+            problems.append(f"{name} {given}: {problem}")
+            continue
+        key = _identity(path)
+        if key in seen:
+            problems.append(f"{name} {given}: is also {seen[key]}; each file needs its own path")
+        else:
+            seen[key] = name
+    return problems
+
+
+def _identity(path: Path) -> str:
+    # Symlinks and "a/../b" resolved, so two spellings of one file are one file.
+    return os.path.realpath(path)
+
+
+def _target_problem(path: Path) -> str | None:
+    from monitor.inputfile import not_regular
+
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        kind = not_regular(path.stat().st_mode)
+        if kind is not None:
+            return f"is {kind}; name a file"
+        return None
+    for parent in path.parents:
+        try:
+            mode = parent.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            return f"cannot use the folder {parent}: {exc.strerror or exc}"
+        if not stat.S_ISDIR(mode):
+            return f"{parent} is a file, not a folder"
+        return None
+    return None
+
+
 class LockedError(Exception):
     """Another run holds the lock on the reports folder."""
+
+
+@contextlib.contextmanager
+def run_locks(folders: Iterable[Path]) -> Iterator[None]:
+    """`run_lock` on each of `folders`: a run holds every folder it writes to, so two runs that share only
+    their report folder (different --state) still never write at once."""
+    with contextlib.ExitStack() as stack:
+        for folder in sorted(set(folders)):
+            stack.enter_context(run_lock(folder))
+        yield
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ import soupsieve
 from yaml.nodes import MappingNode, Node
 
 from monitor.extract import InvalidSelector, compile_selector
+from monitor.inputfile import CATALOG_LIMIT
 from monitor.models import Entry, Hub, Kind
 from monitor.settings import Settings, read_settings
 from monitor.yamlcheck import CatalogError, Problem, Reader, line_of, suggest
@@ -32,6 +33,12 @@ _ENTRY_KEYS = ("id", "section", "title", "url", "kind", "author", "status", "ali
 # `url` is required but may be null: an entry without a known link says so explicitly instead of forgetting it.
 _ENTRY_REQUIRED = ("id", "section", "title", "url")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+MAX_URL_LENGTH = 2048
+MAX_SELECTOR_LENGTH = 1000
+MAX_SELECTOR_PARTS = 64
+# What separates compound selectors: descendant spaces, the combinators > + ~ and commas.
+_SELECTOR_PARTS = re.compile(r"\s*[>+~,]\s*|\s+")
+_USERINFO = re.compile(r"://[^/?#]*@")
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class Catalog:
 def load_catalog(path: Path) -> Catalog:
     """Read and validate a catalog file; raises CatalogError with every problem found."""
     reader = Reader(str(path))
-    root = reader.compose_file(Path(path))
+    root = reader.compose_file(Path(path), CATALOG_LIMIT)
     if root is None:
         raise CatalogError(reader.problems)
     if not isinstance(root, MappingNode):
@@ -83,6 +90,9 @@ def load_catalog(path: Path) -> Catalog:
 
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be checked, or None when it is a usable http(s) URL."""
+    if len(url) > MAX_URL_LENGTH:
+        # Servers and CDNs refuse longer request lines; `check` would blame the server for the catalog's URL.
+        return f"{_shown(url)} is {len(url):,} characters long; a URL may have at most {MAX_URL_LENGTH:,}"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- only for the ValueError a bad port raises
@@ -95,7 +105,16 @@ def url_problem(url: str) -> str | None:
         return f"{url!r} has no host"
     if any(c.isspace() or ord(c) < 32 for c in url):
         return f"{url!r} contains spaces or control characters; percent-encode them (%20)"
+    if "@" in parts.netloc:
+        # The catalog and the reports are public: a password here would be published every night.
+        return (f"{_USERINFO.sub('://***@', url, count=1)!r} contains a user name or password (user:pass@); "
+                "remove it: the catalog and the reports are public. A site that needs a login takes a header "
+                "in a --config file: hosts: {HOST: {headers: {Authorization: ...}}}")
     return None
+
+
+def _shown(url: str) -> str:
+    return repr(url) if len(url) <= 80 else f"{url[:80]!r}…"
 
 
 def _read_version(reader: Reader, node: Node | None) -> int | None:
@@ -230,11 +249,18 @@ def _read_watch(reader: Reader, node: Node, field: str) -> str | None:
     selector = reader.text(node, field, nullable=True)
     if selector is None:
         return None
+    # The selector libraries recurse once per compound selector: 600 of them overflowed the stack.
+    parts = len(_SELECTOR_PARTS.split(selector.strip()))
+    if len(selector) > MAX_SELECTOR_LENGTH or parts > MAX_SELECTOR_PARTS:
+        reader.error(node, field, f"the selector is too complex ({len(selector)} characters, {parts} parts); "
+                     f"at most {MAX_SELECTOR_LENGTH} characters and {MAX_SELECTOR_PARTS} parts: name the region "
+                     "by an id or a class, e.g. 'main #status'")
+        return None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             soupsieve.compile(selector)
-        except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError) as exc:
+        except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError, RecursionError) as exc:
             # soupsieve's message continues with a drawing of the selector; the first line is the reason.
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             reader.error(node, field, f"{selector!r} is not a valid CSS selector: {reason}")
@@ -242,7 +268,7 @@ def _read_watch(reader: Reader, node: Node, field: str) -> str | None:
     try:
         # The page reader runs selectors through cssselect: one it cannot translate would watch nothing.
         compile_selector(selector)
-    except InvalidSelector as exc:
+    except (InvalidSelector, RecursionError) as exc:
         reader.error(node, field, f"{selector!r} is not a CSS selector the page reader supports: {exc}")
         return None
     for warning in caught:

@@ -22,24 +22,16 @@ from monitor.atomic import (
     WriteError,
     json_pieces,
     remove_stale_temps,
-    run_lock,
+    run_locks,
+    target_problems,
     write_all_atomic,
     write_atomic,
 )
 from monitor.catalog import Catalog, CatalogError, load_catalog
 from monitor.findings import Severity
+from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
 from monitor.models import FetchResult, Network, RunResult
-from monitor.settings import (
-    HostSettings,
-    Settings,
-    is_credential_header,
-    load_config,
-    normalise_host,
-    override,
-    parse_duration,
-    parse_size,
-    parse_status_codes,
-)
+from monitor.settings import Settings, load_config, settings_from_flags
 
 log = logging.getLogger("monitor")
 
@@ -67,35 +59,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message}")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _size(text: str) -> int:
-    try:
-        size = parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if size < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text}")
-    return size
 
 
 def _day(text: str) -> date:
@@ -105,41 +76,36 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
 
 
+# The flags below only split their text into its parts; the values are checked by the settings readers
+# (`settings_from_flags`), which a --config file and a catalog's settings: go through too.
+
+
 def _header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"expected 'Name: Value', got {text!r}")
-    if is_credential_header(name.strip()):
-        # Every checked site would receive it: credentials belong to one host only.
-        raise argparse.ArgumentTypeError(
-            f"{name.strip()!r} looks like a credential and would be sent to every checked site; "
-            "use --host-header 'HOST=Name: Value' to send it to one host only"
-        )
     return name.strip(), value.strip()
-
-
-def _host(text: str) -> str:
-    try:
-        return normalise_host(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _host_header(text: str) -> tuple[str, str, str]:
     host, sep, rest = text.partition("=")
     if not sep or not host.strip() or "/" in host:
         raise argparse.ArgumentTypeError(f"expected 'HOST=Name: Value', got {text!r}")
-    name, sep, value = rest.partition(":")
-    if not sep or not name.strip():
+    name, value = _header(rest) if ":" in rest else ("", "")
+    if not name:
         raise argparse.ArgumentTypeError(f"expected 'HOST=Name: Value', got {text!r}")
-    return _host(host), name.strip(), value.strip()
+    return host.strip(), name, value
 
 
-def _status_codes(text: str) -> frozenset[int]:
-    try:
-        return parse_status_codes(text.split(","))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+# Setting key -> the flag that sets it, for messages about a flag's value.
+FLAGS = {
+    "timeout": "--timeout", "max_retries": "--max-retries", "retry_wait_time": "--retry-wait-time",
+    "max_concurrency": "--max-concurrency", "host_concurrency": "--host-concurrency",
+    "host_request_interval": "--host-request-interval", "max_redirects": "--max-redirects",
+    "max_body": "--max-body", "max_runtime": "--max-runtime", "confirm_after": "--confirm-after",
+    "user_agent": "--user-agent", "allow_hosts": "--allow-host", "headers": "--header", "hosts": "--host-header",
+    "exclude": "--exclude", "include": "--include", "accept": "--accept",
+}  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,17 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--state", default="reports/state.json", help="state file remembered between runs")
     chk.add_argument("--config", help="YAML file of settings (overrides the catalog's settings: block)")
     chk.add_argument("--today", type=_day, help="the date deadlines are judged against (default: today, UTC)")
-    chk.add_argument("--timeout", type=_seconds, help="total deadline per URL (default 20s)")
-    chk.add_argument("--max-retries", type=_non_negative_int, help="retries for transient failures (default 3)")
-    chk.add_argument("--retry-wait-time", type=_seconds, help="first retry wait, doubled each time (default 1s)")
-    chk.add_argument("--max-concurrency", type=_positive_int, help="requests in flight in all (default 32)")
-    chk.add_argument("--host-concurrency", type=_positive_int, help="requests in flight per host (default 4)")
-    chk.add_argument("--host-request-interval", type=_seconds, help="gap between requests to one host (100ms)")
-    chk.add_argument("--max-redirects", type=_non_negative_int, help="redirect hops followed (default 10)")
-    chk.add_argument("--max-body", type=_size, help="body read after decompression, e.g. 2MiB (default 2 MiB)")
-    chk.add_argument("--max-runtime", type=_seconds, help="time budget for the whole run (default 15m)")
-    chk.add_argument("--confirm-after", type=_positive_int, help="failing runs before a failure alarms (2)")
-    chk.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
+    chk.add_argument("--timeout", help="total deadline per URL (default 20s)")
+    chk.add_argument("--max-retries", help="retries for transient failures (default 3)")
+    chk.add_argument("--retry-wait-time", help="first retry wait, doubled each time (default 1s)")
+    chk.add_argument("--max-concurrency", help="requests in flight in all (default 32)")
+    chk.add_argument("--host-concurrency", help="requests in flight per host (default 4)")
+    chk.add_argument("--host-request-interval", help="gap between requests to one host (100ms)")
+    chk.add_argument("--max-redirects", help="redirect hops followed (default 10)")
+    chk.add_argument("--max-body", help="body read after decompression, e.g. 2MiB (default 2 MiB)")
+    chk.add_argument("--max-runtime", help="time budget for the whole run (default 15m)")
+    chk.add_argument("--confirm-after", help="failing runs before a failure alarms (2)")
+    chk.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                      help="allow fetching this host even if it resolves to a private address (repeatable)")
     chk.add_argument("--user-agent", help="User-Agent header")
     chk.add_argument("--header", action="append", default=[], type=_header, metavar="'NAME: VALUE'",
@@ -173,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="request header sent to HOST only, never after a redirect elsewhere (repeatable)")
     chk.add_argument("--exclude", action="append", default=[], metavar="REGEX", help="skip URLs matching")
     chk.add_argument("--include", action="append", default=[], metavar="REGEX", help="check only URLs matching")
-    chk.add_argument("--accept", type=_status_codes, help="status codes that count as OK, e.g. 200..299,403")
+    chk.add_argument("--accept", help="status codes that count as OK, e.g. 200..299,403")
     chk.add_argument("--suggest", action="store_true",
                      help="look up a Wayback Machine copy of each dead page (archive.org)")
     chk.add_argument("--fail-on", choices=["never", "warning", "error"], default="error",
@@ -205,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("source", help="the hub's URL, or a saved copy of its HTML")
     imp.add_argument("--base-url", help="the hub's real URL, to resolve relative links of a saved file")
     imp.add_argument("--output", "-o", help="write the YAML here instead of standard output")
-    imp.add_argument("--allow-host", action="append", default=[], type=_host, metavar="HOST",
+    imp.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                      help="allow this host even if it resolves to a private address")
     imp.add_argument("--verbose", action="store_true")
     return parser
@@ -215,29 +181,14 @@ def _settings_for(args: argparse.Namespace, catalog: Catalog) -> Settings:
     settings = catalog.settings
     if args.config:
         settings = load_config(Path(args.config), base=settings)
-    hosts: dict[str, HostSettings] = {}
+    hosts: dict[str, dict[str, dict[str, str]]] = {}
     for host, name, value in args.host_header:
-        hosts[host] = HostSettings(headers={**(hosts[host].headers if host in hosts else {}), name: value})
-    return override(settings, {
-        "timeout": args.timeout,
-        "max_retries": args.max_retries,
-        "retry_wait_time": args.retry_wait_time,
-        "max_concurrency": args.max_concurrency,
-        "host_concurrency": args.host_concurrency,
-        "host_request_interval": args.host_request_interval,
-        "max_redirects": args.max_redirects,
-        "max_body": args.max_body,
-        "max_runtime": args.max_runtime,
-        "confirm_after": args.confirm_after,
-        "user_agent": args.user_agent,
-        "allow_hosts": args.allow_host or None,
-        "headers": dict(args.header) or None,
-        "hosts": hosts or None,
-        "secret_headers": [name for _, name, _ in args.host_header] or None,
-        "exclude": args.exclude or None,
-        "include": args.include or None,
-        "accept": args.accept,
-    })
+        hosts.setdefault(host, {"headers": {}})["headers"][name] = value
+    # None or [] = flag not given; an empty text is a value, to be refused like `user_agent: ''` in a file.
+    given = {key: getattr(args, key) if getattr(args, key) != [] else None
+             for key in FLAGS if key not in ("allow_hosts", "headers", "hosts")}  # fmt: skip
+    given |= {"allow_hosts": args.allow_host or None, "headers": dict(args.header) or None, "hosts": hosts or None}
+    return settings_from_flags(given, settings, FLAGS)
 
 
 def _exit_code(run: RunResult, fail_on: str) -> ExitCode:
@@ -275,6 +226,8 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown, step_summary, to_json
     from monitor.state import load_state, prune_snapshots, state_files
 
+    _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
+                   {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -282,8 +235,11 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     today = args.today or datetime.now(UTC).date()
     state_path = Path(args.state)
     json_path, report_path = Path(args.json_path), Path(args.report)
-    with run_lock(state_path.parent):
-        for folder in {json_path.parent, report_path.parent, state_path.parent, state_path.parent / "snapshots"}:
+    snapshots = state_path.parent / "snapshots"
+    # Every folder the run writes to is locked, not only the state's: two runs with different --state but one
+    # --report folder would otherwise write it at once.
+    with run_locks([json_path.parent, report_path.parent, state_path.parent]):
+        for folder in {json_path.parent, report_path.parent, state_path.parent, snapshots}:
             remove_stale_temps(folder)
         loaded = load_state(state_path)
         if loaded.warning:
@@ -306,7 +262,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         # All or nothing on a full disk: the reports never describe a run the state does not remember.
         write_all_atomic(files)
         if outcome.state is not None:
-            prune_snapshots(state_path, outcome.state)
+            prune_snapshots(state_path, outcome.state, loaded.state)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         step_summary(markdown, Path(summary_path), _report_url(args.report))
@@ -314,6 +270,13 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     if not args.quiet:
         print(_one_line(data, args.report), file=sys.stderr)
     return code
+
+
+def _check_targets(outputs: dict[str, str], inputs: dict[str, str]) -> None:
+    """Exit 3 before anything is fetched when an output cannot be written or would overwrite another file."""
+    problems = target_problems(outputs, {name: path for name, path in inputs.items() if path})
+    if problems:
+        raise UsageError("\n".join(f"error: {problem}" for problem in problems))
 
 
 def _report_url(report_path: str) -> str | None:
@@ -345,19 +308,19 @@ def _cmd_validate(args: argparse.Namespace) -> ExitCode:
 
 
 def _read_report(path: Path) -> dict:
-    from monitor.report import load_json
+    from monitor.reportfile import ReportFileError, load_report
 
     try:
-        return load_json(path)
-    except OSError as exc:
-        raise UsageError(f"cannot read JSON report {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
+        return load_report(path)
+    except ReportFileError as exc:
         raise UsageError(str(exc)) from exc
 
 
 def _cmd_report(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown
 
+    if args.output:
+        _check_targets({"--output": args.output}, {"the JSON report": args.json_file})
     markdown = render_markdown(_read_report(Path(args.json_file)))
     if args.output:
         write_atomic(Path(args.output), markdown)
@@ -371,6 +334,8 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     from monitor.report import render_markdown
 
     json_path = Path(args.json_path)
+    if not args.dry_run:
+        _check_targets({"--json": args.json_path, "--report": args.report}, {})
     data = _read_report(json_path)
     token = os.environ.get("GITHUB_TOKEN")
     try:
@@ -382,7 +347,7 @@ def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     if not args.dry_run and sorted(result.not_planned) != sorted(data.get("not_planned", [])):
         # The maintainer's "not planned" decisions belong in the morning's report too.
         data["not_planned"] = sorted(result.not_planned)
-        with run_lock(json_path.parent):
+        with run_locks([json_path.parent, Path(args.report).parent]):
             write_atomic(json_path, lambda: json_pieces(data))
             write_atomic(Path(args.report), render_markdown(data))
     return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
@@ -395,8 +360,10 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
     from monitor.hub import parse_hub, to_catalog_yaml
 
     source: str = args.source
+    if args.output:
+        _check_targets({"--output": args.output}, {"the source": source})
     if source.startswith(("http://", "https://")):
-        settings = override(Settings(), {"allow_hosts": args.allow_host or None})
+        settings = settings_from_flags({"allow_hosts": args.allow_host or None}, Settings(), FLAGS)
 
         async def fetch() -> FetchResult:
             async with Crawler(settings) as crawler:
@@ -409,9 +376,9 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
         body, headers, base = got.body, got.headers, got.final_url
     else:
         try:
-            body = Path(source).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+            body = read_capped(Path(source), PAGE_LIMIT)
+        except InputFileError as exc:
+            raise UsageError(f"cannot import {exc}") from exc
         headers, base = {}, args.base_url or Path(source).resolve().as_uri()
     page = parse_hub(body, headers, base)
     text = to_catalog_yaml(page, args.base_url or base)

@@ -15,7 +15,8 @@ Decisions worth knowing (the README's flags table repeats them):
 * Retries: connect errors, resets, timeouts, malformed answers and 408/425/429/500/502/503/504 are retried
   up to ``max_retries`` times after ``retry_wait_time`` doubling, with jitter. DNS failures are not
   retried within a pass (they are rarely momentary, and failing fast makes "network unavailable" quick);
-  the second pass gives them another chance. 404/410 are never retried within a pass.
+  the second pass gives them another chance. 404/410 are never retried within a pass. A bot wall's
+  challenge (monitor/challenge.py) is never retried, in the pass or the second one: it answers alike.
 * Retry-After (seconds or HTTP date) on a 429 is scoped to the URL that got it: that URL waits (outside
   any slot) and is asked again, while the host's other URLs go on. A host-wide hold (no request to the
   host until the requested time) and a halved concurrency (floor 1) are kept for the answers that speak for
@@ -59,7 +60,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -71,6 +72,7 @@ import httpx
 import zstandard
 
 from monitor.addresses import AddressBlocked, AddressPolicy, PinnedBackend, Resolver, UnresolvableHost
+from monitor.challenge import challenge_in
 from monitor.models import FetchError, FetchResult, Hop, Network
 from monitor.settings import HostSettings, Settings
 
@@ -511,7 +513,7 @@ def network_state(results: Mapping[str, FetchResult] | Iterable[FetchResult]) ->
 
 
 def worth_second_pass(result: FetchResult) -> bool:
-    if result.accepted or result.not_modified:
+    if result.accepted or result.not_modified or result.challenge:
         return False
     if result.error is not None:
         return result.error in SECOND_PASS_ERRORS
@@ -624,6 +626,14 @@ class _Deadline:
             self.used += time.monotonic() - started
 
 
+def without_userinfo(url: str) -> str:
+    """`url` without a "user:password@" part."""
+    return _USERINFO.sub(r"\1", url, count=1)
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
 @dataclass
 class _Chain:
     """What one attempt has learned so far; kept when the attempt fails part-way."""
@@ -638,8 +648,12 @@ class _Chain:
     not_modified: bool = False
 
     def result(self, deadline: _Deadline, error: FetchError | None = None, detail: str = "") -> FetchResult:
+        # A redirect may name a user and password (http://user:pass@host/): they never reach a report or the
+        # state file, which are published.
+        hops = tuple(replace(h, url=without_userinfo(h.url), location=h.location and without_userinfo(h.location))
+                     for h in self.hops)
         return FetchResult(
-            url=self.url, final_url=self.final_url, status=self.status, hops=tuple(self.hops),
+            url=self.url, final_url=without_userinfo(self.final_url), status=self.status, hops=hops,
             headers=self.headers, body=self.body, truncated=self.truncated, error=error,
             error_detail=detail, elapsed_ms=round(deadline.used * 1000), not_modified=self.not_modified,
         )
@@ -845,7 +859,9 @@ class Crawler:
             attempt += 1
             result = await self._attempt(url)
             result.attempts = attempt
-            delay = self._plan_retry(result, attempt)
+            # A challenge answers the same way every time: retrying it only costs the host more requests.
+            result.challenge = challenge_in(result.status, result.headers, result.body)
+            delay = None if result.challenge else self._plan_retry(result, attempt)
             if delay is None:
                 return self._settle(result)
             log.info("retry %d for %s in %.1f s (%s)", attempt, url, delay, result.error or result.status)

@@ -617,30 +617,76 @@ def _unique_id(title: str, taken: set[str]) -> str:
 
 
 def _entry_data(entry: HubEntry, entry_id: str) -> dict[str, Any]:
+    section = _text(entry.section) or NO_SECTION
+    url, problem = _checkable(entry.url)
     item: dict[str, Any] = {
         "id": entry_id,
-        "section": entry.section,
-        "title": entry.title,
-        "url": entry.url,
-        "kind": str(_kind(entry.section)),
+        "section": section,
+        "title": _entry_title(entry),
+        "url": url,
+        "kind": str(_kind(section)),
     }
-    if entry.author:
-        item["author"] = entry.author
-    if entry.status:
-        item["status"] = entry.status
-    if entry.url is None:
+    if _text(entry.author):
+        item["author"] = _text(entry.author)
+    if _text(entry.status):
+        item["status"] = _text(entry.status)
+    if problem:
+        item["notes"] = f"The hub's link cannot be checked ({problem}): find its target and set url."
+    elif url is None:
         item["notes"] = _NO_LINK_NOTE
     return item
 
 
 def catalog_data(page: HubPage, hub_url: str) -> dict[str, Any]:
-    """The catalog as plain data: what `to_catalog_yaml` writes and `yaml.safe_load` reads back."""
-    hub: dict[str, Any] = {"title": page.title, "url": hub_url}
-    if page.maintainer:
-        hub["maintainer"] = page.maintainer
+    """The catalog as plain data: what `to_catalog_yaml` writes and `yaml.safe_load` reads back.
+
+    Whatever the page holds, the result passes `hub-monitor validate`: a missing title falls back to the
+    address, a link that cannot be checked (mailto:, a password in it, 3,000 characters) becomes url: null
+    with a note saying why, and text that UTF-8 cannot hold is mended.
+    """
+    url, _ = _checkable(hub_url)
+    hub: dict[str, Any] = {"title": _text(page.title) or _title_from_url(url) or "Imported hub"}
+    if url:
+        hub["url"] = url
+    if _text(page.maintainer):
+        hub["maintainer"] = _text(page.maintainer)
     taken: set[str] = set()
-    entries = [_entry_data(e, _unique_id(e.title, taken)) for e in page.entries]
+    entries = [_entry_data(e, _unique_id(_entry_title(e), taken)) for e in page.entries]
     return {"version": CATALOG_VERSION, "hub": hub, "entries": entries}
+
+
+def _text(value: str | None) -> str | None:
+    """`value` as the catalog can hold it (lone surrogates mended), or None when nothing visible is left."""
+    if value is None:
+        return None
+    mended = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return mended if mended.strip() else None
+
+
+def _checkable(url: str | None) -> tuple[str | None, str | None]:
+    """(the URL, None) when `validate` accepts it, else (None, why not)."""
+    from monitor.catalog import url_problem
+
+    if url is None:
+        return None, None
+    problem = url_problem(url)
+    return (None, problem) if problem else (url, None)
+
+
+def _entry_title(entry: HubEntry) -> str:
+    return _text(entry.title) or _title_from_url(entry.url) or "Untitled entry"
+
+
+def _title_from_url(url: str | None) -> str | None:
+    """"example.org/guide" for a page without a title of its own."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    shown = (parts.hostname or "") + parts.path.rstrip("/")
+    return _text(shown[:120])
 
 
 class _CatalogDumper(yaml.SafeDumper):

@@ -94,6 +94,8 @@ class FetchResult:
     not_modified: bool = False
     # The status is listed in Settings.accept: the user declared it a success for their catalog.
     accepted: bool = False
+    # The answer is a bot wall's challenge or block page (monitor/challenge.py names it); never retried.
+    challenge: str | None = None
 
     @property
     def ok(self) -> bool:

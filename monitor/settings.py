@@ -41,9 +41,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from monitor import DEFAULT_USER_AGENT
+from monitor.inputfile import CONFIG_LIMIT
 from monitor.yamlcheck import BAD, CatalogError, Reader, join
 
 MIB = 1024 * 1024
@@ -289,8 +291,8 @@ def _read_headers(reader: Reader, node: Node, field: str, *, per_host: bool) -> 
             reader.error(
                 key_node,
                 where,
-                "looks like a credential and would be sent to every checked site; "
-                "put it under hosts: {HOST: {headers: ...}} so only that host receives it",
+                "looks like a credential and would be sent to every checked site; send it to one host only "
+                "(hosts: {HOST: {headers: ...}} in a config file, or --host-header 'HOST=Name: Value')",
             )
         else:
             seen[lower] = name
@@ -450,11 +452,58 @@ def load_config(path: Path, base: Settings | None = None) -> Settings:
     or unreadable file included.
     """
     reader = Reader(str(path))
-    root = reader.compose_file(path)
+    root = reader.compose_file(path, CONFIG_LIMIT)
     settings = read_settings(reader, root, "", base or Settings()) if root is not None else Settings()
     if reader.problems:
         raise CatalogError(reader.problems)
     return settings
+
+
+# A flag's value as the command line gives it: text, a list of texts (a repeated flag), or a mapping of them.
+FlagValue = str | list[str] | Mapping[str, "FlagValue"]
+# Keys whose flag text is read as a YAML scalar would be (so `--timeout 0` is the number 0, as `timeout: 0` in a
+# config file); the others are always text (`--user-agent 1.0` is the text "1.0").
+_PLAIN_KEYS = frozenset({"timeout", "max_retries", "retry_wait_time", "max_concurrency", "host_concurrency",
+                         "host_request_interval", "max_redirects", "max_body", "max_runtime", "confirm_after",
+                         "accept"})  # fmt: skip
+_STR = "tag:yaml.org,2002:str"
+
+
+def settings_from_flags(
+    given: Mapping[str, FlagValue | None], base: Settings, flag_names: Mapping[str, str] | None = None
+) -> Settings:
+    """`base` with settings given as command-line flags applied, checked by the readers of a `--config` file.
+
+    One validator for each setting wherever it comes from: a flag value that a config file would refuse is
+    refused with the same message. `given` maps setting keys to the flag's text (None: flag not given);
+    `flag_names` maps keys to how the user spelled them (`user_agent` -> `--user-agent`) for the messages.
+    Raises CatalogError, each problem named "command line: --flag: message".
+    """
+    reader = Reader("command line")
+    pairs = [(ScalarNode(_STR, key), _flag_node(value, plain=key in _PLAIN_KEYS))
+             for key, value in given.items() if value is not None]  # fmt: skip
+    settings = read_settings(reader, MappingNode("tag:yaml.org,2002:map", pairs), "", base) if pairs else base
+    if reader.problems:
+        names = flag_names or {}
+        raise CatalogError(replace(p, field=_flag_field(p.field, names)) for p in reader.problems)
+    return settings
+
+
+def _flag_node(value: FlagValue, *, plain: bool) -> Node:
+    if isinstance(value, str):
+        tag = Resolver().resolve(ScalarNode, value, (True, False)) if plain else _STR
+        return ScalarNode(tag, value)
+    if isinstance(value, Mapping):
+        return MappingNode("tag:yaml.org,2002:map",
+                           [(ScalarNode(_STR, k), _flag_node(v, plain=plain)) for k, v in value.items()])
+    return SequenceNode("tag:yaml.org,2002:seq", [_flag_node(item, plain=plain) for item in value])
+
+
+def _flag_field(field: str, names: Mapping[str, str]) -> str:
+    # "headers[X A]" -> "--header[X A]": the flag the user typed, then where in its value.
+    key = re.match(r"[a-z_]*", field)
+    head = key[0] if key else ""
+    return names.get(head, head) + field[len(head):]
 
 
 def override(settings: Settings, changes: Mapping[str, Any]) -> Settings:

@@ -7,6 +7,7 @@ from the previous state and tonight's results to the next state, with the findin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from typing import IO, Any, get_args, get_origin, get_type_hints
 
 from monitor.atomic import FileData, json_pieces, write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
+from monitor.inputfile import SNAPSHOT_LIMIT, STATE_LIMIT, InputFileError, read_capped
 from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered, Snapshot, TextSnapshot
 
 SCHEMA = 1
@@ -57,8 +59,8 @@ class FileSnapshot:
 
     def text(self) -> str | None:
         try:
-            return self.path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            return read_capped(self.path, SNAPSHOT_LIMIT).decode("utf-8")
+        except (InputFileError, UnicodeDecodeError):
             return None
 
 
@@ -125,12 +127,18 @@ class LoadedState:
 
 def load_state(path: Path) -> LoadedState:
     """Read the state file; a corrupt one is moved aside (never lost) and the run starts fresh."""
-    if not path.exists():
-        return LoadedState(State())
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        state = _from_json(raw)
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        data = read_capped(path, STATE_LIMIT)
+    except InputFileError as exc:
+        if exc.missing:
+            return LoadedState(State())
+        data, error = None, exc.reason
+    try:
+        if data is None:
+            raise ValueError(error)
+        # A valid JSON array 2,000 deep raises RecursionError: the file is as unusable as a torn one.
+        state = _from_json(json.loads(data.decode("utf-8")))
+    except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         aside = path.with_name(f"{path.name}.corrupt")
         try:
             os.replace(path, aside)
@@ -157,9 +165,21 @@ def _from_json(raw: Any) -> State:
             # cannot become a request header): the file counts as corrupt here, where that is handled.
             if key in _FIELD_TYPES and not _fits(value, _FIELD_TYPES[key]):
                 raise ValueError(f"entry {entry_id!r}: {key} is {type(value).__name__}, not {_FIELD_TYPES[key]}")
-        entries[str(entry_id)] = EntryState(**{k: v for k, v in data.items() if k in _FIELD_TYPES})
+        known = {k: _clean(v) for k, v in data.items() if k in _FIELD_TYPES}
+        entries[_clean(str(entry_id))] = EntryState(**known)
     updated = raw.get("updated_at")
-    return State(entries=entries, updated_at=updated if isinstance(updated, str) else None)
+    return State(entries=entries, updated_at=_clean(updated) if isinstance(updated, str) else None)
+
+
+def _clean(value: Any) -> Any:
+    """`value` with lone surrogates ("\\ud800" in the JSON) made U+FFFD: JSON allows them, UTF-8 does not, and
+    a title holding one could never be written back (every night would fail at the end). Values are the
+    entry fields: text, numbers, or the findings mapping of text to text."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
 
 
 _FIELD_TYPES: dict[str, Any] = get_type_hints(EntryState)
@@ -189,8 +209,9 @@ def _load_snapshots(folder: Path, entries: dict[str, EntryState]) -> dict[str, S
 
 
 def save_state(path: Path, state: State) -> None:
+    previous = load_state(path).state if path.is_file() else State()
     write_all_atomic(state_files(path, state))
-    prune_snapshots(path, state)
+    prune_snapshots(path, state, previous)
 
 
 def state_files(path: Path, state: State) -> list[tuple[Path, FileData]]:
@@ -231,13 +252,16 @@ def _reader(snapshot: Snapshot) -> FileData:
     return read
 
 
-def prune_snapshots(path: Path, state: State) -> None:
-    """Delete the snapshots of entries the state no longer has."""
+def prune_snapshots(path: Path, state: State, previous: State) -> None:
+    """Delete the snapshots of entries the previous state had and `state` no longer has.
+
+    Only files the tool wrote: a snapshot of an entry the previous state remembered. Any other file in the
+    folder (someone's notes.txt) is not the tool's, and stays.
+    """
     folder = path.parent / "snapshots"
-    if folder.is_dir():
-        for stale in folder.glob("*.txt"):
-            if stale.stem not in state.entries:
-                stale.unlink(missing_ok=True)
+    for entry_id in previous.snapshots.keys() - state.entries.keys():
+        with contextlib.suppress(OSError):
+            (folder / f"{entry_id}.txt").unlink(missing_ok=True)
 
 
 def remembered(state: State, entry_id: str, url: str | None) -> Remembered | None:
@@ -259,6 +283,10 @@ def validators(state: State, urls: dict[str, str | None]) -> dict[str, tuple[str
     for entry_id, url in urls.items():
         prev = state.entries.get(entry_id)
         if url is None or prev is None or prev.url != url or prev.watched_hash is None:
+            continue
+        # A 304 means "what you have is still right": without last night's snapshot there is nothing to
+        # rebuild the page from, and the entry would never be analysed again. Ask for the page instead.
+        if entry_id not in state.snapshots:
             continue
         if prev.consecutive_failures == 0 and (prev.etag or prev.last_modified):
             out[url] = (prev.etag, prev.last_modified)
@@ -389,6 +417,10 @@ def _with_fetch(
     known: PageFacts | None,
 ) -> EntryState:
     st = replace(st, last_status=fetch.status, final_url=fetch.final_url)
+    if fetch.not_modified and page is None:
+        # A 304 for a page whose snapshot could not be read (damaged since): nothing was analysed. Forget the
+        # validators, so that the next run asks for the page itself instead of another 304 forever.
+        return replace(st, etag=None, last_modified=None)
     if failing or page is None or known is None:
         # Never cache a failure: validators and page memory stay those of the last good answer.
         return st

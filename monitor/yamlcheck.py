@@ -23,6 +23,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import Reader as _PythonReader
 from yaml.representer import SafeRepresenter
 
+from monitor.inputfile import InputFileError, read_capped
+
 try:
     from yaml import CSafeLoader as _LibyamlLoader
 except ImportError:  # PyYAML built without libyaml
@@ -105,12 +107,15 @@ class Reader:
 
     # -- sources --------------------------------------------------------------------------------------
 
-    def compose_file(self, path: Path) -> Node | None:
-        """The file's root node, or None (with a problem recorded) when it cannot be read as YAML."""
+    def compose_file(self, path: Path, limit: int) -> Node | None:
+        """The file's root node, or None (with a problem recorded) when it cannot be read as YAML.
+
+        Only a regular file of at most `limit` bytes is read (a FIFO or /dev/zero is refused, not waited on).
+        """
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            self.error(0, "", f"cannot read the file: {exc.strerror or exc}")
+            data = read_capped(path, limit)
+        except InputFileError as exc:
+            self.error(0, "", exc.reason)
             return None
         try:
             text = data.decode("utf-8-sig")

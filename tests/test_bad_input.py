@@ -294,3 +294,33 @@ def test_random_markup_adds_no_structure_to_an_issue_body_or_the_report(text: st
     assume(text.strip())  # an empty field leaves its line out: less structure, from the data, not the text
     assert structure(issue_body_for(text)) == structure(issue_body_for("plain words"))
     assert structure(report_for(text)) == structure(report_for("plain words"))
+
+
+# --- hostile but valid JSON at the state and report readers ---------------------------------------------
+
+_DEEP = st.integers(1, 5000).map(lambda n: "[" * n + "]" * n)
+_LONE = st.sampled_from(['"\\ud800"', '"a\\udfffb"', '"\\ud83d"', '"ok"'])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["title", "etag", "findings", "heading", "url", "updated_at", "x"]),
+       value=_DEEP | _LONE | _LONE.map(lambda v: "{" + v + ": " + v + "}"))  # fmt: skip
+def test_a_state_file_of_deep_or_surrogate_json_never_breaks_a_night(tmp_path: Path, field: str, value: str) -> None:
+    path = tmp_path / "state.json"
+    entry = f'"url": "https://ok.example/", "{field}": {value}' if field != "updated_at" else '"url": null'
+    top = f', "updated_at": {value}' if field == "updated_at" else ""
+    path.write_text('{"schema": 1' + top + ', "entries": {"ok": {' + entry + "}}}", encoding="utf-8")
+    loaded = load_state(path)  # never raises
+    if loaded.warning is None:
+        save_state(path, loaded.state)  # and what loaded can be written back
+        assert load_state(path).warning is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=_DEEP | _LONE)
+def test_a_report_of_deep_or_surrogate_json_renders_or_exits_3(tmp_path: Path, value: str) -> None:
+    from monitor.cli import main
+
+    path = tmp_path / "latest.json"
+    path.write_text('{"tool": "hub-monitor", "schema": 1, "entries": ' + value + "}", encoding="utf-8")
+    assert main(["report", str(path), "-o", str(tmp_path / "out.md")]) in (0, 3)

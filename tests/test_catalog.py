@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.catalog import Catalog, CatalogError, Problem, load_catalog
+from monitor.cli import main
 from monitor.models import Kind
 
 REPO = Path(__file__).resolve().parent.parent
@@ -508,3 +510,41 @@ def test_the_catalog_reads_the_same_without_libyaml(monkeypatch: pytest.MonkeyPa
     with_libyaml = load_catalog(HUB_CATALOG)
     monkeypatch.setattr(yamlcheck, "_LibyamlLoader", None)
     assert load_catalog(HUB_CATALOG) == with_libyaml
+
+
+@pytest.mark.parametrize(
+    ("url", "watch", "field", "message"),
+    [
+        # B15: a 1 MB URL passed; check then blamed the server ("URL too long").
+        ("https://example.org/" + "a" * 1_000_000, None, "entries[0].url", "is 1,000,020 characters long"),
+        ("https://example.org/?q=" + "a" * 2100, None, "entries[0].url", "a URL may have at most 2,048"),
+        # B28: credentials in a public catalog, published in every report; the message does not repeat them.
+        ("http://user:hunter2@example.org/", None, "entries[0].url", "contains a user name or password"),
+        ("https://token@example.org/x", None, "entries[0].url", "contains a user name or password"),
+        # B19: 600 compound selectors were a RecursionError in validate and check.
+        ("https://example.org/", " ".join(["div"] * 600), "entries[0].watch", "the selector is too complex"),
+        ("https://example.org/", " > ".join(["div"] * 70), "entries[0].watch", "70 parts"),
+    ],
+)
+def test_urls_and_selectors_past_the_caps_are_refused_with_file_and_line(
+    tmp_path: Path, url: str, watch: str | None, field: str, message: str
+) -> None:
+    path = tmp_path / "hub.yaml"
+    extra = {"watch": json.dumps(watch)} if watch else {}
+    path.write_text(HEADER + entry(url=json.dumps(url), **extra), encoding="utf-8")
+    [problem] = problems_of(path)
+    assert (problem.line, problem.field) == ({"entries[0].url": 9, "entries[0].watch": 10}[field], field)
+    assert message in problem.message
+    assert "hunter2" not in problem.message and "token@" not in problem.message
+    assert len(str(problem)) < 500
+
+
+def test_the_cli_refuses_a_catalog_url_with_credentials_with_exit_3(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "hub.yaml"
+    path.write_text(HEADER + entry(url="http://user:secret@example.org/"), encoding="utf-8")
+    assert main(["validate", str(path)]) == 3
+    assert main(["check", str(path), "--report", str(tmp_path / "r.md"), "--json", str(tmp_path / "r.json"),
+                 "--state", str(tmp_path / "s.json")]) == 3  # fmt: skip
+    err = capsys.readouterr().err
+    assert "contains a user name or password" in err and "secret" not in err
+    assert not (tmp_path / "r.json").exists()

@@ -215,3 +215,14 @@ def test_not_checked_entries_say_why(tmp_path, server):
     [listed] = [line for line in section.splitlines() if line.startswith("- ")]
     assert listed.startswith("- private (private): <http") and listed.endswith("(excluded by the pattern '/private/')")
     assert code == 0
+
+
+def test_an_old_cloudflare_challenge_on_503_is_bot_protection_after_one_request(tmp_path, server):
+    # A saved page of Cloudflare's 2016 challenge ("Checking your browser before accessing"), as Cloudflare
+    # served it: 503 from Server: cloudflare. Default retries: a challenge must still cost one request.
+    page = (Path(__file__).parent / "corpus/pages/bot-wall/cloudflare-iuam-2016.html").read_bytes()
+    server.route("/walled", respond(503, page, {"Server": "cloudflare"}))
+    catalog = write_catalog(tmp_path / "hub.yaml", [{"id": "walled", "url": server.url("/walled")}])
+    _, data, _ = run_check(tmp_path, catalog, "--confirm-after", "1")
+    assert codes(data, "walled") == ["bot-protection"]
+    assert server.hits("/walled") == 1

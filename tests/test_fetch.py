@@ -125,6 +125,39 @@ def test_persistent_5xx_stops_after_max_retries(httpx_mock: HTTPXMock) -> None:
     assert (result.status, result.attempts, result.error) == (500, 3, None)
 
 
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Server": "cloudflare"}, "<title>Just a moment...</title><form id=challenge-form><input name=jschl_vc>"),
+        ({"Server": "cloudflare", "cf-mitigated": "challenge"}, "<title>Just a moment...</title>"),
+        ({"Server": "cloudflare"}, "<title>Please Wait... | Cloudflare</title><script>window._cf_chl_opt={}</script>"),
+    ],
+)
+def test_a_challenge_is_not_retried_nor_given_a_second_pass(
+    httpx_mock: HTTPXMock, headers: dict[str, str], body: str
+) -> None:
+    url = "https://site.example/walled"
+    httpx_mock.add_response(url=url, status_code=503, headers=headers, html=body, is_reusable=True)
+    fake, clock = timed()
+
+    async def go() -> dict[str, FetchResult]:
+        async with Crawler(Settings(host_request_interval=0), resolver=fake_resolver, **clock) as crawler:
+            return await crawler.fetch_all([url])
+
+    result = run(go())[url]
+    assert (result.status, result.attempts) == (503, 1) and result.challenge
+    assert len(httpx_mock.get_requests()) == 1 and fake.sleeps == []
+
+
+def test_a_plain_503_through_cloudflare_is_still_retried(httpx_mock: HTTPXMock) -> None:
+    url = "https://site.example/down"
+    httpx_mock.add_response(url=url, status_code=503, headers={"Server": "cloudflare"}, html="<h1>Down</h1>")
+    httpx_mock.add_response(url=url, status_code=200, html="<title>ok</title>")
+    _, clock = timed()
+    result = crawl(url, **clock)
+    assert (result.status, result.attempts, result.challenge) == (200, 2, None)
+
+
 def test_connection_errors_are_retried(httpx_mock: HTTPXMock) -> None:
     url = "https://site.example/flaky"
     httpx_mock.add_exception(httpx.ConnectError("[Errno 111] Connection refused"), url=url)
@@ -368,6 +401,7 @@ def test_second_pass_retries_failures_once_and_reports_each_url_once(httpx_mock:
         (FetchResult("u", "u", error=FetchError.BLOCKED_ADDRESS), False),
         (FetchResult("u", "u", status=429, error=FetchError.RATE_LIMITED), False),
         (FetchResult("u", "u", status=503, accepted=True), False),
+        (FetchResult("u", "u", status=503, challenge="Cloudflare challenge (_cf_chl_opt)"), False),
     ],
 )
 def test_which_results_get_a_second_pass(result: FetchResult, again: bool) -> None:

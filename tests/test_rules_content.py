@@ -206,6 +206,15 @@ def test_deadline_passed_against_today(status: str, passed: bool) -> None:
         ("<main><p>I no longer recommend this guide.</p></main>", "I no longer recommend this guide."),
         ("<main><p>DEPRECATED: use the new library instead.</p></main>", "DEPRECATED: use the new library instead."),
         ("<main><p>This project is no longer maintained.</p></main>", "This project is no longer maintained."),
+        # abandoned pages say it in other words (#11)
+        ("<main><p>This site is archived; my writing now lives elsewhere.</p></main>",
+         "This site is archived; my writing now lives elsewhere."),
+        ("<main><p>Note: this blog has moved to a new address.</p></main>",
+         "Note: this blog has moved to a new address."),
+        ("<main><p>WE HAVE MOVED! Please visit us at our new site.</p></main>",
+         "WE HAVE MOVED! Please visit us at our new site."),
+        ("<main><p>We’ve moved to Substack.</p></main>", "We’ve moved to Substack."),
+        ("<main><p>This list is no longer updated.</p></main>", "This list is no longer updated."),
     ],
 )  # fmt: skip
 def test_marked_outdated_quotes_the_sentence(body: str, quote: str) -> None:

@@ -103,6 +103,32 @@ CASES: dict[str, Case] = {
         expect=[Code.BOT_PROTECTION],
     ),
     "linkedin 999": Case(ok(status=999), expect=[Code.BOT_PROTECTION]),
+    # older Cloudflare generations (#11): a 503 from Server: cloudflare is a wall when the page says so
+    "cloudflare please wait on 503": Case(ok(status=503, headers={"server": "cloudflare"}),
+                                          page(title="Please Wait... | Cloudflare", heading="Please wait..."),
+                                          expect=[Code.BOT_PROTECTION]),
+    "cloudflare checking your browser on 503": Case(
+        ok(status=503, headers={"server": "cloudflare"}),
+        page(title="site.example", text="Checking your browser before accessing site.example. Please enable cookies."),
+        expect=[Code.BOT_PROTECTION],
+    ),
+    "origin 503 through cloudflare is an error": Case(ok(status=503, headers={"server": "cloudflare"}),
+                                                      page(title="Service Unavailable"), expect=[Code.HTTP_ERROR]),
+    "challenge recognised by fetch": Case(ok(status=503, challenge="Cloudflare JavaScript challenge (jschl_vc)"),
+                                          page(title=""), expect=[Code.BOT_PROTECTION]),
+    "ddos-guard 403": Case(ok(status=403, headers={"server": "ddos-guard"}), page(title="DDoS-Guard"),
+                           expect=[Code.BOT_PROTECTION]),
+    "datadome 403": Case(ok(status=403, headers={"x-datadome": "protected"}), expect=[Code.BOT_PROTECTION]),
+    "datadome block text": Case(
+        ok(status=403), page(title="shop.example", text="Please enable JS and disable any ad blocker"),
+        expect=[Code.BOT_PROTECTION],
+    ),
+    "datadome header on a page it let through": Case(ok(headers={"x-datadome": "protected"}), page(title="News")),
+    "akamai 403": Case(ok(status=403, headers={"server": "AkamaiGHost"}), page(title="Access Denied"),
+                       expect=[Code.BOT_PROTECTION]),
+    "a long article about browser checks is no wall": Case(
+        ok(), page(title="How bot walls work", text="Checking your browser before accessing a site. " * 60)
+    ),
     "aws waf": Case(ok(status=202, headers={"x-amzn-waf-action": "challenge"}), expect=[Code.BOT_PROTECTION]),
     "401": Case(ok(status=401), expect=[Code.ACCESS_RESTRICTED]),
     "403": Case(ok(status=403), page(title="Forbidden"), expect=[Code.ACCESS_RESTRICTED]),
@@ -120,6 +146,11 @@ CASES: dict[str, Case] = {
         url="https://docs.google.com/document/d/abc/edit",
         expect=[Code.ACCESS_RESTRICTED],
     ),
+    "google drive sign-in interstitial": Case(ok("https://drive.google.com/drive/folders/abc"),
+                                              page(title="Google Drive: Sign-in"),
+                                              url="https://drive.google.com/drive/folders/abc",
+                                              expect=[Code.ACCESS_RESTRICTED]),
+    "a guide about signing in is no wall": Case(ok(), page(title="How to sign in with a passkey")),
     "login redirect": Case(
         ok(hops=(hop(URL, 302, "https://site.example/login?next=/guide/intro"),)), page(title="Welcome back"),
         expect=[Code.ACCESS_RESTRICTED],
@@ -131,6 +162,17 @@ CASES: dict[str, Case] = {
     ),
     "soft 404 doesn't exist": Case(ok(), page(heading="This page doesn't exist"), expect=[Code.SOFT_404]),
     "soft 404 error 404": Case(ok(), page(title="Error 404 - Site"), expect=[Code.SOFT_404]),
+    "soft 404 404 - page not found": Case(ok(), page(title="404 - Page not found"), expect=[Code.SOFT_404]),
+    "soft 404 page not found": Case(ok(), page(heading="Page not found"), expect=[Code.SOFT_404]),
+    "soft 404 template titled page 404 that says not found": Case(
+        ok(), page(title="Page 404 | Not Found"), expect=[Code.SOFT_404]
+    ),
+    # a page's number is not an error code (#15)
+    "page 404 of a paginated list": Case(ok(), page(title="Page 404", heading="Page 404")),
+    "issue 404 of a newsletter": Case(ok(), page(title="Issue 404 - This Week in Rust")),
+    "github issue number 404": Case(ok(), page(title="Crash on the error page · Issue #404 · acme/site")),
+    "chapter 404": Case(ok(), page(title="Chapter 404", heading="Chapter 404: Disorders of the Parathyroids")),
+    "error #404 is still an error": Case(ok(), page(title="Error #404"), expect=[Code.SOFT_404]),
     "deep link to home": Case(ok(hops=(hop(URL, 301, HOME),)), page(title="Site"), expect=[Code.SOFT_404]),
     "deep link to language home": Case(ok(hops=(hop(URL, 302, HOME + "en/"),)), page(), expect=[Code.SOFT_404]),
     "parked text": Case(ok(), page(title="site.example", text="This domain is for sale! Make an offer."),

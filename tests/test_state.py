@@ -111,3 +111,35 @@ def test_a_full_temp_folder_keeps_snapshots_in_memory_instead(monkeypatch, caplo
     snapshots = [spool.put(f"text {i}") for i in range(3)]
     assert [s.text() for s in snapshots] == ["text 0", "text 1", "text 2"]
     assert caplog.text.count("keeping them in memory") == 1
+
+
+def test_a_state_file_nested_too_deeply_is_moved_aside(tmp_path):
+    # B21: valid JSON, but 2,000 arrays deep: json.loads raised RecursionError every night.
+    path = tmp_path / "state.json"
+    path.write_text('{"schema": 1, "entries": {}, "x": ' + "[" * 2000 + "]" * 2000 + "}")
+    loaded = load_state(path)
+    assert loaded.state.entries == {} and "moved aside" in loaded.warning
+    assert (tmp_path / "state.json.corrupt").exists() and not path.exists()
+
+
+def test_a_lone_surrogate_in_the_state_is_replaced_and_the_state_written_again(tmp_path):
+    # B22: "\ud800" is valid JSON but not UTF-8: writing the state back failed at the end of every run.
+    path = tmp_path / "state.json"
+    path.write_text('{"schema": 1, "entries": {"guide": {"url": "https://example.org/guide", "title": "a\\ud800b",'
+                    ' "findings": {"dead-link": "2026-11-2\\udfff"}}}}')
+    loaded = load_state(path)
+    assert loaded.warning is None
+    assert loaded.state.entries["guide"].title == "a\ufffdb"
+    save_state(path, loaded.state)
+    written = json.loads(path.read_text(encoding="utf-8"))["entries"]["guide"]
+    assert written["findings"] == {"dead-link": "2026-11-2\ufffd"}
+
+
+def test_validators_are_sent_only_with_a_snapshot_to_fall_back_on(tmp_path):
+    # B10: a 304 without last night's text would leave the entry unanalysed for good.
+    night = _night(State(), [], "2026-11-25", page=PageText(watched="w"), headers={"etag": '"v1"'})
+    path = tmp_path / "state.json"
+    save_state(path, night.state)
+    assert validators(load_state(path).state, {"guide": ENTRY.url}) == {ENTRY.url: ('"v1"', None)}
+    (tmp_path / "snapshots" / "guide.txt").unlink()
+    assert validators(load_state(path).state, {"guide": ENTRY.url}) == {}

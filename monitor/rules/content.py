@@ -339,6 +339,11 @@ _OUTDATED = re.compile(
     r"|\b(?:has been |is )?superseded by\b"
     r"|\bI (?:no longer|don't|do not) (?:recommend|endorse|stand by)\b"
     r"|\bno longer (?:maintained|being maintained|updated|recommended)\b"
+    # A page or site that says it moved, or that its writing lives elsewhere now, is outdated where it is.
+    r"|\b(?:this|our|my|the) (?:blog|site|website|page|project|newsletter|documentation|docs|writing)"
+    r" (?:has|have|is|was) (?:now )?moved\b"
+    r"|\bwe(?:['’]ve| have) moved\b"
+    r"|\b(?:my|our) (?:writing|blog|work|posts?) now lives?\b"
     r"|^\s*\[?(?:deprecated|archived|obsolete|outdated)\b",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -347,7 +352,7 @@ _OUTDATED = re.compile(
 _OUTDATED_WORDS = (
     "out of date", "out-of-date", "outdated", "deprecated", "obsolete", "unmaintained", "archived", "superseded",
     "stale", "no longer", "recommend", "endorse", "stand by", "see v", "see the v", "see new", "see the new",
-    "see updated", "see the updated",
+    "see updated", "see the updated", "moved", "now live",
 )  # fmt: skip
 # Under re.IGNORECASE these match ASCII letters of the words, but str.lower() leaves them non-ASCII.
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")

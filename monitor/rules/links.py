@@ -20,6 +20,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import unquote, urlsplit
 
+from monitor.challenge import challenge_in
 from monitor.findings import Code, Finding
 from monitor.models import Entry, FetchError, FetchResult, Hop, PageText
 from monitor.rules import Rule, RuleInput
@@ -37,7 +38,7 @@ _NOT_FOUND = re.compile(
         \s+(was\s+|is\s+)?not\s+found\b
     | ^\W*not\s+found\W*$
     | \b404\b.{0,40}\b(not\s+found|error|page|missing)\b
-    | \b(error|page)\b.{0,20}\b404\b
+    | \berror\b.{0,20}\b404\b
     | ^\W*(error\s*)?404\W*$
     | \b(this\s+page|that\s+page|the\s+page(\s+you\s+requested)?|this\s+content|the\s+requested\s+url|page)
         \s+(does\s+not|doesn't|no\s+longer)\s+exists?\b
@@ -48,6 +49,13 @@ _NOT_FOUND = re.compile(
     | \bnothing\s+(was\s+)?found\b
     """,
     re.IGNORECASE | re.VERBOSE,
+)
+
+# "Page 404", "Issue #404", "Chapter 404": a page's number is not an error code. Removed before the wording
+# above is tried, so "Page 404" says nothing while "Error 404" and "404 - Page not found" still do.
+_NUMBERED = re.compile(
+    r"\b(?:page|issue|chapter|part|episode|volume|vol\.|no\.|number|section|item|pull\s+request|pr)\s*#?\s*\d+",
+    re.IGNORECASE,
 )
 
 _PARKED_TEXT = re.compile(
@@ -62,6 +70,9 @@ _PARKED_TEXT = re.compile(
     | \b(web\s*page|domain)\s+is\s+parked\b
     | \bparked\s+free\b
     | \bdomain\s+parking\b
+    | ^\s*parked\s+at\b
+    | \bdomain\s+has\s+been\s+(purchased\s+and\s+)?parked\b
+    | \bneither\s+parkingcrew\s+nor\s+the\s+domain\s+owner\b
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -93,13 +104,25 @@ _CHALLENGE_TITLE = re.compile(
     | \baccess\s+to\s+this\s+page\s+has\s+been\s+denied\b
     | \bsucuri\s+website\s+firewall\b
     | ^\s*one\s+more\s+step\b
+    | ^\s*please\s+wait\.*\s*\|\s*cloudflare\b
     """,
     re.IGNORECASE | re.VERBOSE,
 )
 _CHALLENGE_TEXT = re.compile(
-    r"\benable\s+javascript\s+and\s+cookies\s+to\s+continue\b|\bverifying\s+you\s+are\s+human\b",
-    re.IGNORECASE,
+    r"""
+      \benable\s+javascript\s+and\s+cookies\s+to\s+continue\b
+    | \bverifying\s+you\s+are\s+human\b
+    | \b(checking|verifying)\s+your\s+browser\b
+    | \bplease\s+wait\s+while\s+your\s+request\s+is\s+being\s+verified\b
+    | \bplease\s+enable\s+javascript\s+before\s+you\s+are\s+allowed\s+to\s+see\s+this\s+page\b
+    | \brequest\s+unsuccessful\.\s+incapsula\s+incident\b
+    | \bddos\s+protection\s+by\s+(cloudflare|ddos-guard)\b
+    | \bplease\s+enable\s+js\s+and\s+disable\s+any\s+ad\s+blocker\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
 )
+# A challenge page says little: its wording is only trusted on a page this short (or on a refusal status).
+_CHALLENGE_PAGE_CHARS = 2000
 
 _LOGIN_HOSTS = ("accounts.google.com", "login.microsoftonline.com", "login.live.com", "auth0.com")
 _LOGIN_PATH = re.compile(
@@ -113,6 +136,7 @@ _ACCESS_TITLE = re.compile(
     | \byou\s+need\s+(access|permission)\b
     | ^\s*request\s+access\b
     | \bsign\s+in\s+-\s+google\s+accounts\b
+    | [:|\u2013\u2014-]\s*sign[\s-]?in\s*$
     | \bprivate\s+(video|repository|page|group)\b
     | \bmembers\s+only\b
     """,
@@ -275,22 +299,20 @@ def _rate_limited_finding(inp: RuleInput, fetch: FetchResult) -> Finding:
 
 
 def _bot_signal(fetch: FetchResult, page: PageText | None) -> str | None:
-    headers = fetch.headers
     if fetch.status == 999:
         return "status 999, LinkedIn's answer to automated requests"
-    if headers.get("cf-mitigated", "").lower() == "challenge":
-        return "Cloudflare challenge (cf-mitigated: challenge)"
-    if headers.get("x-amzn-waf-action", "").lower() in ("challenge", "captcha"):
-        return "AWS WAF challenge"
-    if fetch.status in (403, 405, 429, 503) and ("x-datadome" in headers or "x-sucuri-id" in headers):
-        return "DataDome bot wall" if "x-datadome" in headers else "Sucuri firewall"
+    # fetch.py read the raw answer (monitor/challenge.py); the headers alone are asked again for answers
+    # that did not come through it (a remembered one).
+    known = fetch.challenge or challenge_in(fetch.status, fetch.headers, None)
+    if known:
+        return known
     for words in _words(page):
         if _CHALLENGE_TITLE.search(words):
             return f"challenge page “{_quote(words)}”"
-    if page is not None and fetch.status in (403, 429, 503) and _CHALLENGE_TEXT.search(page.text[:2000]):
-        return "challenge page asking for JavaScript and cookies"
-    if fetch.status == 403 and "akamaighost" in headers.get("server", "").lower():
-        return "Akamai bot manager (403 from AkamaiGHost)"
+    if page is not None and (fetch.status in (403, 429, 503) or len(page.text) <= _CHALLENGE_PAGE_CHARS):
+        found = _CHALLENGE_TEXT.search(page.text[:_CHALLENGE_PAGE_CHARS])
+        if found:
+            return f"challenge page saying “{_quote(found.group(0))}”"
     return None
 
 
@@ -423,7 +445,7 @@ def _soft_404(inp: RuleInput, fetch: FetchResult) -> Finding | None:
     where = inp.entry.where
     fix = f"Find the resource's new address (search its title, or the Wayback Machine) and update {where}."
     for words in _words(inp.page):
-        if _NOT_FOUND.search(words):
+        if _NOT_FOUND.search(_NUMBERED.sub(" ", words)):
             return Finding(
                 Code.SOFT_404,
                 f"{inp.entry.url} answers {fetch.status}, but the page says “{_quote(words)}”: it is a "
