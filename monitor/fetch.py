@@ -843,11 +843,25 @@ class Crawler:
             while queue:
                 await job(queue.popleft())
 
+        # No more workers in all than the run's shared slots can keep busy (_WORKERS_PER_SLOT each): beyond
+        # that they only queue, and a URL whose retry is due (after a 429's Retry-After) queued behind them all.
+        share = -(-self.settings.max_concurrency * _WORKERS_PER_SLOT // max(1, len(queues)))
+        workers = {
+            key: min(
+                len(queue),
+                max(1, self.settings.for_host(key[0]).concurrency or 1) * _WORKERS_PER_SLOT,
+                max(_WORKERS_PER_SLOT, share),
+            )
+            for key, queue in queues.items()
+        }
         async with asyncio.TaskGroup() as group:
-            for (host, _), queue in queues.items():
-                ceiling = self.settings.for_host(host).concurrency or 1
-                for _ in range(min(len(queue), max(1, ceiling) * _WORKERS_PER_SLOT)):
-                    group.create_task(worker(queue))
+            # Started in turns across the hosts, so the run's shared slots (max_concurrency, first come first
+            # served) go round the hosts. Started host after host, each host had every shared slot in turn: 32
+            # connections to one host at a time, and its pool gone stale while the seven others were served.
+            for turn in range(max(workers.values(), default=0)):
+                for key, queue in queues.items():
+                    if turn < workers[key]:
+                        group.create_task(worker(queue))
 
     async def fetch(self, url: str) -> FetchResult:
         """Fetch one URL with retries; never raises for anything the network or the site does."""

@@ -281,6 +281,25 @@ def test_a_long_list_waits_in_per_host_queues_not_as_one_task_per_url(httpx_mock
     assert set(hosts_started[:8]) == {"one.example", "two.example"}
 
 
+def test_the_shared_slots_go_round_the_hosts_not_host_after_host(httpx_mock: HTTPXMock) -> None:
+    # Four hosts that may each take 8 requests, 8 at a time in all: the run's first requests go to every
+    # host, rather than all 8 to the first host (and its connections left idle while the others are served).
+    order: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        order.append(request.url.host)
+        await asyncio.sleep(0.002)  # real time, so that requests overlap
+        return httpx.Response(200)
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    hosts = ["one", "two", "three", "four"]
+    urls = [f"https://{host}.example/{i}" for host in hosts for i in range(40)]
+    results = crawl(urls, Settings(host_concurrency=8, max_concurrency=8, host_request_interval=0))
+    assert all(r.ok for r in results.values())
+    assert set(order[:8]) == {f"{host}.example" for host in hosts}
+    assert max(order[:16].count(f"{host}.example") for host in hosts) <= 6
+
+
 def test_chains_that_leave_their_host_do_not_hold_its_slots(httpx_mock: HTTPXMock) -> None:
     # Catalog links through a resolver (doi.org): its slot is needed only for the redirect, so while the
     # publishers answer, the resolver's slots serve the next links.
