@@ -37,6 +37,17 @@ FileData = str | bytes | Callable[[], str | bytes | Iterable[str]]
 _PIECES_PER_WRITE = 4096
 
 
+def _umask() -> int:
+    # Reading the umask means setting it: done once, at import, before any thread writes a file.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes 0600 files; a report is as readable as any file the user's umask lets them create.
+_MODE = 0o666 & ~_umask()
+
+
 def json_pieces(value: object) -> Iterator[str]:
     """The text of ``json.dumps(value, indent=2, ensure_ascii=False)`` and a newline, piece by piece."""
     yield from json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value)
@@ -101,6 +112,7 @@ def _stage(path: Path, data: FileData, made: list[str]) -> str:
         with interrupts_deferred():  # a Ctrl-C between the two would leave the file unknown, so never deleted
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_MARK}.", suffix=TEMP_SUFFIX, dir=path.parent)
             made.append(tmp)
+        os.fchmod(fd, _MODE)
     except OSError as exc:
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}; the previous files are intact") from exc
     try:
@@ -249,7 +261,7 @@ def target_problems(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> li
         seen.setdefault(_identity(Path(given)), name)
     for name, given in outputs.items():
         if not given.strip():
-            problems.append(f"{name}: the path is empty; name a file, e.g. {name} reports/latest.md")
+            problems.append(f"{name}: the path is empty; name a file")
             continue
         path = Path(given)
         problem = _target_problem(path)
@@ -265,8 +277,13 @@ def target_problems(outputs: Mapping[str, str], inputs: Mapping[str, str]) -> li
 
 
 def _identity(path: Path) -> str:
-    # Symlinks and "a/../b" resolved, so two spellings of one file are one file.
-    return os.path.realpath(path)
+    # An existing file is known by its inode, so a hard link or a symlink to the catalog is the catalog; a new
+    # one by its path with symlinks and "a/../b" resolved.
+    try:
+        info = path.stat()
+    except OSError:
+        return os.path.realpath(path)
+    return f"inode {info.st_dev}:{info.st_ino}"
 
 
 def _target_problem(path: Path) -> str | None:

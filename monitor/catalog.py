@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,10 +19,11 @@ import soupsieve
 from yaml.nodes import MappingNode, Node
 
 from monitor.extract import InvalidSelector, compile_selector
+from monitor.findings import Code
 from monitor.inputfile import CATALOG_LIMIT
-from monitor.models import Entry, Hub, Kind
+from monitor.models import Acceptance, Entry, Hub, Kind
 from monitor.settings import Settings, read_settings
-from monitor.yamlcheck import CatalogError, Problem, Reader, line_of, suggest
+from monitor.yamlcheck import BAD, CatalogError, Problem, Reader, line_of, suggest
 
 __all__ = ["SCHEMA_VERSION", "Catalog", "CatalogError", "Problem", "load_catalog", "url_problem"]
 
@@ -29,7 +31,10 @@ SCHEMA_VERSION = 1
 
 _TOP_KEYS = ("version", "hub", "entries", "settings")
 _HUB_KEYS = ("title", "url", "maintainer")
-_ENTRY_KEYS = ("id", "section", "title", "url", "kind", "author", "status", "aliases", "expect", "watch", "notes")
+_ENTRY_KEYS = (
+    "id", "section", "title", "url", "kind", "author", "status", "aliases", "expect", "watch", "notes", "accept",
+)  # fmt: skip
+_ACCEPT_KEYS = ("code", "until", "reason")
 # `url` is required but may be null: an entry without a known link says so explicitly instead of forgetting it.
 _ENTRY_REQUIRED = ("id", "section", "title", "url")
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
@@ -184,6 +189,7 @@ def _read_entry(reader: Reader, node: Node, field: str, ids: dict[str, int]) -> 
     expect = tuple(p for _, p in reader.texts(found["expect"], f"{field}.expect")) if "expect" in found else ()
     watch = _read_watch(reader, found["watch"], f"{field}.watch") if "watch" in found else None
     notes = text("notes")
+    accept = _read_accept(reader, found["accept"], f"{field}.accept") if "accept" in found else ()
     author = text("author")
     status = text("status")
     if len(reader.problems) > before or entry_id is None or section is None or title is None or kind is None:
@@ -203,7 +209,46 @@ def _read_entry(reader: Reader, node: Node, field: str, ids: dict[str, int]) -> 
         watch=watch,
         notes=notes,
         line=line_of(node),
+        field_lines=tuple((key, line_of(value)) for key, value in found.items()),
+        accept=accept,
     )
+
+
+def _read_accept(reader: Reader, node: Node, field: str) -> tuple[Acceptance, ...]:
+    """`accept:` items: {code, until (a YYYY-MM-DD date, optional), reason (optional)}."""
+    items: list[Acceptance] = []
+    codes = [c.value for c in Code]
+    for index, item in enumerate(reader.sequence(node, field)):
+        where = f"{field}[{index}]"
+        found = reader.fields(item, where, _ACCEPT_KEYS, required=("code",))
+        if not found or "code" not in found:
+            continue
+        code = reader.text(found["code"], f"{where}.code")
+        if code is not None and code not in codes:
+            hint = suggest(code, codes) or " (see README's finding codes)"
+            reader.error(found["code"], f"{where}.code", f"unknown finding code {code!r}{hint}")
+            code = None
+        until = _read_date(reader, found["until"], f"{where}.until") if "until" in found else None
+        reason = reader.text(found["reason"], f"{where}.reason", nullable=True) if "reason" in found else None
+        if code is not None:
+            items.append(Acceptance(code, until, reason, line_of(item)))
+    return tuple(items)
+
+
+def _read_date(reader: Reader, node: Node, field: str) -> str | None:
+    if reader.is_null(node):
+        return None
+    value = reader.value(node, field, "a date")
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            pass
+    if value is not BAD:
+        reader.error(node, field, f"expected a date like 2026-12-31, got {getattr(node, 'value', value)!r}")
+    return None
 
 
 def _read_id(reader: Reader, node: Node, field: str, ids: dict[str, int]) -> str | None:

@@ -9,13 +9,14 @@ import argparse
 import logging
 import os
 import sys
+import textwrap
 import traceback
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import NoReturn
 
-from monitor import __version__
+from monitor import __version__, cli_loop
 from monitor.atomic import (
     FileData,
     LockedError,
@@ -27,7 +28,7 @@ from monitor.atomic import (
     write_all_atomic,
     write_atomic,
 )
-from monitor.catalog import Catalog, CatalogError, load_catalog
+from monitor.catalog import Catalog, CatalogError, Problem, load_catalog
 from monitor.findings import Severity
 from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
 from monitor.models import FetchResult, Network, RunResult
@@ -56,7 +57,67 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     # argparse exits with 2 on a usage error; 2 means "findings" here, so usage errors become 3.
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: error: {message}")
+        # The usage line first, as argparse prints it: what the command takes, then what was wrong.
+        raise UsageError(f"{self.format_usage().rstrip()}\n{self.prog}: error: {message}")
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples keep their lines; every option with a default names it once."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            text
+            and "default" not in text
+            and default not in (None, False, [], argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+_ENVIRONMENT = """\
+environment:
+  GITHUB_STEP_SUMMARY  when set (GitHub Actions), the report is appended to the job summary
+  GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_RUN_ID
+                       when set, the report links catalog lines (permalinks) and the run"""
+
+_EPILOGS = {
+    "check": f"""\
+examples:
+  hub-monitor check                                  the bundled catalog, reports in reports/
+  hub-monitor check my-hub.yaml --suggest            also look up archived copies of dead pages
+  hub-monitor check --fail-on warning -q             exit 2 on warnings too, print nothing
+
+exit codes: 0 fine, 1 internal error, 2 findings at or above --fail-on, 3 bad catalog or usage,
+4 network unavailable, 130 interrupted
+
+{_ENVIRONMENT}""",
+    "validate": """\
+examples:
+  hub-monitor validate                               check catalog/hub.yaml
+  hub-monitor validate my-hub.yaml                   every problem as file:line: field: message (exit 3)""",
+    "report": """\
+examples:
+  hub-monitor report                                 reports/latest.json to standard output
+  hub-monitor report old.json -o old.md              re-render an old run, no crawl""",
+    "issues": """\
+examples:
+  hub-monitor issues --dry-run                       print the plan, write nothing
+  hub-monitor issues --repo octo-org/hub --label stale-entry --label hub --assignee octocat
+
+environment:
+  GITHUB_TOKEN         a token with issues: write (required, except for --dry-run)
+  GITHUB_REPOSITORY    the default for --repo (set in GitHub Actions)
+  GITHUB_API_URL       the default for --api-url (set in GitHub Actions, GitHub Enterprise too)
+  GITHUB_STEP_SUMMARY  when set, what the step did is appended to the job summary, with links
+  GITHUB_SERVER_URL    the server those links point to (default https://github.com)""",
+    "import": """\
+examples:
+  hub-monitor import https://www.matsprogram.org/mechinterp -o catalog/hub.yaml
+  hub-monitor import saved-hub.html --base-url https://www.matsprogram.org/mechinterp""",
+}
 
 
 def _non_negative_int(text: str) -> int:
@@ -109,11 +170,18 @@ FLAGS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hub-monitor", description="Link and freshness monitor for curated resource hubs.")
+    parser = _Parser(prog="hub-monitor", description="Link and freshness monitor for curated resource hubs.",
+                     formatter_class=_Help, epilog="Run 'hub-monitor COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"hub-monitor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    chk = sub.add_parser("check", help="fetch every entry, analyse, write the reports")
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=textwrap.fill(description, 100),
+                              epilog=_EPILOGS[name], formatter_class=_Help)
+
+    chk = command("check", "fetch every entry, analyse, write the reports",
+                  "Fetch every entry of the catalog, read what each page says now, and write the Markdown and JSON "
+                  "reports and the state remembered between runs.")
     chk.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help=f"catalog YAML (default {DEFAULT_CATALOG})")
     chk.add_argument("--report", default="reports/latest.md", help="Markdown report path")
     chk.add_argument("--json", dest="json_path", default="reports/latest.json", help="JSON report path")
@@ -144,36 +212,52 @@ def build_parser() -> argparse.ArgumentParser:
                      help="look up a Wayback Machine copy of each dead page (archive.org)")
     chk.add_argument("--fail-on", choices=["never", "warning", "error"], default="error",
                      help="exit 2 when a confirmed finding is at or above this severity (default error)")
-    chk.add_argument("--quiet", action="store_true", help="no progress line, no summary")
-    chk.add_argument("--verbose", action="store_true", help="log each request; tracebacks on internal errors")
+    chk.add_argument("--quiet", "-q", action="store_true", help="no progress line, no summary")
+    chk.add_argument("--verbose", "-v", action="store_true", help="log each request; tracebacks on internal errors")
 
-    val = sub.add_parser("validate", help="check a catalog and print every problem")
-    val.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG)
-    val.add_argument("--verbose", action="store_true")
+    val = command("validate", "check a catalog and print every problem",
+                  "Check a catalog without fetching anything: every problem at once, each as file:line: field: "
+                  "message; exit 3 if there is any.")
+    val.add_argument("catalog", nargs="?", default=DEFAULT_CATALOG, help=f"catalog YAML (default {DEFAULT_CATALOG})")
+    val.add_argument("--verbose", "-v", action="store_true", help="tracebacks on internal errors")
 
-    rep = sub.add_parser("report", help="render the Markdown report again from a JSON report")
-    rep.add_argument("json_file", nargs="?", default="reports/latest.json")
+    rep = command("report", "render the Markdown report again from a JSON report",
+                  "Render the Markdown report again from a JSON report, with no crawl.")
+    rep.add_argument("json_file", nargs="?", default="reports/latest.json",
+                     help="JSON report (default reports/latest.json)")
     rep.add_argument("--output", "-o", help="write to this file instead of standard output")
-    rep.add_argument("--verbose", action="store_true")
+    rep.add_argument("--verbose", "-v", action="store_true", help="tracebacks on internal errors")
 
-    iss = sub.add_parser("issues", help="open, update and close one GitHub issue per stale entry")
-    iss.add_argument("--repo", required=True, metavar="OWNER/NAME", help="repository that holds the issues")
+    iss = command("issues", "open, update and close one GitHub issue per stale entry",
+                  "Keep one GitHub issue per entry that needs attention in step with the JSON report, and one "
+                  "for the hub page's own drift: open, update (with a comment saying what changed) and close.")
+    iss.add_argument("--repo", metavar="OWNER/NAME",
+                     help="repository that holds the issues (default: $GITHUB_REPOSITORY, set in GitHub Actions)")
     iss.add_argument("--json", dest="json_path", default="reports/latest.json", help="JSON report to act on")
     iss.add_argument("--report", default="reports/latest.md",
                      help="Markdown report updated with issues a maintainer closed as not planned")
-    iss.add_argument("--label", default="stale-entry", help="label that marks the tool's issues")
+    iss.add_argument("--label", action="append", metavar="LABEL",
+                     help="label that marks the tool's issues (default stale-entry); repeat to add more labels to "
+                          "new issues, the first one is how the tool finds its issues")
+    iss.add_argument("--assignee", action="append", default=[], metavar="LOGIN",
+                     help="assign new issues to this GitHub user (repeatable)")
     iss.add_argument("--max-new", type=_non_negative_int, default=10, help="issues created at most per run")
     iss.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    iss.add_argument("--api-url", default="https://api.github.com", help="API base (GitHub Enterprise too)")
-    iss.add_argument("--verbose", action="store_true")
+    iss.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    iss.add_argument("--api-url",
+                     help="API base, GitHub Enterprise too (default: $GITHUB_API_URL, else https://api.github.com)")
+    iss.add_argument("--verbose", "-v", action="store_true", help="tracebacks on internal errors")
 
-    imp = sub.add_parser("import", help="turn the hub page (a URL or a saved HTML file) into catalog YAML")
+    imp = command("import", "turn the hub page (a URL or a saved HTML file) into catalog YAML",
+                  "Read the hub page (a URL, or a saved copy of its HTML) and write a schema-1 catalog of its "
+                  "entries, ready to review and save as catalog/hub.yaml.")
     imp.add_argument("source", help="the hub's URL, or a saved copy of its HTML")
     imp.add_argument("--base-url", help="the hub's real URL, to resolve relative links of a saved file")
     imp.add_argument("--output", "-o", help="write the YAML here instead of standard output")
     imp.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                      help="allow this host even if it resolves to a private address")
-    imp.add_argument("--verbose", action="store_true")
+    imp.add_argument("--verbose", "-v", action="store_true", help="tracebacks on internal errors")
+    cli_loop.add_commands(sub)
     return parser
 
 
@@ -198,8 +282,9 @@ def _exit_code(run: RunResult, fail_on: str) -> ExitCode:
         return ExitCode.OK
     threshold = Severity(fail_on)
     for result in run.entries:
+        accepted = {a.code for a in result.entry.accept if a.holds(run.today)}
         for finding in result.findings:
-            if finding.confirmed and finding.severity.rank >= threshold.rank:
+            if finding.confirmed and finding.severity.rank >= threshold.rank and finding.code not in accepted:
                 return ExitCode.FINDINGS
     return ExitCode.OK
 
@@ -223,19 +308,23 @@ class _ProgressLine:
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from monitor import pipeline
-    from monitor.report import render_markdown, step_summary, to_json
+    from monitor.report import actions_links, load_json, render_markdown, step_summary, to_json
     from monitor.state import load_state, prune_snapshots, state_files
 
     _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
                    {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
+    snapshots = Path(args.state).parent / "snapshots"
+    if snapshots.exists() and not snapshots.is_dir():
+        raise UsageError(f"error: --state {args.state}: {snapshots} must be a folder for the snapshots; it is a file")
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     settings = _settings_for(args, catalog)
+    if args.only or args.changed_since:
+        catalog, settings = _some_entries(args, catalog, settings)
     today = args.today or datetime.now(UTC).date()
     state_path = Path(args.state)
     json_path, report_path = Path(args.json_path), Path(args.report)
-    snapshots = state_path.parent / "snapshots"
     # Every folder the run writes to is locked, not only the state's: two runs with different --state but one
     # --report folder would otherwise write it at once.
     with run_locks([json_path.parent, report_path.parent, state_path.parent]):
@@ -251,7 +340,12 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         finally:
             if progress is not None:
                 progress.close()
-        data = to_json(outcome.run)
+        try:
+            # Last night's report, to tell what changed in substance (a status that flipped, a confirmation).
+            previous = load_json(json_path) if json_path.exists() else None
+        except (OSError, ValueError):
+            previous = None
+        data = to_json(outcome.run, previous, actions_links(os.environ))
         markdown = render_markdown(data)
         files: list[tuple[Path, FileData]] = [
             (json_path, lambda: json_pieces(data)),
@@ -279,6 +373,31 @@ def _check_targets(outputs: dict[str, str], inputs: dict[str, str]) -> None:
         raise UsageError("\n".join(f"error: {problem}" for problem in problems))
 
 
+def _some_entries(args: argparse.Namespace, catalog: Catalog, settings: Settings) -> tuple[Catalog, Settings]:
+    """The catalog cut to the entries --only names or --changed-since finds; the hub page is not compared."""
+    import dataclasses
+
+    from monitor.changes import ChangedSinceError, changed_ids, old_catalog_text
+
+    wanted = list(args.only or [])
+    unknown = [i for i in wanted if i not in {e.id for e in catalog.entries}]
+    if unknown:
+        raise UsageError(f"--only: no entry {', '.join(map(repr, unknown))} in {catalog.path}")
+    if args.changed_since:
+        try:
+            changed = changed_ids(catalog.entries, old_catalog_text(args.changed_since, Path(args.catalog)))
+        except ChangedSinceError as exc:
+            raise UsageError(str(exc)) from exc
+        wanted = [i for i in wanted if i in changed] if args.only else changed
+        if not args.quiet:
+            print(f"entries added or changed since {args.changed_since}: {', '.join(changed) or 'none'}",
+                  file=sys.stderr)
+    keep = set(wanted)
+    # A part of the catalog against the whole hub page would report every other entry as drift.
+    return (dataclasses.replace(catalog, entries=tuple(e for e in catalog.entries if e.id in keep)),
+            dataclasses.replace(settings, check_hub=False))
+
+
 def _report_url(report_path: str) -> str | None:
     """Where the committed report will be on GitHub, for the job summary's "cut here" note."""
     server, repo, ref = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_REF_NAME"))
@@ -300,11 +419,41 @@ def _one_line(data: dict, report_path: str) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> ExitCode:
+    if args.format == "github":
+        return _validate_github(args.catalog)
     catalog = load_catalog(Path(args.catalog))
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.catalog}: OK, {len(catalog.entries)} entries")
     return ExitCode.OK
+
+
+def _validate_github(path: str) -> ExitCode:
+    """Problems as GitHub Actions workflow commands, so a pull request shows each on its line of the diff."""
+    try:
+        catalog = load_catalog(Path(path))
+    except CatalogError as exc:
+        for problem in exc.problems:
+            print(_annotation("error", problem))
+        print(f"{path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    for warning in catalog.warnings:
+        print(_annotation("warning", warning))
+    print(f"{path}: OK, {len(catalog.entries)} entries")
+    return ExitCode.OK
+
+
+def _annotation(level: str, problem: Problem) -> str:
+    # GitHub's escaping for workflow commands: properties also escape ':' and ','.
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    where = f"file={prop(problem.file)}" + (f",line={problem.line}" if problem.line > 0 else "")
+    title = f",title={prop(problem.field)}" if problem.field else ""
+    return f"::{level} {where}{title}::{data(problem.message)}"
 
 
 def _read_report(path: Path) -> dict:
@@ -331,55 +480,55 @@ def _cmd_report(args: argparse.Namespace) -> ExitCode:
 
 def _cmd_issues(args: argparse.Namespace) -> ExitCode:
     from monitor.github import sync_issues
-    from monitor.report import render_markdown
+    from monitor.report import render_markdown, step_summary
 
     json_path = Path(args.json_path)
     if not args.dry_run:
         _check_targets({"--json": args.json_path, "--report": args.report}, {})
     data = _read_report(json_path)
     token = os.environ.get("GITHUB_TOKEN")
+    repo = args.repo or os.environ.get("GITHUB_REPOSITORY")
+    if not repo:
+        raise UsageError("hub-monitor issues: error: --repo OWNER/NAME is needed outside GitHub Actions "
+                         "(there $GITHUB_REPOSITORY says it)")
+    api_url = args.api_url or os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    labels = args.label or ["stale-entry"]
     try:
-        result = sync_issues(data, repo=args.repo, token=token, label=args.label, max_new=args.max_new,
-                             dry_run=args.dry_run, api_url=args.api_url)
+        result = sync_issues(data, repo=repo, token=token, label=labels[0], extra_labels=labels[1:],
+                             assignees=args.assignee, max_new=args.max_new, dry_run=args.dry_run, api_url=api_url)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    print(result.render())
-    if not args.dry_run and sorted(result.not_planned) != sorted(data.get("not_planned", [])):
-        # The maintainer's "not planned" decisions belong in the morning's report too.
-        data["not_planned"] = sorted(result.not_planned)
-        with run_locks([json_path.parent, Path(args.report).parent]):
-            write_atomic(json_path, lambda: json_pieces(data))
-            write_atomic(Path(args.report), render_markdown(data))
+    if not args.quiet or not result.complete:
+        print(result.render())
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        step_summary(result.summary(lambda n: f"{server}/{repo}/issues/{n}"), Path(summary_path))
+    if not args.dry_run:
+        # The maintainer's "not planned" decisions and the issue numbers belong in the morning's report too.
+        updated = dict(data)
+        updated["not_planned"] = sorted(result.not_planned)
+        updated["issues"] = dict(result.numbers)
+        kept = [a for a in data.get("accepted") or [] if isinstance(a, dict) and a.get("source") == "catalog"]
+        updated["accepted"] = kept + [
+            {"id": i, "code": c, "until": None, "reason": f"issue #{n} closed as not planned", "source": f"issue #{n}"}
+            for i, codes, n in result.accepted for c in codes
+        ]
+        if updated != data:
+            with run_locks([json_path.parent, Path(args.report).parent]):
+                write_atomic(json_path, lambda: json_pieces(updated))
+                write_atomic(Path(args.report), render_markdown(updated))
     return ExitCode.OK if result.complete else ExitCode.INTERNAL_ERROR
 
 
 def _cmd_import(args: argparse.Namespace) -> ExitCode:
-    import asyncio
-
-    from monitor.fetch import Crawler
     from monitor.hub import parse_hub, to_catalog_yaml
 
     source: str = args.source
     if args.output:
         _check_targets({"--output": args.output}, {"the source": source})
-    if source.startswith(("http://", "https://")):
-        settings = settings_from_flags({"allow_hosts": args.allow_host or None}, Settings(), FLAGS)
-
-        async def fetch() -> FetchResult:
-            async with Crawler(settings) as crawler:
-                return await crawler.fetch(source)
-
-        got = asyncio.run(fetch())
-        if not got.ok or got.body is None:
-            reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
-            raise UsageError(f"cannot import {source}: {reason}")
-        body, headers, base = got.body, got.headers, got.final_url
-    else:
-        try:
-            body = read_capped(Path(source), PAGE_LIMIT)
-        except InputFileError as exc:
-            raise UsageError(f"cannot import {exc}") from exc
-        headers, base = {}, args.base_url or Path(source).resolve().as_uri()
+    body, headers, final = _read_source(source, args.allow_host, "import")
+    base = final or args.base_url or Path(source).resolve().as_uri()
     page = parse_hub(body, headers, base)
     text = to_catalog_yaml(page, args.base_url or base)
     if args.output:
@@ -390,17 +539,43 @@ def _cmd_import(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def _read_source(source: str, allow_hosts: list[str], verb: str) -> tuple[bytes, dict[str, str], str | None]:
+    """The body and headers of a URL or a file (`import`, `init`), and the final URL (None for a file)."""
+    import asyncio
+
+    from monitor.fetch import Crawler
+
+    if source.startswith(("http://", "https://")):
+        settings = settings_from_flags({"allow_hosts": allow_hosts or None}, Settings(), FLAGS)
+
+        async def fetch() -> FetchResult:
+            async with Crawler(settings) as crawler:
+                return await crawler.fetch(source)
+
+        got = asyncio.run(fetch())
+        if not got.ok or got.body is None:
+            reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
+            raise UsageError(f"cannot {verb} {source}: {reason}")
+        return got.body, got.headers, got.final_url
+    try:
+        return read_capped(Path(source), PAGE_LIMIT), {}, None
+    except InputFileError as exc:
+        raise UsageError(f"cannot {verb} {exc}") from exc
+
+
 COMMANDS = {
     "check": _cmd_check,
     "validate": _cmd_validate,
     "report": _cmd_report,
     "issues": _cmd_issues,
     "import": _cmd_import,
+    **cli_loop.COMMANDS,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
+    given = argv if argv is not None else sys.argv[1:]
+    verbose = "--verbose" in given or "-v" in given
     # Only our own logger gets chatty: httpx/httpcore debug output would add noise (and request details).
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     log.setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -15,11 +15,9 @@ Both stop a sync cleanly: SyncResult.stopped says why and what was already done.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -28,25 +26,43 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor import DEFAULT_USER_AGENT, __version__
-from monitor.findings import Severity
+from monitor.escape import escape_md
+from monitor.issue_text import (
+    BODY_LIMIT,
+    HUB_ISSUE_ID,
+    _actionable,
+    _clean,
+    _codes,
+    _decode_gists,
+    _describe_change,
+    _hub_entry,
+    _hub_read,
+    _prints,
+    issue_body,
+    issue_title,
+    update_comment,
+)
 from monitor.models import Network
-from monitor.report import entry_heading, escape_md, finding_block
+
+__all__ = [
+    "BODY_LIMIT", "HUB_ISSUE_ID", "Action", "GitHubError", "KnownIssue", "RateLimited", "SyncResult",
+    "issue_body", "issue_title", "parse_issue", "plan_sync", "sync_issues",
+]  # fmt: skip
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_LABEL = "stale-entry"
-# GitHub rejects an issue or comment body above 65,536 characters; keep a margin for the footer.
-BODY_LIMIT = 65_536
 API_VERSION = "2022-11-28"
 # GitHub asks integrations to leave at least a second between writes to avoid secondary rate limits.
 WRITE_INTERVAL = 1.0
 MAX_PAGES = 100
+# An API answer larger than this is not GitHub's: a page of 100 issues at the 65 KB body cap is 6.6 MB.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 _MARKER = re.compile(r"<!-- hub-monitor:entry=([A-Za-z0-9_.-]+) -->")
 _PRINTS = re.compile(r"<!-- hub-monitor:findings=([A-Za-z0-9_.,:-]*) -->")
+# What each finding said, so an update comment can say before → after (base64 of JSON: comment-safe).
+_GISTS = re.compile(r"<!-- hub-monitor:gist=([A-Za-z0-9_=-]*) -->")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_ACTIONABLE = (Severity.ERROR.value, Severity.WARNING.value)
-# Evidence that changes from night to night without the problem changing; it must not edit the issue.
-_VOLATILE_EVIDENCE = frozenset({"failing_runs"})
 
 
 class GitHubError(Exception):
@@ -85,6 +101,10 @@ class SyncResult:
     # Why the sync stopped before finishing its plan; None when it finished (or had nothing to do).
     stopped: str | None = None
     dry_run: bool = False
+    # Entry id -> the open issue that describes it after this sync, for the report's triage table.
+    numbers: dict[str, int] = field(default_factory=dict)
+    # Codes a maintainer accepted by closing an issue as not planned: (entry id, codes, issue number).
+    accepted: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -106,6 +126,24 @@ class SyncResult:
             lines.append(f"Stopped: {self.stopped}")
         return "\n".join(lines)
 
+    def summary(self, issue_url: Callable[[int], str]) -> str:
+        """What the issues step did, as Markdown for the job summary, each issue linked."""
+        verb = {"create": "Opened", "update": "Updated", "close": "Closed"}
+        done = self.plan if self.dry_run else self.done
+        lines = ["## Issues" + (" (dry run: nothing written)" if self.dry_run else ""), ""]
+        for a in done:
+            where = f"[#{a.number}]({issue_url(a.number)})" if a.number is not None else "a new issue"
+            lines.append(f"- {verb[a.kind]} {where}: {escape_md(a.title, 200)} ({escape_md(a.detail, 200)})")
+        if not done:
+            lines.append("- Nothing to change: every issue already matches the report.")
+        for entry_id, codes, number in self.accepted:
+            lines.append(f"- Left closed as not planned: [#{number}]({issue_url(number)}) for "
+                         f"{escape_md(entry_id, 80)} ({escape_md(', '.join(codes), 200)})")
+        lines += [f"- {escape_md(m, 500)}" for m in self.messages]
+        if self.stopped:
+            lines.append(f"- **Stopped:** {escape_md(self.stopped, 500)}")
+        return "\n".join(lines) + "\n"
+
 
 @dataclass(frozen=True)
 class KnownIssue:
@@ -117,6 +155,7 @@ class KnownIssue:
     title: str
     entry_id: str
     prints: tuple[str, ...]
+    gists: tuple[tuple[str, str], ...] = ()
 
 
 # ------------------------------------------------------------------------------------------- planning
@@ -129,15 +168,23 @@ def plan_sync(
     max_new: int = 10,
 ) -> tuple[list[Action], list[str], list[str]]:
     """Decide the writes for one report: (actions, not_planned entry ids, messages). No I/O."""
+    actions, not_planned, messages, _ = _plan(report, issues, max_new=max_new)
+    return actions, not_planned, messages
+
+
+def _plan(
+    report: Mapping[str, Any], issues: Iterable[KnownIssue], *, max_new: int
+) -> tuple[list[Action], list[str], list[str], list[tuple[str, tuple[str, ...], int]]]:
     by_entry: dict[str, list[KnownIssue]] = {}
     for issue in sorted(issues, key=lambda i: i.number):
         by_entry.setdefault(issue.entry_id, []).append(issue)
     actions: list[Action] = []
     not_planned: list[str] = []
+    accepted: list[tuple[str, tuple[str, ...], int]] = []
     messages: list[str] = []
     deferred: list[str] = []
     today = str(report["today"])
-    for entry in report["entries"]:
+    for entry in [*report["entries"], *_hub_entry(report)]:
         known = by_entry.pop(entry["id"], [])
         opened = [i for i in known if i.state == "open"]
         if len(opened) > 1:
@@ -146,23 +193,31 @@ def plan_sync(
                 f"{entry['id']}: more than one open issue ({others} besides #{opened[0].number}); "
                 "only the oldest is kept in step, close the others by hand."
             )
+        last = known[-1] if known else None
+        if not opened and last is not None and last.state_reason == "not_planned" and _actionable(entry):
+            # "Not planned" accepts what that issue was about, nothing more: another finding brings the entry back.
+            codes = tuple(_codes(last.prints)) or tuple(_codes(_prints(entry)))
+            accepted.append((entry["id"], codes, last.number))
+            entry = _without(entry, codes)
+            if not _actionable(entry):
+                not_planned.append(entry["id"])
+                continue
+            messages.append(f"{entry['id']}: new finding(s) {', '.join(_codes(_prints(entry)))} since #{last.number} "
+                            "was closed as not planned; a new issue describes only those.")
         wanted = issue_body(entry, report) if _actionable(entry) else None
         if opened:
-            action = _keep_in_step(entry, opened[0], wanted, today)
+            action = _keep_in_step(entry, opened[0], wanted, today, report)
             if action:
                 actions.append(action)
         elif wanted is not None:
-            last = known[-1] if known else None
-            if last is not None and last.state_reason == "not_planned":
-                not_planned.append(entry["id"])
-            elif sum(a.kind == "create" for a in actions) < max_new:
+            if sum(a.kind == "create" for a in actions) < max_new:
                 codes = ", ".join(_codes(_prints(entry)))
                 actions.append(Action("create", entry["id"], issue_title(entry), None, codes, wanted))
             else:
                 deferred.append(entry["id"])
     for entry_id, known in sorted(by_entry.items()):
         for issue in known:
-            if issue.state == "open":
+            if issue.state == "open" and entry_id != HUB_ISSUE_ID:
                 comment = (
                     f"The entry {escape_md(entry_id, 80)} is no longer in the catalog "
                     f"(run of {escape_md(today, 40)}), so there is nothing left to fix. Closing."
@@ -176,121 +231,63 @@ def plan_sync(
         messages.append(
             f"--max-new {max_new} reached: {len(deferred)} new issue(s) left for the next run ({', '.join(deferred)})."
         )
-    return actions, not_planned, messages
+    return actions, not_planned, messages, accepted
 
 
-def _keep_in_step(entry: Mapping[str, Any], issue: KnownIssue, wanted: str | None, today: str) -> Action | None:
+def _without(entry: Mapping[str, Any], codes: Iterable[str]) -> dict[str, Any]:
+    gone = set(codes)
+    return {**entry, "findings": [f for f in entry["findings"] if f["code"] not in gone],
+            "proposals": [p for p in entry.get("proposals") or [] if not set(p.get("codes") or []) <= gone]}
+
+
+def _keep_in_step(
+    entry: Mapping[str, Any], issue: KnownIssue, wanted: str | None, today: str, report: Mapping[str, Any]
+) -> Action | None:
     title = issue_title(entry)
     if wanted is not None:
         prints = _prints(entry)
         if tuple(prints) == issue.prints and title == issue.title:
             return None
         change = _describe_change(issue.prints, prints)
-        comment = (
-            f"Hub Monitor's findings for this entry changed on {escape_md(today, 40)}: {change}. "
-            "The description above is updated."
-            if change
-            else ""
-        )
+        comment = update_comment(issue.prints, issue.gists, entry, today, report) if change else ""
         return Action("update", entry["id"], title, issue.number, change or "title", wanted, comment)
+    if entry["id"] == HUB_ISSUE_ID and not _hub_read(report):
+        return None  # the hub page could not be read tonight: that says nothing about the drift
     if not _clean(entry):
         return None
+    hub = entry["id"] == HUB_ISSUE_ID
+    what = "found that the catalog and the hub page agree again" if hub else "found no problem with this entry"
     comment = (
-        f"Hub Monitor found no problem with this entry on {escape_md(today, 40)} "
+        f"Hub Monitor {what} on {escape_md(today, 40)} "
         f"(hub-monitor {__version__}). Closing as completed."
     )
     return Action("close", entry["id"], issue.title, issue.number, "entry is fine again", comment=comment)
 
 
-def _actionable(entry: Mapping[str, Any]) -> bool:
-    return any(f["confirmed"] and f["severity"] in _ACTIONABLE for f in entry["findings"])
-
-
-def _clean(entry: Mapping[str, Any]) -> bool:
-    # An unconfirmed failure may be the old problem coming back: keep the issue open until we know.
-    # An entry that was not checked says nothing either way.
-    return bool(entry["checked"]) and not any(f["severity"] in _ACTIONABLE for f in entry["findings"])
-
-
-def _prints(entry: Mapping[str, Any]) -> list[str]:
-    prints = []
-    for f in entry["findings"]:
-        if f["confirmed"] and f["severity"] in _ACTIONABLE:
-            evidence = {k: v for k, v in (f.get("evidence") or {}).items() if k not in _VOLATILE_EVIDENCE}
-            blob = json.dumps([f["code"], f["message"], f.get("fix"), evidence], sort_keys=True)
-            prints.append(f"{f['code']}:{hashlib.sha256(blob.encode()).hexdigest()[:12]}")
-    return sorted(prints)
-
-
-def _codes(prints: Iterable[str]) -> list[str]:
-    return sorted({p.split(":", 1)[0] for p in prints})
-
-
-def _describe_change(old: Iterable[str], new: Iterable[str]) -> str:
-    old_codes, new_codes = set(_codes(old)), set(_codes(new))
-    changed = {p.split(":", 1)[0] for p in set(old) ^ set(new)} & old_codes & new_codes
-    parts = []
-    for label, codes in (("new", new_codes - old_codes), ("resolved", old_codes - new_codes), ("changed", changed)):
-        if codes:
-            parts.append(f"{label}: " + ", ".join(f"`{c}`" for c in sorted(codes)))
-    return "; ".join(parts)
-
-
-# ------------------------------------------------------------------------------------------- bodies
-
-
-def issue_title(entry: Mapping[str, Any]) -> str:
-    # Titles are plain text on GitHub; only newlines and control characters need to go.
-    title = re.sub(r"[\x00-\x1f\x7f]+", " ", str(entry["title"])).strip()
-    return f"Stale entry: {title[:200]}"
-
-
-def issue_body(entry: Mapping[str, Any], report: Mapping[str, Any]) -> str:
-    """The issue text for an entry: every confirmed error and warning, its evidence and its fix.
-
-    Nothing relative to the run date is said, so the body only changes when the findings do.
-    """
-    head = [
-        f"<!-- hub-monitor:entry={entry['id']} -->",
-        f"<!-- hub-monitor:findings={','.join(_prints(entry))} -->",
-        *entry_heading(entry, str(report["catalog"]), level=2),
-    ]
-    foot = [
-        "---",
-        "*Kept in step by Hub Monitor's nightly check: it updates this issue when the findings change "
-        "and closes it when the entry is fine again. Keep the label. To make it leave this entry alone, "
-        'close the issue as "not planned".*',
-    ]
-    blocks = [
-        "\n".join(finding_block(f, None)) for f in entry["findings"] if f["confirmed"] and f["severity"] in _ACTIONABLE
-    ]
-    budget = BODY_LIMIT - len("\n".join(head + foot)) - 200
-    kept: list[str] = []
-    for i, block in enumerate(blocks):
-        if len(block) + 1 > budget:
-            kept.append(f"*{len(blocks) - i} more finding(s) did not fit here; see the report.*\n")
-            break
-        kept.append(block)
-        budget -= len(block) + 1
-    return "\n".join([*head, *kept, *foot]) + "\n"
-
-
 def parse_issue(item: Mapping[str, Any]) -> KnownIssue | None:
     """Our issue from a listing item, or None for pull requests and issues without our marker."""
-    if "pull_request" in item:
+    if not isinstance(item, Mapping) or "pull_request" in item:
         return None
     body = item.get("body") or ""
+    if not isinstance(body, str):
+        return None
     marker = _MARKER.search(body)
     if not marker:
         return None
     prints = _PRINTS.search(body)
+    gists = _GISTS.search(body)
+    number = item.get("number")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise GitHubError(f"the issue listing has one of our issues with number {str(number)[:40]!r}, "
+                          "not a positive integer: is --api-url a GitHub API?")
     return KnownIssue(
-        number=int(item["number"]),
-        state=str(item["state"]),
+        number=number,
+        state=str(item.get("state")),
         state_reason=item.get("state_reason"),
         title=str(item.get("title") or ""),
         entry_id=marker.group(1),
         prints=tuple(p for p in (prints.group(1).split(",") if prints else []) if p),
+        gists=_decode_gists(gists.group(1)) if gists else (),
     )
 
 
@@ -333,7 +330,7 @@ class _Api:
             headers["Authorization"] = f"Bearer {self._token}"
         for attempt in range(3):
             try:
-                resp = self.client.request(method, url, headers=headers, json=payload)
+                resp = self._send(method, url, headers, payload)
             except httpx.HTTPError as exc:
                 raise GitHubError(f"could not reach {self.origin} ({type(exc).__name__}): {exc}") from None
             wait = _rate_limit_wait(resp, self.clock())
@@ -351,6 +348,26 @@ class _Api:
             raise GitHubError(_explain(resp, method, url))
         raise GitHubError(f"{method} {_path(url)}: no answer after 3 attempts")
 
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], payload: Mapping[str, Any] | None
+    ) -> httpx.Response:
+        """One request, its answer read up to MAX_ANSWER_BYTES: an endless body stops there, not at memory's end."""
+        request = self.client.build_request(method, url, headers=headers, json=payload)
+        resp = self.client.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    cap = MAX_ANSWER_BYTES // 2**20
+                    raise GitHubError(f"{method} {_path(url)}: the answer is larger than {cap} MiB, which no "
+                                      "GitHub API answer is; stopped reading (check --api-url)")
+                chunks.append(chunk)
+        finally:
+            resp.close()
+        return httpx.Response(resp.status_code, headers=resp.headers, content=b"".join(chunks), request=request)
+
     def list_issues(self, repo: str, label: str) -> list[dict[str, Any]]:
         url: str | None = f"{self.base}/repos/{repo}/issues?" + str(
             httpx.QueryParams({"labels": label, "state": "all", "per_page": 100, "sort": "created", "direction": "asc"})
@@ -360,12 +377,31 @@ class _Api:
             if url is None:
                 return items
             resp = self.request("GET", url)
-            page = resp.json()
+            page = answer_json(resp, "GET", url)
             if not isinstance(page, list):
                 raise GitHubError(f"GET {_path(url)}: expected a list of issues, got {type(page).__name__}")
             items += page
             url = resp.links.get("next", {}).get("url")
         raise GitHubError(f"more than {MAX_PAGES} pages of issues labelled {label!r}; stopping")
+
+
+def answer_json(resp: httpx.Response, method: str, url: str) -> Any:
+    """The answer's JSON; GitHubError naming the request when it is not JSON (a proxy's page, a wrong --api-url)."""
+    try:
+        return resp.json()
+    except (ValueError, UnicodeDecodeError):
+        start = resp.content[:40].decode("utf-8", "replace")
+        raise GitHubError(f"{method} {_path(url)}: the answer is not JSON (it starts {start!r}); "
+                          "check --api-url") from None
+
+
+def _created_number(resp: httpx.Response, url: str) -> int | None:
+    try:
+        data = answer_json(resp, "POST", url)
+    except GitHubError:
+        return None
+    number = data.get("number") if isinstance(data, dict) else None
+    return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
 
 
 def _origin(url: str) -> str:
@@ -383,22 +419,35 @@ def _rate_limit_wait(resp: httpx.Response, now: float) -> float | None:
         return None
     retry_after = resp.headers.get("retry-after")
     if retry_after and retry_after.strip().isdigit():
-        return float(retry_after)
-    if resp.headers.get("x-ratelimit-remaining") == "0" and resp.headers.get("x-ratelimit-reset", "").isdigit():
-        return max(0.0, float(resp.headers["x-ratelimit-reset"]) - now) + 1.0
+        return min(float(retry_after.strip()[:12]), 1e12)
+    reset = _reset_time(resp)
+    if resp.headers.get("x-ratelimit-remaining") == "0" and reset is not None:
+        return max(0.0, reset - now) + 1.0
     if resp.status_code == 429 or "rate limit" in resp.text.lower():
         # Secondary limits without a header: GitHub's documentation says to wait at least a minute.
         return 60.0
     return None
 
 
+# A reset time past this (year 3000) is no clock GitHub keeps: it is treated as "not said".
+_LATEST_RESET = 32_503_680_000.0
+
+
+def _reset_time(resp: httpx.Response) -> float | None:
+    text = resp.headers.get("x-ratelimit-reset", "").strip()
+    if not text.isdigit() or len(text) > 12 or float(text) > _LATEST_RESET:
+        return None
+    return float(text)
+
+
 def _rate_limit_message(resp: httpx.Response, wait: float) -> str:
-    reset = resp.headers.get("x-ratelimit-reset", "")
+    reset = _reset_time(resp)
     when = ""
-    if reset.isdigit():
-        when = f" (the budget resets at {datetime.fromtimestamp(int(reset), UTC):%Y-%m-%d %H:%M UTC})"
+    if reset is not None:
+        when = f" (the budget resets at {datetime.fromtimestamp(reset, UTC):%Y-%m-%d %H:%M UTC})"
+    seconds = f"about {int(wait)} s" if wait < 10**9 else "an unknown time"
     return (
-        f"GitHub's rate limit is exhausted for about {int(wait)} s{when}; stopped cleanly, "
+        f"GitHub's rate limit is exhausted for {seconds}{when}; stopped cleanly, "
         "the remaining changes are made on the next run"
     )
 
@@ -406,7 +455,7 @@ def _rate_limit_message(resp: httpx.Response, wait: float) -> str:
 def _explain(resp: httpx.Response, method: str, url: str) -> str:
     try:
         detail = str(resp.json().get("message", ""))[:200]
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, UnicodeDecodeError):
         detail = ""
     what = f"{method} {_path(url)} answered {resp.status_code}" + (f" ({detail})" if detail else "")
     hints = {
@@ -431,6 +480,8 @@ def sync_issues(
     repo: str,
     token: str | None,
     label: str = DEFAULT_LABEL,
+    extra_labels: Sequence[str] = (),
+    assignees: Sequence[str] = (),
     max_new: int = 10,
     dry_run: bool = False,
     api_url: str = DEFAULT_API_URL,
@@ -446,8 +497,12 @@ def sync_issues(
     """
     if not _REPO.match(repo):
         raise ValueError(f"--repo {repo!r}: expected OWNER/NAME, e.g. octo-org/hub")
-    if not label or "," in label:
-        raise ValueError(f"--label {label!r}: expected one label name without commas")
+    for name in (label, *extra_labels):
+        if not name or "," in name:
+            raise ValueError(f"--label {name!r}: expected one label name without commas")
+    for login in assignees:
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?", login):
+            raise ValueError(f"--assignee {login!r}: expected a GitHub login")
     if max_new < 0:
         raise ValueError(f"--max-new {max_new}: expected 0 or more")
     if not token and not dry_run:
@@ -465,9 +520,10 @@ def sync_issues(
     try:
         items = api.list_issues(repo, label)
         known = [issue for issue in map(parse_issue, items) if issue is not None]
-        result.plan, result.not_planned, result.messages = plan_sync(report, known, max_new=max_new)
+        result.plan, result.not_planned, result.messages, result.accepted = _plan(report, known, max_new=max_new)
+        result.numbers = _open_numbers(report, known, result.plan)
         if not dry_run:
-            _perform(api, repo, label, result)
+            _perform(api, repo, [label, *extra_labels], list(assignees), result)
     except GitHubError as exc:
         done = f" ({len(result.done)} of {len(result.plan)} planned change(s) made)" if result.plan else ""
         result.stopped = f"{exc}{done}"
@@ -477,14 +533,36 @@ def sync_issues(
     return result
 
 
-def _perform(api: _Api, repo: str, label: str, result: SyncResult) -> None:
+def _open_numbers(report: Mapping[str, Any], known: Iterable[KnownIssue], plan: list[Action]) -> dict[str, int]:
+    """Entry id -> its open issue once the plan is done (creates are added as they happen)."""
+    closing = {a.number for a in plan if a.kind == "close"}
+    wanted = {e["id"] for e in report["entries"] if _actionable(e)}
+    numbers: dict[str, int] = {}
+    for issue in sorted(known, key=lambda i: i.number, reverse=True):
+        if issue.state == "open" and issue.number not in closing and issue.entry_id in wanted:
+            numbers[issue.entry_id] = issue.number
+    return dict(sorted(numbers.items()))
+
+
+def _perform(api: _Api, repo: str, labels: list[str], assignees: list[str], result: SyncResult) -> None:
     issues = f"{api.base}/repos/{repo}/issues"
     for n, action in enumerate(result.plan):
         if n:
             api.sleep(WRITE_INTERVAL)
         if action.kind == "create":
-            resp = api.request("POST", issues, payload={"title": action.title, "body": action.body, "labels": [label]})
-            number = int(resp.json()["number"])
+            payload: dict[str, Any] = {"title": action.title, "body": action.body, "labels": labels}
+            if assignees:
+                payload["assignees"] = assignees
+            resp = api.request("POST", issues, payload=payload)
+            number = _created_number(resp, issues)
+            if number is None:
+                # Created, but the answer does not say as what: the next run finds it by its marker.
+                result.messages.append(
+                    f"{action.entry_id}: the issue was created, but GitHub's answer gave no issue number; "
+                    "the next run finds it by its marker and does not open it again."
+                )
+            elif action.entry_id != HUB_ISSUE_ID:
+                result.numbers[action.entry_id] = number
             result.done.append(Action("create", action.entry_id, action.title, number, action.detail))
             continue
         url = f"{issues}/{action.number}"

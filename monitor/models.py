@@ -20,6 +20,19 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """A maintainer's decision to live with one finding code on one entry, until a date or for good."""
+
+    code: str
+    until: str | None = None  # YYYY-MM-DD, the last day it is accepted; None for no end date
+    reason: str | None = None
+    line: int = 0
+
+    def holds(self, today: str) -> bool:
+        return self.until is None or today[:10] <= self.until
+
+
+@dataclass(frozen=True)
 class Entry:
     id: str
     section: str
@@ -34,6 +47,14 @@ class Entry:
     notes: str | None = None
     # Where the entry starts in its catalog file, so a report can name the line to change.
     line: int = 0
+    # The line of each field given in the catalog (key -> line), so a fix names the line of `status:` itself.
+    field_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+    # Findings the maintainer accepted (the catalog's `accept:` list).
+    accept: tuple[Acceptance, ...] = ()
+
+    def line_of(self, name: str) -> int:
+        """The catalog line of field `name`, or the entry's first line when the field is absent."""
+        return dict(self.field_lines).get(name, self.line)
 
     @property
     def where(self) -> str:

@@ -5,7 +5,10 @@ flags. Each layer is applied on top of the one before it:
 
     settings = load_catalog(path).settings                  # defaults + catalog `settings:`
     settings = load_config(config_path, base=settings)      # + --config
-    settings = override(settings, {"timeout": args.timeout, ...})   # + flags (None = flag not given)
+    settings = settings_from_flags({"timeout": "0.5s", ...}, settings)   # + flags (None = flag not given)
+
+All three go through the same readers (`read_settings`): a value is accepted or refused with the same message
+wherever it is given. `override` applies values already checked (code and tests use it directly).
 
 A key given in a later layer replaces the earlier value, except collections that only ever widen what is
 configured: `headers` merge by name (ignoring case), `hosts` host by host and field by field, and `allow_hosts`,

@@ -83,6 +83,8 @@ def test_a_file_past_its_cap_is_refused_without_reading_it(tmp_path: Path) -> No
         (["--json", "{dir}/s.json", "--state", "{dir}/s.json"], "is also --json"),
         (["--report", "{dir}/../reports/latest.json"], "latest.json: is also --report"),
         (["--report", "{dir}"], "is a folder"),  # B24
+        (["--report", "{hardlink}"], "is also the catalog"),
+        (["--state", "{root}/state.json"], "snapshots must be a folder for the snapshots; it is a file"),
     ],
 )
 def test_outputs_that_cannot_be_written_or_would_overwrite_another_file_are_refused(
@@ -92,10 +94,13 @@ def test_outputs_that_cannot_be_written_or_would_overwrite_another_file_are_refu
     catalog = write_catalog(tmp_path / "hub.yaml", {"ok": server.url("/ok")})
     before = catalog.read_text()
     (tmp_path / "file").write_text("not a folder")
-    (tmp_path / "sub").mkdir()
+    (tmp_path / "snapshots").write_text("not a folder")
+    os.link(catalog, tmp_path / "hardlink.yaml")
     reports = tmp_path / "reports"
     reports.mkdir()
-    given = [f.format(file=tmp_path / "file", catalog=catalog, dir=reports) for f in flags]
+    places = {"file": tmp_path / "file", "catalog": catalog, "dir": reports, "root": tmp_path,
+              "hardlink": tmp_path / "hardlink.yaml"}  # fmt: skip
+    given = [f.format(**places) for f in flags]
     assert _check(catalog, reports, *given) == 3
     assert message in capsys.readouterr().err
     assert server.hits("/ok") == 0, "refused before anything was fetched"

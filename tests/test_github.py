@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import cmarkgfm
@@ -99,7 +101,7 @@ def test_a_week_create_edit_close_without_duplicates(fake: FakeGitHub) -> None:
     assert [w[0:2] for w in fake.writes] == [("POST", f"/repos/{REPO}/issues")]
     created = fake.writes[0][2]
     assert created["labels"] == ["stale-entry"]
-    assert created["title"] == "Stale entry: ARENA"
+    assert created["title"] == "Dead link: ARENA"  # the kind of problem, then the entry
     assert created["body"].startswith("<!-- hub-monitor:entry=arena -->\n")
     assert "The page answers 404 Not Found." in created["body"]
     assert "**Fix:** Remove or replace this entry." in created["body"]
@@ -116,9 +118,14 @@ def test_a_week_create_edit_close_without_duplicates(fake: FakeGitHub) -> None:
                                               ("POST", f"/repos/{REPO}/issues/2/comments")]  # fmt: skip
     assert "Applications are now closed." in fake.issues[1]["body"]
     assert fake.comments[2] == [
-        "Hub Monitor's findings for this entry changed on 2026-11-24: new: `status-changed`. "
+        "Hub Monitor's findings for this entry changed on 2026-11-24:\n\n"
+        "- new: `status-changed`: “Applications are now closed.”\n\n"
         "The description above is updated."
     ]
+    assert fake.issues[1]["title"] == "Dead link (+1 more): ARENA"
+    # A checkbox per finding, so the issue can be worked through.
+    assert "- [ ] Dead link (dead-link): Remove or replace this entry." in fake.issues[1]["body"]
+    assert "- [ ] Status line out of date (status-changed): Change the status line" in fake.issues[1]["body"]
 
     # Night 4: everything is fine: comment, then close as completed.
     fake.writes.clear()
@@ -167,9 +174,8 @@ def test_listing_follows_link_pages_and_skips_pull_requests(fake: FakeGitHub, ht
     for n in range(150):
         fake.add(f"Other {n}", f"<!-- hub-monitor:entry=other{n} -->", state="closed", state_reason="completed")
     # Our open issue is on page 2; a pull request on page 2 carries the same marker and label.
-    body = github.issue_body(night("2026-11-23", [EntryResult(entry("arena"), [dead()])])["entries"][0],
-                             {"catalog": "catalog/hub.yaml"})  # fmt: skip
-    fake.add("Stale entry: ARENA", body)
+    arena = night("2026-11-23", [EntryResult(entry("arena"), [dead()])])["entries"][0]
+    fake.add(github.issue_title(arena), github.issue_body(arena, {"catalog": "catalog/hub.yaml"}))
     fake.add("Fix arena link", "<!-- hub-monitor:entry=pr -->", pull_request=True)
     result = sync(night("2026-11-24", [EntryResult(entry("arena"), [dead()]), EntryResult(entry("pr"), [dead()])]))
     assert [(a.kind, a.entry_id) for a in result.done] == [("create", "pr")]
@@ -328,7 +334,7 @@ def test_dry_run_plans_and_writes_nothing(fake: FakeGitHub, httpx_mock: HTTPXMoc
     assert {r.method for r in httpx_mock.get_requests()[before:]} == {"GET"}
     text = result.render()
     assert "Dry run: 3 change(s) planned, nothing written." in text
-    assert "create new issue for c: 'Stale entry: C'" in text
+    assert "create new issue for c: 'Dead link: C'" in text
     assert "update #1 for a" in text and "close  #2 for b" in text
 
 
@@ -379,3 +385,146 @@ def test_bad_arguments() -> None:
         sync_issues(report, repo=REPO, token=None)
     with pytest.raises(ValueError, match="without commas"):
         sync_issues(report, repo=REPO, token=TOKEN, label="a,b")
+
+
+# ------------------------------------------------------------------------------------------ issue 13, issue 12
+
+
+def test_not_planned_accepts_only_the_codes_that_issue_was_about(fake: FakeGitHub) -> None:
+    # A maintainer closed the "marked outdated" issue as not planned; later the page dies.
+    outdated = Finding(Code.MARKED_OUTDATED, "The page says it is out of date.", {"quote": "out of date"})
+    first = sync(night("2026-11-20", [EntryResult(entry("arena"), [outdated])]))
+    [created] = first.done
+    fake.issues[created.number - 1].update(state="closed", state_reason="not_planned")
+    same = sync(night("2026-11-21", [EntryResult(entry("arena"), [outdated])]))
+    assert same.plan == [] and same.not_planned == ["arena"]
+    assert same.accepted == [("arena", ("marked-outdated",), created.number)]
+    later = sync(night("2026-11-24", [EntryResult(entry("arena"), [outdated, dead()])]))
+    [new] = later.done
+    assert new.kind == "create" and new.title == "Dead link: ARENA"
+    body = fake.issues[new.number - 1]["body"]
+    assert "dead-link" in body and "marked-outdated" not in body  # only what was not accepted
+    assert later.numbers == {"arena": new.number}
+
+
+def test_labels_and_assignees_go_on_new_issues(fake: FakeGitHub) -> None:
+    sync(night("2026-11-24", [EntryResult(entry("a"), [dead()])]), extra_labels=["hub"], assignees=["octocat"])
+    [(_, _, payload)] = fake.writes
+    assert payload["labels"] == ["stale-entry", "hub"] and payload["assignees"] == ["octocat"]
+    with pytest.raises(ValueError, match="--assignee"):
+        sync(night("2026-11-24", [fine("a")]), assignees=["not a login"])
+
+
+def test_the_job_summary_links_each_issue(fake: FakeGitHub) -> None:
+    result = sync(night("2026-11-24", [EntryResult(entry("a"), [dead()])]))
+    summary = result.summary(lambda n: f"https://github.com/{REPO}/issues/{n}")
+    assert f"- Opened [#1](https://github.com/{REPO}/issues/1): Dead link: A (dead-link)" in summary
+
+
+def test_hub_level_drift_gets_one_issue_of_its_own(fake: FakeGitHub) -> None:
+    report = night("2026-11-24", [fine("a")])
+    report["hub"]["url"] = "https://hub.example/"
+    report["hub_proposals"] = [
+        {"action": "add-entry", "id": "saelens", "why": "The hub lists SAELens; the catalog lacks it.",
+         "entry": {"id": "saelens", "section": "Tools", "title": "SAELens", "url": "https://github.com/x/SAELens"}},
+    ]  # fmt: skip
+    [created] = sync(report).done
+    issue = fake.issues[created.number - 1]
+    assert issue["title"] == "Hub page and catalog differ: 1 entry to add"
+    assert "```yaml\n  - id: saelens\n    section: Tools\n" in issue["body"]
+    assert sync(report).plan == []  # the same drift again: nothing to do
+    report["hub_proposals"] = []
+    [closed] = sync(report).done
+    assert (closed.kind, closed.number) == ("close", created.number)
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (httpx.Response(200, content=b"{not json"), "the answer is not JSON (it starts '{not json')"),
+        (httpx.Response(200, json=[{"number": "abc", "state": "open", "body": "<!-- hub-monitor:entry=a -->"}]),
+         "with number 'abc', not a positive integer"),
+    ],
+)
+def test_an_answer_that_is_not_githubs_is_a_clear_error(httpx_mock: HTTPXMock, answer: httpx.Response,
+                                                        words: str) -> None:  # fmt: skip
+    # B29: neither a raw decoder message nor a crash.
+    httpx_mock.add_response(status_code=answer.status_code, content=answer.content)
+    result = sync(night("2026-11-24", [EntryResult(entry("a"), [dead()])]))
+    assert result.stopped is not None and words in result.stopped
+
+
+def test_a_rate_limit_reset_beyond_any_clock_does_not_crash(fake: FakeGitHub) -> None:
+    # B30: x-ratelimit-reset: 99999999999999999999 made datetime overflow.
+    fake.interrupts.append(httpx.Response(403, json={"message": "API rate limit exceeded"}, headers={
+        "x-ratelimit-remaining": "0", "x-ratelimit-reset": "99999999999999999999"}))  # fmt: skip
+    sleeps = Sleeps()
+    result = sync(night("2026-11-24", [EntryResult(entry("a"), [dead()])]), sleep=sleeps)
+    # A reset time no clock can hold is treated as not given: GitHub's advice for that is to wait a minute.
+    assert result.complete and sleeps[0] == 60.0
+    assert "resets at" not in github._rate_limit_message(fake.interrupts[0] if fake.interrupts else httpx.Response(
+        403, headers={"x-ratelimit-reset": "99999999999999999999"}), 1e30)
+
+
+def test_a_create_answer_without_a_number_is_not_created_twice(fake: FakeGitHub, httpx_mock: HTTPXMock) -> None:
+    # B31: the issue exists after the POST even though the answer did not say its number.
+    def handler(request: httpx.Request) -> httpx.Response:
+        resp = fake(request)
+        return httpx.Response(201, json={"title": "x"}) if request.method == "POST" else resp
+
+    httpx_mock.add_callback(handler, is_reusable=True)
+    report = night("2026-11-24", [EntryResult(entry("a"), [dead()])])
+    first = sync(report)
+    assert first.complete and [(a.kind, a.number) for a in first.done] == [("create", None)]
+    assert "gave no issue number" in first.render()
+    assert sync(report).plan == [] and len(fake.ours()) == 1
+
+
+def test_an_endless_answer_is_cut_off(httpx_mock: HTTPXMock) -> None:
+    # B32: an endless listing body is read up to the cap, not into memory until the read timeout.
+    def endless() -> Iterator[bytes]:
+        chunk = b"[" + b" " * (1 << 20)
+        for _ in range(github.MAX_ANSWER_BYTES // len(chunk) + 2):
+            yield chunk
+        raise AssertionError("read past the cap")  # pragma: no cover
+
+    httpx_mock.add_callback(lambda request: httpx.Response(200, stream=_Stream(endless())))
+    result = sync(night("2026-11-24", [fine("a")]))
+    assert result.stopped is not None and "larger than 16 MiB" in result.stopped
+
+
+class _Stream(httpx.SyncByteStream):
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.chunks
+
+
+def test_the_issues_command_reads_its_repository_and_api_from_actions(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, httpx_mock: HTTPXMock
+) -> None:
+    from monitor.cli import main
+
+    ghe = "https://ghe.example.com/api/v3"
+    gh = FakeGitHub(api=ghe)
+    httpx_mock.add_callback(gh, is_reusable=True)
+    report = tmp_path / "latest.json"
+    report.write_text(json.dumps(night("2026-11-24", [EntryResult(entry("a"), [dead()])])), encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    for name in ("GITHUB_REPOSITORY", "GITHUB_API_URL", "GITHUB_STEP_SUMMARY", "GITHUB_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    argv = ["issues", "--json", str(report), "--report", str(tmp_path / "latest.md")]
+    assert main(argv) == 3  # no --repo and not in Actions: a usage error
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    monkeypatch.setenv("GITHUB_API_URL", ghe)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setattr(github, "WRITE_INTERVAL", 0.0)
+    assert main(argv) == 0
+    assert {r.url.host for r in httpx_mock.get_requests()} == {"ghe.example.com"}
+    assert f"- Opened [#1](https://github.com/{REPO}/issues/1): Dead link: A" in summary.read_text()
+    # The issue's number is in the report now, for the triage table.
+    data = json.loads(report.read_text())
+    assert data["issues"] == {"a": 1}
+    assert "| #1 |" in (tmp_path / "latest.md").read_text()

@@ -30,3 +30,18 @@ def test_every_exit_code_is_documented():
 def test_the_two_newcomer_commands_are_there():
     assert "pip install -e . && hub-monitor check" in README
     assert "pip install -e '.[test]' && pytest" in README
+
+
+def test_the_report_excerpt_is_what_the_code_writes(tmp_path):
+    # The top of the worst simulated night's report, rendered now: the README shows exactly this.
+    from tests.worst_night import CATALOG, run_nights
+
+    _, markdown = run_nights(tmp_path)[2]
+    lines = markdown.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("## ") and "Changed" not in line)
+    excerpt = "\n".join(lines[:end]).rstrip()
+    assert f"```markdown\n{excerpt}\n```" in README, "README's report excerpt differs: paste the new one:\n" + excerpt
+    # The details example too, with the catalog named as `check` names it by default.
+    start = markdown.index("**Change the status line**", markdown.index('<a id="entry-lightspeed-grants">'))
+    block = markdown[start:].split("\n\n", 1)[0].replace(str(CATALOG), "catalog/hub.yaml")
+    assert f"```markdown\n{block}\n```" in README, block

@@ -116,13 +116,18 @@ def test_json_keys_and_order_are_pinned() -> None:
     assert list(data) == [
         "schema", "tool", "version", "started_at", "finished_at", "duration_ms", "today", "network", "hub",
         "catalog", "confirm_after", "summary", "settings_changed", "changes", "not_planned", "hub_drift", "entries",
+        "hub_proposals", "issues", "links", "accepted",
     ]  # fmt: skip
     assert list(data["hub"]) == ["title", "url", "maintainer"]
     assert list(data["summary"]) == ["entries", "ok", "info", "warning", "error", "checked", "requests", "hosts"]
-    assert list(data["changes"]) == ["new", "resolved"]
+    assert list(data["changes"]) == ["new", "resolved", "confirmed", "changed"]
     assert list(data["entries"][0]) == [
         "id", "section", "title", "kind", "url", "line", "status", "final_url", "http_status", "elapsed_ms",
-        "checked", "not_checked_reason", "severity", "findings",
+        "checked", "not_checked_reason", "severity", "findings", "proposals", "field_lines", "accepted_findings",
+    ]  # fmt: skip
+    proposals = [p for e in data["entries"] for p in e["proposals"]]
+    assert proposals and list(proposals[0]) == [
+        "field", "action", "catalog_line", "current", "new", "hub_current", "hub_new", "codes", "sure", "why",
     ]  # fmt: skip
     assert list(data["entries"][0]["findings"][0]) == [
         "code", "severity", "message", "evidence", "fix", "confirmed", "first_seen",
@@ -241,12 +246,15 @@ def test_markdown_structure_and_evidence() -> None:
         "# Mechanistic Interpretability Hub: link report for 2026-11-25",
         "## Needs attention",
         "## Not yet confirmed",
-        "## Information",
         "## Run details",
     ]
-    # Worst first: the dead link before the two warnings, which keep catalog order.
-    assert md.index("### DEAD") < md.index("### ARENA") < md.index("### MOVED")
-    assert "| Applications open soon. | Applications for ARENA 7.0 are now closed |" in md
+    # The triage table comes right under the verdict, worst first: the dead link before the two warnings,
+    # which keep catalog order. Each row links to its entry's details.
+    assert md.index("| [DEAD](#entry-dead) |") < md.index("| [ARENA](#entry-arena) |") < md.index("| [MOVED]")
+    assert md.index("| Entry | What is wrong |") < md.index("## Needs attention")
+    assert md.index('<a id="entry-dead"></a>DEAD') < md.index('<a id="entry-arena"></a>ARENA')
+    # Three parties: the catalog's copy of the hub's line beside the linked page's words.
+    assert "| Catalog says | Linked page says |\n| --- | --- |\n| Applications open soon. | Applications for" in md
     assert "Deadline: 2025-11-10 (passed 380 days ago)" in md
     assert "Failing since: 2026-11-23 (2 days ago)" in md
     assert "Archived copy: <https://web.archive.org/web/2024/https://dead.example/>" in md
@@ -266,7 +274,8 @@ def test_markdown_changes_and_run_details() -> None:
         not_planned=("arena",),
     )
     md = render_markdown(to_json(run))
-    assert "## Changed since the last run\n\n- New: dead-link on DEAD (dead)\n- Resolved: redirected on MOVED" in md
+    # Substance only: the new dead link is listed; the redirect note that lapsed is only counted.
+    assert "## Changed since the last run\n\n- [DEAD](#entry-dead): new dead link\n- 1 information note" in md
     assert "## Issues closed as not planned" in md
     assert "  - timeout: 5" in md
     assert "- Requests: 9; hosts: 2" in md
@@ -294,7 +303,7 @@ def test_rerender_from_json_equals_render_from_run(tmp_path: Path) -> None:
 
 def test_report_renders_valid_html_with_one_table_per_table() -> None:
     out = html(render_markdown(to_json(make_run())))
-    assert out.count("<table>") == 3  # summary, hub vs page quotes, all entries
+    assert out.count("<table>") == 4  # triage, catalog vs page quotes, all entries, counts
     assert "<script" not in out
 
 
@@ -344,6 +353,16 @@ def test_escape_md_is_inert_in_a_table_cell(payload: str) -> None:
     assert out.count("<table>") == 1
 
 
+def test_math_and_emoji_stay_plain() -> None:
+    escaped = escape_md("Costs $5 or $x^2$ :white_check_mark: :+1: at 10:30:00")
+    out = html(escaped)
+    # GitHub renders $…$ as math and :name: as an emoji, both after parsing: the text must hold neither.
+    assert not re.search(r"(?<!\\)\$", escaped)
+    assert ":white_check_mark:" not in out and ":+1:" not in out
+    assert out.replace(report.WORD_JOINER, "").count("white_check_mark") == 1
+    assert "10:30:00" in out.replace(report.WORD_JOINER, "")
+
+
 def test_escape_md_keeps_the_words_and_cuts_long_quotes() -> None:
     assert escape_md("Applications open soon.") == "Applications open soon."
     cut = escape_md("word " * 200, 50)
@@ -382,10 +401,11 @@ def test_report_with_injection_payloads_everywhere() -> None:
     # Our own structure only: the headings, lists and tables the renderer writes itself.
     assert "<script" not in out and "<img" not in out and "<div" not in out and "<!--" not in out
     # The only links are the catalog's own URLs.
-    assert re.findall(r'<a href="([^"]*)"', out) == ["https://ok.example/"] * (len(PAYLOADS) // 2)
+    outside = [u for u in re.findall(r'<a href="([^"]*)"', out) if not u.startswith("#entry-e")]
+    assert outside == ["https://ok.example/"] * (len(PAYLOADS) // 2)
     assert len(re.findall(r"<h1>", out)) == 1
-    assert len(re.findall(r"<h2>", out)) == 5  # attention, not planned, changes, unconfirmed, run details
-    # Each entry heading (h3) is ours: one per entry in "Needs attention".
+    assert len(re.findall(r"<h2>", out)) == 5  # changes, attention, not planned, unconfirmed, run details
+    # Each entry heading (h3) is ours: one per entry in "Details".
     assert len(re.findall(r"<h3>", out)) == len(PAYLOADS)
     # Tables keep their column counts: 2 (summary), 2 (quotes), 5 (all entries).
     for table in re.findall(r"<table>.*?</table>", out, flags=re.S):

@@ -231,7 +231,9 @@ def dated_title(inp: RuleInput) -> list[Finding]:
                 f"The hub's {field_name} for {entry.where} names “{words}”, a period that ended "
                 f"{_ago(end, inp.today)} ({end.isoformat()}).",
                 evidence={field_name: _quote(text or "")},
-                fix="Check whether a newer edition exists; if so link it, otherwise mark the entry as historical.",
+                # Only fields the catalog has: url and title, or an accept: item for a resource kept on purpose.
+                fix="Check whether a newer edition exists; if so set url: and title: to it, otherwise accept "
+                "the finding with an accept: item (code dated-title) saying why the old edition stays.",
             )
         )
     return findings
@@ -609,7 +611,8 @@ def content_changed(inp: RuleInput) -> list[Finding]:
             Code.CONTENT_CHANGED,
             message,
             evidence=evidence,
-            fix=f"Read the change; if the hub's description of {entry.where} no longer fits, update it.",
+            fix=f"Read the change; if the hub page's description of {entry.where} no longer fits, update it "
+            "there (the catalog keeps no description).",
         )
     ]
 
