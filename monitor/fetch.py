@@ -263,6 +263,8 @@ def find_meta_refresh(body: bytes) -> str | None:
     """The target of a ``<meta http-equiv="refresh">`` near the top of an HTML page, if any."""
     head = body[:META_REFRESH_WINDOW]
     lower = head.lower()
+    if b"http-equiv" not in lower:
+        return None  # most pages: no tag to read (an attribute's name cannot hide behind an entity)
     for match in _META_TAG.finditer(head):
         attrs = _attributes(match.group(0).decode("latin-1"))
         if attrs.get("http-equiv", "").strip().lower() != "refresh":
