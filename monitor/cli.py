@@ -312,7 +312,8 @@ class _ProgressLine:
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from monitor import pipeline
-    from monitor.report import actions_links, load_json, render_markdown, step_summary, to_json
+    from monitor.report import actions_links, render_markdown, step_summary, to_json
+    from monitor.reportfile import load_report
     from monitor.state import load_state, prune_snapshots, state_files
 
     _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
@@ -346,8 +347,11 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
                 progress.close()
         try:
             # Last night's report, to tell what changed in substance (a status that flipped, a confirmation).
-            previous = load_json(json_path) if json_path.exists() else None
-        except (OSError, ValueError):
+            # Read like any report (capped, regular file, shape checked): a torn or hand-edited one would
+            # otherwise fail every night after the whole crawl, or a FIFO there block the run.
+            previous = load_report(json_path) if json_path.exists() else None
+        except ValueError as exc:
+            print(f"warning: last night's report is not used to tell what changed: {exc}", file=sys.stderr)
             previous = None
         data = to_json(outcome.run, previous, actions_links(os.environ))
         markdown = render_markdown(data)

@@ -224,3 +224,29 @@ def test_a_password_in_a_redirect_target_is_not_written_to_any_file(tmp_path: Pa
     for written in reports.rglob("*"):
         if written.is_file():
             assert "hunter2" not in written.read_text(encoding="utf-8", errors="replace"), written
+
+
+# Found by the re-run of the battery: `check` read last night's JSON report (to tell what changed) with
+# read_text and no shape check, after the whole crawl: a torn or hand-edited one failed every night, exit 1,
+# with nothing written.
+@pytest.mark.parametrize(
+    "previous",
+    [
+        '{"tool": "hub-monitor", "schema": 1, "entries": 5}',  # TypeError
+        '{"tool": "hub-monitor", "schema": 1, "z": ' + "[" * 3000 + "]" * 3000 + "}",  # RecursionError
+        '{"tool": "hub-monitor", "schema": 1, "z": ' + "1" * 5000 + "}",  # ValueError: too many digits
+    ],
+    ids=["wrong-shape", "deep", "long-number"],
+)
+def test_a_broken_report_from_last_night_only_costs_the_changes_section(
+    tmp_path: Path, server: TestServer, capsys: pytest.CaptureFixture[str], previous: str
+) -> None:
+    server.route("/a", respond(200, "<title>A</title><p>Alpha</p>"))
+    reports = tmp_path / "reports"
+    catalog = write_catalog(tmp_path / "hub.yaml", {"a": server.url("/a")})
+    reports.mkdir()
+    (reports / "latest.json").write_text(previous)
+    assert _check(catalog, reports) == 0
+    assert json.loads((reports / "latest.json").read_text())["tool"] == "hub-monitor"
+    assert (reports / "state.json").exists()
+    assert "warning: last night's report is not used to tell what changed" in capsys.readouterr().err
