@@ -352,8 +352,10 @@ def _read(text: str, today: date) -> _Reading:
                 vague = mention.month_only and not mention.year_stated
                 if not (mention.recurring or calendar_rule or vague):
                     deadlines.append(_deadline(text, clause, mention, past, today))
-                if mention.first_day is not None:
-                    # "will be open from September 1 - September 30": a range to apply in reads open.
+                if mention.first_day is not None or any(_START_SIGNAL.search(w) for st, w, _ in signals
+                                                        if st is State.OPENING_SOON):
+                    # "will be open from September 1 - September 30", "The nomination process starts on 11/29 and
+                    # closes on 12/10": a window to apply in, with its end, reads open.
                     signals = [(State.OPEN if st is State.OPENING_SOON else st, w, at) for st, w, at in signals]
                 if all(st is State.ROLLING for st, _, _ in signals):
                     # A dated deadline says open even beside "or until all openings are filled".
@@ -386,6 +388,10 @@ _SELECTED = re.compile(
 )
 # "due April 1 and October 1, unless either date falls on a weekend": dates of a yearly calendar.
 _CALENDAR_RULE = re.compile(r"\bfalls? on (?:a )?(?:weekend|holiday|saturday|sunday|public holiday)\b", re.I)
+
+
+# The opening-soon wordings that name the start of a window ("application period begins"): beside its end, open.
+_START_SIGNAL = re.compile(r"\b(?:begins|starts|commences|start|begin|starting|beginning|started)\b", re.I)
 
 
 def _closed_tense(words: str) -> bool:
