@@ -210,8 +210,22 @@ _SUBJECT_LIKE = re.compile(
 )
 # "The deadline was set to 15th October initially", "we had previously set a date of": dates since replaced.
 _SUPERSEDED_BEFORE = re.compile(
-    r"\b(?:initially|originally|previously|formerly|(?:the )?(?:original|initial|old|previous) deadline)\b"
-    r"(?:\W+\w+){0,5}\W*$",
+    r"\b(?:initially|originally|previously|formerly|earlier|(?:the )?(?:original|initial|old|previous) deadline)\b"
+    r"(?:\W+\w+){0,5}\W*$"
+    # A date that may yet be, or was asked for: "may be extended to no later than Oct. 1st", "asked him to extend
+    # the deadline till January 20".
+    r"|\b(?:may|might|could) be (?:extended|postponed|moved|pushed back)\b(?:\W+\w+){0,5}\W*$"
+    r"|\b(?:ask(?:ed|s|ing)?|request(?:ed|s|ing)?|urg(?:ed|es|ing)|sought|seek(?:s|ing)?)\b(?:\W+\w+){0,8}\W+"
+    r"extend(?:ed|ing)?\b(?:\W+\w+){0,4}\W*$",
+    re.I,
+)
+# A clause told as the story of an earlier plan: "Earlier, the last date for the submission of application was
+# March 31, 2020." Its dates and its state are history.
+_HISTORY = re.compile(r"^\W*(?:earlier|previously|originally|initially|formerly)\b", re.I)
+# Nouns of things other than applying whose own deadline is no deadline to apply.
+_NOT_APPLYING = re.compile(
+    r"payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|withdrawals?|camera|final|revised"
+    r"|hotel|accommodation|travel|visas?|voting|votes?",
     re.I,
 )
 # ... and "~~August 31, 2023~~ Deadline extended to September 8, 2023": struck through, or moved.
@@ -260,8 +274,12 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
         subjects = [(k, m) for k, m in every if k in (OTHER, NOUN, OTHER_NOUN) and m.start() < cue.start()]
         if kind in (DEADLINE, OPENING) and subjects:
             who, words = subjects[-1]
-            if who == OTHER_NOUN and NOUN not in [k for k, _ in subjects] and not _DEADLINE_WORD.match(cue.group(0)):
-                return OTHER  # "Final payments are due May 1st", "final papers are due by"
+            if who == OTHER_NOUN and NOUN not in [k for k, _ in subjects] and (
+                not _DEADLINE_WORD.match(cue.group(0)) or _NOT_APPLYING.match(words.group(0))
+            ):
+                # "Final payments are due May 1st", "final papers are due by", "Camera-Ready Paper Deadline:" (a
+                # "residency deadline" is still one to apply to the residency).
+                return OTHER
             if who == OTHER and _SUBJECT_LIKE.match(words.group(0)) and not _DEADLINE_NOUN.match(cue.group(0)):
                 return OTHER  # "Decision letters will be emailed by", "Feedback will be available from"
         if kind == OTHER and _DEADLINE_IS.search(before) and NOUN in later_nouns + [k for _, k in nouns]:
@@ -302,7 +320,13 @@ _ABOUT = re.compile(
 _DEADLINE_WORD = re.compile(r"\bdeadlines?\b", re.I)
 # Link text: "Learn more about EOs with campus and national deadlines between ...".
 _NAVIGATION = re.compile(r"^\W*(?:learn|read|find out|see|click here for) more\b", re.I)
-_GENERIC = re.compile(r"^\W*(?:but |and |yet )?(?:some|many|most|certain|several|few)\b", re.I)
+_GENERIC = re.compile(
+    r"^\W*(?:but |and |yet )?(?:some|many|most|certain|several|few)\b"
+    # "In 2021, many solicitations were released ... with due dates in July": programs in general, anywhere.
+    r"|\b(?:many|most|some|several) (?:\w+ )?(?:solicitations|programs|programmes|scholarships|grants"
+    r"|fellowships|funders|foundations|companies|employers|organi[sz]ations|universities|schools|conferences)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -330,7 +354,7 @@ def _read(text: str, today: date) -> _Reading:
             if not _DEADLINE_WORD.search(words):
                 continue
             signals = []
-        if _GENERIC.match(words) or _NAVIGATION.match(words):
+        if _GENERIC.search(words) or _NAVIGATION.match(words) or _HISTORY.match(words):
             continue  # "Some scholarships have rolling deadlines": about programs in general
         if _HABITUAL.search(words):
             # "For years, our application has opened on January 15": a habit, not this call.
