@@ -77,7 +77,8 @@ def _core(sfx: str) -> str:
         rf"|(?P<md{sfx}>(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:[12]\d|3[01]|0?[1-9]))(?![/\d])"
         rf"|(?:the\s+)?(?P<d1{sfx}>{_DAY})(?:{_RANGE_TO}(?:the\s+)?(?P<d2{sfx}>{_DAY_END}))?\.?\s+(?:of\s+)?"
         rf"(?P<m1{sfx}>{_MONTH})(?:,?\s+(?P<y1{sfx}>{_YEAR}))?"
-        rf"|(?P<m2{sfx}>{_MONTH})\s+(?:the\s+)?(?P<d3{sfx}>{_DAY})(?:{_RANGE_TO}(?P<d4{sfx}>{_DAY_END}))?"
+        # "March, 29th": a comma after the month only before an ordinal day ("in March, 12 students" is no date).
+        rf"|(?P<m2{sfx}>{_MONTH})(?:,\s*(?=\d{{1,2}}(?:st|nd|rd|th)\b)|\s+)(?:the\s+)?(?P<d3{sfx}>{_DAY})(?:{_RANGE_TO}(?P<d4{sfx}>{_DAY_END}))?"
         rf"(?:,?\s+(?P<y2{sfx}>{_YEAR}))?"
         rf"|(?P<m3{sfx}>{_MONTH}),?\s+(?P<y3{sfx}>{_YEAR})))"
     )

@@ -115,6 +115,7 @@ _CONDITIONAL_STATES = (State.OPEN, State.CLOSED)
 # "once the programme's registration has opened": open or closed in a subordinate clause is no statement.
 _SUBORDINATE = re.compile(r"\b(?:once|when|whenever|until|unless|if|after|while)\b(?:\s+\S+){0,5}\s*$", re.I)
 _LATE = re.compile(r"\blate (?:applications|submissions|entries|registrations|nominations)\b", re.I)
+_TAKEN_NOW = re.compile(r"\b(?:opened|seeking|accepting|taking|launched)\b", re.I)
 _EOI = re.compile(r"\bexpress(?:ions?)? (?:of )?interest\b|\beois?\b", re.I)
 
 
@@ -163,7 +164,9 @@ def _signals(clause: str, skip_to: int) -> list[tuple[State, str, int]]:
     eoi = _EOI.search(clause)
     if eoi:
         # An expression of interest is asked for before a call opens: its "welcome" or "open" is opening-soon.
-        found = [(State.OPENING_SOON if st is State.OPEN else st, w, at) for st, w, at in found]
+        # ... but "has opened an EOI process" and "now seeking EOI" take them now.
+        found = [(State.OPENING_SOON if st is State.OPEN and not _TAKEN_NOW.search(w) else st, w, at)
+                 for st, w, at in found]
         if not found:
             found.append((State.OPENING_SOON, eoi.group(0), eoi.start()))
     return found
@@ -237,12 +240,14 @@ _SUPERSEDED = re.compile(
 # "before the 15 September 2017 deadline", "May 18, the course registration and payment deadline".
 _DEADLINE_AFTER = re.compile(
     r"\W{0,3}(?:(?:extended|final|new|revised|application|submission|registration|proposal|abstract|paper|full) ){0,3}"
-    r"deadlines?\b"
+    r"deadlines?\b(?!\s+(?:for|of)\s+(?:the\s+)?(?:\w+\s+)?(?:payments?|fees?|tuition|deposits?|refunds?|withdrawals?"
+    r"|cancellations?|camera|final|hotel|accommodation|travel|visas?|voting)\b)"
     r"|,\s+the (?:\S+ ){0,2}(?:application|submission|registration|nomination|proposal)s?(?: \S+){0,2} deadlines?\b",
     re.I,
 )
 _DEADLINE_IS = re.compile(r"\bdeadline\b[^.;]{0,80}\b(?:is|are|:)\s*$", re.I)
 _UNTIL = frozenset({"until", "till", "through", "thru", "up to"})
+_RUNS = re.compile(r"runs?|running|remains?", re.I)
 _PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|passed)\b", re.I)
 
 
@@ -286,7 +291,11 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
             return DEADLINE  # "The application deadline for summer study start is 5 August"
         if kind == OPENING and (last_weak in _UNTIL or mention.first_day is not None):
             return DEADLINE  # "open until 30 April", "open from 1 to 30 September"
-        if kind == OTHER and cue.group(0).lower() == "from":
+        if kind == OTHER and _RUNS.fullmatch(cue.group(0)) and last_weak in _UNTIL and about_applying and any(
+            k == NOUN for i, k in nouns if i < index
+        ):
+            return DEADLINE  # "The application starts Monday, December 2nd and runs through Friday, February 14"
+        if kind == OTHER and cue.group(0).lower() in ("from", "starting", "beginning"):
             # "from 1 March" is a start, but "(applications) from 1 to 30 September" ends on a deadline.
             earlier = [k for _, k, _ in strong[:-1]]
             if mention.first_day is None or (earlier and earlier[-1] == OTHER):
@@ -318,6 +327,8 @@ _ABOUT = re.compile(
     rf"\b(?:{SUBJECT}|appl(?:y|ying|icants?)|regist\w*|submi\w*|enrol\w*|deadlines?|nominat\w*|sign up)\b", re.I
 )
 _DEADLINE_WORD = re.compile(r"\bdeadlines?\b", re.I)
+# A state said with a verb of applying ("you can start to enrol on ..."): about applying, whatever else is named.
+_APPLY_VERB = re.compile(r"\b(?:apply|enrol\w*|register|submit|nominate|sign up)\b", re.I)
 # Link text: "Learn more about EOs with campus and national deadlines between ...".
 _NAVIGATION = re.compile(r"^\W*(?:learn|read|find out|see|click here for) more\b", re.I)
 _GENERIC = re.compile(
@@ -348,7 +359,7 @@ def _read(text: str, today: date) -> _Reading:
         words = text[clause.start : clause.end]
         signals = _signals(words, clause.condition_end - clause.start)
         kinds = {m.lastgroup for m in CUES.finditer(words)}
-        if OTHER_NOUN in kinds and NOUN not in kinds:
+        if OTHER_NOUN in kinds and NOUN not in kinds and not any(_APPLY_VERB.search(w) for _, w, _ in signals):
             # "Voting will open on Monday", "Payment is due June 1": not about applying. A date that a
             # "deadline" names is still read ("End of July | Deadline for sessions and workshops").
             if not _DEADLINE_WORD.search(words):
@@ -364,7 +375,7 @@ def _read(text: str, today: date) -> _Reading:
         if selected and not any(clause.start <= d.start < clause.start + selected.start() for d in dates):
             continue  # "Accepted participants will have to confirm by February 1st": after applying
         inside = [d for d in dates if clause.condition_end <= d.start < clause.end]
-        calendar_rule = bool(_CALENDAR_RULE.search(words))
+        calendar_rule = bool(_CALENDAR_RULE.search(words) or _YEARLY.search(words))
         previous_end = clause.start
         past = any(s is State.CLOSED for s, _, _ in signals) or bool(_PAST_TENSE.search(words))
         for mention in inside:
@@ -376,10 +387,11 @@ def _read(text: str, today: date) -> _Reading:
                 vague = mention.month_only and not mention.year_stated
                 if not (mention.recurring or calendar_rule or vague):
                     deadlines.append(_deadline(text, clause, mention, past, today))
-                if mention.first_day is not None or any(_START_SIGNAL.search(w) for st, w, _ in signals
-                                                        if st is State.OPENING_SOON):
+                if mention.first_day is not None or any(_START_SIGNAL.search(w) or _EOI.fullmatch(w)
+                                                        for st, w, _ in signals if st is State.OPENING_SOON):
                     # "will be open from September 1 - September 30", "The nomination process starts on 11/29 and
-                    # closes on 12/10": a window to apply in, with its end, reads open.
+                    # closes on 12/10", "The first round of EOI are due by 5pm, 14th February 2018": a window to
+                    # apply in, with its end, reads open.
                     signals = [(State.OPEN if st is State.OPENING_SOON else st, w, at) for st, w, at in signals]
                 if all(st is State.ROLLING for st, _, _ in signals):
                     # A dated deadline says open even beside "or until all openings are filled".
@@ -409,6 +421,10 @@ _SELECTED = re.compile(
     r"\b(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants?|students?"
     r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?|papers?)\b",
     re.I,
+)
+# "There are two application deadlines each year, May 1 and November 1": a yearly calendar, not this round.
+_YEARLY = re.compile(
+    r"\b(?:each|every) (?:calendar |academic )?year\b|\bannually\b|\b(?:once|twice) (?:a|per) year\b", re.I
 )
 # "due April 1 and October 1, unless either date falls on a weekend": dates of a yearly calendar.
 _CALENDAR_RULE = re.compile(r"\bfalls? on (?:a )?(?:weekend|holiday|saturday|sunday|public holiday)\b", re.I)

@@ -106,6 +106,7 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b",
         r"\bopen[- ]ended\b",
         r"\bcontinuously (?:open|accepting)\b", r"\b(?:of )?(?:each|every) (?:calendar )?month\b", r"\bmonthly\b",
+        r"\bno (?:restrictions?|limits?) on (?:\w+ ){0,8}?when (?:\w+ )?(?:can|may) (?:apply|submit|register)\b",
     )),
     ("open", _any(
         r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))",
@@ -136,6 +137,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\bstill time to\b",
         r"\b(?:opened|have opened|has opened|launched)\b", r"\b(?:drawing|coming) to a close\b",
         r"\b(?:can|may)\s+(?:\w+\s+){0,3}(?:now|still)\s+(?:apply|register|submit|enrol\w*|sign up|nominate)\b",
+        # The start of applying in the past tense: "The registration process ... began on June 20, 2020".
+        rf"\b{SUBJECT}\s+(?:\S+\s+){{0,6}}?(?:began|started|commenced|(?:has|have) (?:begun|started|commenced))\b",
         rf"\b{SUBJECT}\s+(?:end|ends|close|closes|closing|(?:are |is )?due)\s+(?:in|within)\s+(?:\w+\s+)?"
         r"(?:days?|weeks?|months?|hours?)\b",
     )),
