@@ -62,6 +62,18 @@ FINDING = {
     "confirmed": bool,
     "first_seen": Optional(_TEXT_OR_NONE),
 }
+PROPOSAL = {
+    "field": str,
+    "action": OneOf(("set", "add")),
+    "catalog_line": _INT_OR_NONE,
+    "current": Optional(_TEXT_OR_NONE),
+    "new": str,
+    "hub_current": Optional(_TEXT_OR_NONE),
+    "hub_new": Optional(_TEXT_OR_NONE),
+    "codes": [str],
+    "sure": bool,
+    "why": Optional(str),
+}
 ENTRY = {
     "id": str,
     "section": str,
@@ -77,19 +89,16 @@ ENTRY = {
     "not_checked_reason": Optional(_TEXT_OR_NONE),
     "severity": SEVERITY,
     "findings": [FINDING],
-    # Added by the triage work (issue 13): the proposals' shape is the one `hub-monitor fix` reads.
-    "proposals": Optional([{
-        "field": str, "action": str, "catalog_line": _INT_OR_NONE, "current": _TEXT_OR_NONE, "new": str,
-        "hub_current": _TEXT_OR_NONE, "hub_new": _TEXT_OR_NONE, "codes": [str], "sure": bool, "why": _TEXT_OR_NONE,
-    }]),
+    "proposals": Optional([PROPOSAL]),
     "field_lines": Optional(dict),
     "accepted_findings": Optional([FINDING]),
-}  # fmt: skip
+}
 CHANGE = {"id": str, "code": str}
-CHANGED = {"id": str, "code": str, "before": _TEXT_OR_NONE, "after": _TEXT_OR_NONE}
+CHANGED = {"id": str, "code": str, "before": str, "after": str}
+HUB_PROPOSAL = {"action": OneOf(("add-entry", "remove-entry")), "id": str, "entry": Optional((dict, None)),
+                "why": Optional(str)}
 ACCEPTED = {"id": str, "code": str, "until": Optional(_TEXT_OR_NONE), "reason": Optional(_TEXT_OR_NONE),
             "source": Optional(_TEXT_OR_NONE), "line": Optional(_INT_OR_NONE), "expired": Optional(bool)}
-HUB_PROPOSAL = {"action": str, "id": str, "entry": (dict, None), "why": _TEXT_OR_NONE}
 SHAPE = {
     "schema": int,
     "tool": str,

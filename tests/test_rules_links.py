@@ -173,6 +173,8 @@ CASES: dict[str, Case] = {
     "github issue number 404": Case(ok(), page(title="Crash on the error page · Issue #404 · acme/site")),
     "chapter 404": Case(ok(), page(title="Chapter 404", heading="Chapter 404: Disorders of the Parathyroids")),
     "error #404 is still an error": Case(ok(), page(title="Error #404"), expect=[Code.SOFT_404]),
+    # developers often title their 404 template "Page 404"; its heading still says what it is
+    "404 template titled page 404": Case(ok(), page(title="Page 404", heading="404 error"), expect=[Code.SOFT_404]),
     "deep link to home": Case(ok(hops=(hop(URL, 301, HOME),)), page(title="Site"), expect=[Code.SOFT_404]),
     "deep link to language home": Case(ok(hops=(hop(URL, 302, HOME + "en/"),)), page(), expect=[Code.SOFT_404]),
     "parked text": Case(ok(), page(title="site.example", text="This domain is for sale! Make an offer."),
