@@ -34,6 +34,7 @@ __all__ = [
     "StatusReading",
     "classify",
     "find_status_sentences",
+    "is_status_line",
     "parse_deadlines",
 ]
 
@@ -485,7 +486,7 @@ def _tidy(text: str) -> str:
 _ABOUT_APPLYING = re.compile(
     r"\b(?:appl(?:y|ying|ications?|icants?)|admissions?|registrations?|register|enrol(?:l|ment|ling)?"
     r"|expressions? of interest|deadline|cohort|intake|sign[- ]?ups?|accepting|rolling basis|status"
-    r"|submissions?|submit|nominations?|proposals|call for|closing date)\b",
+    r"|submissions?|submit|nominations?|proposals|call for|closing date|selection process)\b",
     re.I,
 )
 # A full stop after "p.m.", "Sept." or "e.g." ends no sentence: "by 5:00 p.m. Eastern Time, November 30".
@@ -527,11 +528,36 @@ def _find_status_sentences(page_text: str) -> list[str]:
             continue
         for sentence in _SENTENCE_END.split(line):
             sentence = sentence.strip()
-            if len(sentence) > _MAX_SENTENCE or not _ABOUT_APPLYING.search(sentence):
-                continue
-            if _state_only(sentence) is not State.UNKNOWN and sentence not in sentences:
+            if _says_a_state(sentence, bare=False) and sentence not in sentences:
                 sentences.append(sentence)
     return sentences
+
+
+# A line this short may leave the applying implied: "Currently closed.", "Open now.", "Coming soon".
+_BARE_WORDS = 4
+
+
+def is_status_line(text: str) -> bool:
+    """Whether `text` is a status line: one brief statement from which the reader reads a state ("Submissions
+    are now open", "Nominations close 12 May", "Currently closed.").
+
+    The one notion of a status sentence: `find_status_sentences` picks a page's sentences by it, and the hub
+    reader (`monitor.hub`) tells an entry's status lines from its description by it. A statement about
+    applying (or a bare line of a few words, where the applying goes without saying) that reads as open,
+    closed, opening soon or rolling is one; so is a line that says its status is unknown ("Status unknown.").
+    """
+    return _says_a_state(_tidy(text or ""), bare=True)
+
+
+def _says_a_state(sentence: str, *, bare: bool) -> bool:
+    if not sentence or len(sentence) > _MAX_SENTENCE:
+        return False
+    if not _ABOUT_APPLYING.search(sentence) and not (bare and len(sentence.split()) <= _BARE_WORDS):
+        return False
+    # The date of reading does not change whether a sentence has a state, only which year a date is in; today's
+    # date is the one the rules will most likely read the sentence with again (see _read's cache).
+    reading = _read(sentence, datetime.now(UTC).date())
+    return reading.state is not State.UNKNOWN or (bare and bool(reading.signal))
 
 
 # Every word _ABOUT_APPLYING knows starts with one of these, lower-cased: a line holding none of them cannot
@@ -539,7 +565,7 @@ def _find_status_sentences(page_text: str) -> list[str]:
 # of every line, which was most of the cost of reading a page: a typical page has one or two such lines.
 _STEMS = ("appl", "admission", "regist", "enrol", "expression", "deadline", "cohort", "intake", "sign",
           "accepting", "rolling basis", "status",
-          "submi", "nominat", "proposal", "call for", "closing date")  # fmt: skip
+          "submi", "nominat", "proposal", "call for", "closing date", "selection process")  # fmt: skip
 # Under re.IGNORECASE these also match ASCII letters of the stems, but str.lower() leaves them non-ASCII (and
 # makes "İ" two characters, which would shift positions): a page holding one is read line by line as before.
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
@@ -563,9 +589,3 @@ def _candidate_lines(text: str) -> list[str]:
     wanted = sorted({bisect_right(ends, at) for at in hits})
     # A kept line is never empty, and its own splitlines() drops exactly the line break that ended it.
     return [lines[index].splitlines()[0] for index in wanted]
-
-
-def _state_only(text: str) -> State:
-    # The date of reading does not change whether a sentence has a state, only which year a date is in; today's
-    # date is the one the rules will most likely read the sentence with again (see _read's cache).
-    return _read(text, datetime.now(UTC).date()).state
