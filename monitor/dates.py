@@ -171,10 +171,12 @@ _ZONE = (
 # "12:00 (noon) CET", "12:00 noon (CET)", "11:59 pm (23:59) Eastern": the same time said again.
 _AGAIN = (
     r"(?:\s*\((?:noon|midday|midnight|\d{1,2}(?:[:.]\d\d(?:\s*[ap]\.?m\.?)?|\s*[ap]\.?m\.?))\)"
-    r"|\s+(?:noon|midday|midnight)\b)?"
+    r"|\s+(?:noon|midday|midnight)\b|\s+(?:hours|hrs)\b)?"  # "24:00 hours (CET)"
 )
 # The same moment in a second zone, "23:59 EDT/03:59 UTC": the first one written is kept.
 _ALSO = r"(?:\s*/\s*\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.?m\.?)?\s*[a-z]{2,5}\b)?"
+# A zone's name spelled out after its abbreviation: "CST (Central Standard Time)".
+_SPELLED = r"(?:\s*\((?:[a-z]+\s+){0,3}time\))?"
 # What may follow a date core: ", at 11:59 PM (PST)", " (23:59, AoE)", " by 6pm ET", " AoE".
 _AFTER = re.compile(
     r"(?P<z>T(?P<th>[012]\d):(?P<tm>[0-5]\d)(?::[0-5]\d)?(?P<tz>Z|[+-]\d\d:?\d\d)?(?:\s*(?P<tzw>utc|gmt)\b)?)"
@@ -183,9 +185,11 @@ _AFTER = re.compile(
     re.I,
 )
 # What may come right before a date core: "11:59pm AoE on ", "3pm Eastern, ", "12 noon, ".
-_BEFORE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*\(?{_ZONE}\)?)?{_ALSO}\s*,?\s*(?:on\s+|of\s+)?$", re.I)
+_BEFORE = re.compile(
+    rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*,?\s*\(?{_ZONE}\)?{_SPELLED})?{_ALSO}\s*,?\s*(?:on\s+|of\s+)?$", re.I
+)
 # A time anywhere else in the clause: "July 15, 2024 Deadline for receipt of applications, 5PM PT".
-_LOOSE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*\(?{_ZONE}\)?)?", re.I)
+_LOOSE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*,?\s*\(?{_ZONE}\)?{_SPELLED})?", re.I)
 _BEFORE_WINDOW = 45
 _RECURRING = re.compile(
     r"^[\s,]*(?:of\s+)?(?:each|every)\s+(?:year|month)\b|^[\s,]*annually\b|^[\s,]*yearly\b"
