@@ -292,8 +292,8 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
             return DEADLINE  # "The application deadline for summer study start is 5 August"
         if kind == OPENING and (last_weak in _UNTIL or mention.first_day is not None):
             return DEADLINE  # "open until 30 April", "open from 1 to 30 September"
-        if kind == OTHER and _RUNS.fullmatch(cue.group(0)) and last_weak in _UNTIL and about_applying and any(
-            k == NOUN for i, k in nouns if i < index
+        if kind == OTHER and _RUNS.fullmatch(cue.group(0)) and last_weak in _UNTIL and _subject_applies(
+            text[clause.start : start + cue.start()]
         ):
             return DEADLINE  # "The application starts Monday, December 2nd and runs through Friday, February 14"
         if kind == OTHER and cue.group(0).lower() in ("from", "starting", "beginning"):
@@ -315,6 +315,13 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
             return OTHER  # "November 10th: Author deadline for Poster Printing Service"
         return {NOUN: DEADLINE, OTHER_NOUN: OTHER}.get(first, first)
     return None
+
+
+def _subject_applies(words: str) -> bool:
+    """Whether the last thing named in `words` is what one applies with ("The application starts ..."), not an
+    event or a payment ("The cohort runs ...")."""
+    named = [m.lastgroup for m in CUES.finditer(words) if m.lastgroup in (NOUN, OTHER_NOUN)]
+    return bool(named) and named[-1] == NOUN
 
 
 def _first_words(text: str, count: int, kind: str) -> bool:

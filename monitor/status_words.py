@@ -106,7 +106,7 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b",
         r"\bopen[- ]ended\b",
         r"\bcontinuously (?:open|accepting)\b", r"\b(?:of )?(?:each|every) (?:calendar )?month\b", r"\bmonthly\b",
-        r"\bno (?:restrictions?|limits?) on (?:\w+ ){0,8}?when (?:\w+ )?(?:can|may) (?:apply|submit|register)\b",
+        r"\bno (?:restrictions?|limits?) on (?:\w+ ){0,12}?when (?:\w+ )?(?:can|may) (?:apply|submit|register)\b",
     )),
     ("open", _any(
         r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))",
@@ -117,7 +117,7 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         rf"\b{SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;)]|$|now|for|to|until|till|through|and"
         r"|with))",
         rf"(?<!start )(?<!starts )(?<!begin )(?<!begins )\b(?:accepting|taking|inviting|welcom(?:e|ing)|seeking"
-        rf"|soliciting) (?:\w+ ){{0,2}}{OBJECT}\b",
+        rf"|soliciting) (?:\w+ ){{0,2}}(?:{OBJECT}|eois?|expressions? of interest)\b",
         rf"\b{SUBJECT}\s+(?:(?:are|is|now|being|be|still|currently|also|not|no longer|gladly)\s+){{0,4}}"
         r"(?:accepted|welcome|invited|solicited|permitted|allowed)\b",
         r"\b(?:invit(?:e|es|ing)|welcom(?:e|es|ing)) (?:\w+ )?(?:applications|submissions|proposals|nominations|papers"
