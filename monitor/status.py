@@ -564,7 +564,12 @@ def _says_a_state(sentence: str, *, bare: bool) -> bool:
     # The date of reading does not change whether a sentence has a state, only which year a date is in; today's
     # date is the one the rules will most likely read the sentence with again (see _read's cache).
     reading = _read(sentence, datetime.now(UTC).date())
+    if not _ABOUT_APPLYING.search(sentence) and _EVENT_ONLY.fullmatch(reading.signal):
+        return False  # "Launched in 2021.": when something began, with nothing said about applying
     return reading.state is not State.UNKNOWN or (bare and bool(reading.signal))
+
+
+_EVENT_ONLY = re.compile(r"(?:(?:has|have) )?(?:opened|launched)", re.I)
 
 
 # Every word _ABOUT_APPLYING knows starts with one of these, lower-cased: a line holding none of them cannot

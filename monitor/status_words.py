@@ -106,6 +106,7 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b",
         r"\bopen[- ]ended\b",
         r"\bcontinuously (?:open|accepting)\b", r"\b(?:of )?(?:each|every) (?:calendar )?month\b", r"\bmonthly\b",
+        r"^\W*rolling\W*$",  # a hub's or a table's one-word status
         r"\bno (?:restrictions?|limits?) on (?:\w+ ){0,12}?when (?:\w+ )?(?:can|may) (?:apply|submit|register)\b",
     )),
     ("open", _any(
