@@ -7,13 +7,18 @@ bare git remote in a temp folder.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
+from monitor.pullrequest import Git, GitError
 from tests.action_runner import ACTION, ROOT, Runner
 from tests.fake_github import REPO, FakeGitHub, served
 from tests.server import TestServer, html, respond
@@ -99,3 +104,45 @@ def test_two_nights_end_to_end(hub: tuple[Path, Path], tmp_path: Path) -> None:
     # Saving the same report again (a night that found the same) adds no commit to the state branch.
     assert second.run(only="Save reports/") == 0
     assert len(git(remote, "log", "--format=%H", "hub-monitor-state").split()) == 2
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A git server that has no repositories and remembers the Authorization headers each request carried."""
+
+    seen: ClassVar[list[list[str]]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get_all("Authorization") or [])
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_token_is_sent_once_when_the_checkout_kept_its_own(tmp_path: Path) -> None:
+    # actions/checkout (persist-credentials: true, its default) leaves `http.<server>/.extraheader` in .git/config.
+    # git sends every header it is given, and GitHub refuses a request with two Authorization headers.
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.seen = []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        server_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        work = tmp_path / "work"
+        work.mkdir()
+        git(work, "init", "--quiet")
+        git(work, "config", f"http.{server_url}/.extraheader", "AUTHORIZATION: basic cGVyc2lzdGVk")
+        git(work, "remote", "add", "origin", f"{server_url}/{REPO}.git")
+        context = {"github.server_url": server_url, "github.repository": REPO, "inputs.token": "ghs_t0ken",
+                   "inputs.state-branch": "hub-monitor-state"}  # fmt: skip
+        runner = Runner(work, context)
+        assert runner.run(only="Restore reports/ from the state branch") == 0, runner.last_error
+        ours = "basic " + base64.b64encode(b"x-access-token:ghs_t0ken").decode()
+        pr_git = Git(work, auth_header=(server_url, f"AUTHORIZATION: {ours}"))
+        with pytest.raises(GitError):
+            pr_git.run("ls-remote", "origin")  # the fix-it pull request's git: no repository there
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    # The action's fetch and the fix-it pull request's git each sent the token they were given, once.
+    assert _Recorder.seen and all(headers == [ours] for headers in _Recorder.seen), _Recorder.seen
