@@ -234,9 +234,11 @@ class Repo:
         self.git(self.root, "clone", "--quiet", str(self.remote), name)
         return self.root / name
 
-    def run_step(self, name: str, cwd: Path, data_branch: str = "") -> subprocess.CompletedProcess[str]:
-        """The action's step as the nightly runs it (its inputs, DATA_BRANCH), after a check that found something."""
-        runner = Runner(cwd, {**nightly_context(data_branch), "github.server_url": str(self.server_url)}, self.env)
+    def run_step(self, name: str, cwd: Path, data_branch: str = "", path: str = "") -> subprocess.CompletedProcess[str]:
+        """The action's step as the nightly runs it (its inputs, DATA_BRANCH), after a check that found something;
+        `path` goes first on PATH."""
+        env = {**self.env, "PATH": f"{path}:{self.env['PATH']}"} if path else self.env
+        runner = Runner(cwd, {**nightly_context(data_branch), "github.server_url": str(self.server_url)}, env)
         runner.outcomes["check"], runner.outputs["check"] = "success", {"exit-code": "2"}
         runner.run(only=name)
         assert runner.last is not None, f"{name} did not run with the nightly's inputs"
@@ -286,6 +288,64 @@ def test_the_push_survives_someone_elses_push_and_loses_nothing(repo: Repo) -> N
     assert json.loads(repo.git(repo.remote, "show", "main:reports/latest.json")) == night
     author = repo.git(repo.remote, "log", "-1", "--format=%an <%ae> / %cn", "main")
     assert author == f"{BOT['GIT_USER_NAME']} <{BOT['GIT_USER_EMAIL']}> / {BOT['GIT_USER_NAME']}\n"
+
+
+def race_on_first_push(repo: Repo, other: Path, branch: str) -> Path:
+    """Someone else's commit, made in `other`, lands on `branch` while the first push is on its way, so that push
+    is refused; a `sleep` that only counts keeps the retry instant. Returns the file the sleeps are counted in."""
+    repo.git(other, "push", "-q", "origin", f"HEAD:refs/pending/{branch}")
+    hook = repo.remote / "hooks" / "pre-receive"
+    # Outside the push's quarantine, as a second pusher would be; once only.
+    hook.write_text(
+        "#!/bin/sh\n"
+        f'[ -e "$GIT_DIR/raced" ] && exit 0\ntouch "$GIT_DIR/raced"\n'
+        "env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES "
+        f"git update-ref refs/heads/{branch} refs/pending/{branch}\n"
+    )  # fmt: skip
+    hook.chmod(0o755)
+    bin_dir = repo.root / "bin"
+    bin_dir.mkdir()
+    slept = repo.root / "slept"
+    (bin_dir / "sleep").write_text(f'#!/bin/sh\necho "$1" >> "{slept}"\n')
+    (bin_dir / "sleep").chmod(0o755)
+    return slept
+
+
+def test_a_push_refused_by_a_concurrent_push_is_retried_and_loses_nothing(repo: Repo) -> None:
+    runner = repo.clone("runner")
+    other = repo.clone("other")
+    (other / "README.md").write_text("# Hub\n\nPushed while the nightly was pushing.\n")
+    repo.git(other, "-c", "user.name=Maintainer", "-c", "user.email=m@example.org", "commit", "-qam", "docs")
+    slept = race_on_first_push(repo, other, "main")
+    night = write_night(runner, "2026-11-28T03:17:05Z", ("dead-link",))
+    done = repo.run_step("Save reports/", runner, path=str(repo.root / "bin"))
+    assert done.returncode == 0, done.stderr
+    assert "Push attempt 1 failed" in done.stdout and slept.read_text().split() == ["5"]
+    assert repo.log()[:3] == ["Nightly hub report " + time.strftime("%Y-%m-%d", time.gmtime()), "docs", "start"]
+    assert "Pushed while the nightly was pushing." in repo.git(repo.remote, "show", "main:README.md")
+    assert json.loads(repo.git(repo.remote, "show", "main:reports/latest.json")) == night
+
+
+def test_a_data_branch_push_refused_by_a_concurrent_push_is_retried_on_its_new_tip(repo: Repo) -> None:
+    runner = repo.clone("runner")
+    write_night(runner, "2026-11-27T03:17:05Z", ("dead-link",))
+    assert repo.run_step("Save reports/", runner, "hub-monitor-data").returncode == 0
+    # Another run's commit on the data branch arrives while tonight's is being pushed.
+    other = repo.clone("other")
+    repo.git(other, "fetch", "-q", "origin", "hub-monitor-data")
+    repo.git(other, "checkout", "-q", "FETCH_HEAD")
+    (other / "reports" / "note.txt").write_text("Another run.\n")
+    repo.git(other, "add", "reports/note.txt")
+    repo.git(other, "-c", "user.name=Maintainer", "-c", "user.email=m@example.org", "commit", "-qm", "other run")
+    slept = race_on_first_push(repo, other, "hub-monitor-data")
+    night = write_night(runner, "2026-11-28T03:17:31Z", ("dead-link", "status-changed"))
+    done = repo.run_step("Save reports/", runner, "hub-monitor-data", path=str(repo.root / "bin"))
+    assert done.returncode == 0, done.stderr
+    assert "Push attempt 1 failed" in done.stdout and slept.read_text().split() == ["5"]
+    # Tonight's commit sits on top of the other one: its history is kept, tonight's reports/ is the tree.
+    assert repo.log("hub-monitor-data")[1] == "other run"
+    assert len(repo.log("hub-monitor-data")) == 3
+    assert json.loads(repo.git(repo.remote, "show", "hub-monitor-data:reports/latest.json")) == night
 
 
 def test_a_second_identical_night_makes_no_commit(repo: Repo) -> None:
