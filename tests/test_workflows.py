@@ -167,6 +167,11 @@ def test_nightly_commands_exist_in_the_cli(tmp_path: Path) -> None:
     for argv in argvs[1:]:
         assert argv[argv.index("--json") + 1] == check["json_path"] == "reports/latest.json"
         assert argv[argv.index("--repo") + 1] == "octo-org/hub"
+    # Both act with the job's own token (the nightly passes none, so the input's default).
+    assert "token" not in the_action_step(load("nightly.yml"))["with"]
+    assert ACTION["inputs"]["token"]["default"] == "${{ github.token }}"
+    for name in ("Open, update and close stale-entry issues", "Keep the fix-it pull request in step"):
+        assert action_step(name)["env"]["GITHUB_TOKEN"] == "${{ inputs.token }}"
 
 
 @pytest.mark.parametrize(("code", "fails"), [(0, False), (2, False), (4, False), (1, True), (3, True)])
