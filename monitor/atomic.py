@@ -1,11 +1,16 @@
-"""The one place files are written: temp file in the same folder, fsync, then rename.
+"""The one place files are written: temp files in the same folder, one sync, then renames.
 
 A crash or kill at any moment leaves either the previous complete file or the new complete file.
+A run's files (thousands of snapshots on a first night) are synced to disk together, once, before the
+first rename: one fsync per file cost a journal commit each, 15% of a 10,000-entry run on a quiet disk
+and far more on a busy one. On Linux the sync is ``syncfs`` of each file system written to; elsewhere
+each temp file is fsynced as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import json
 import os
@@ -60,9 +65,10 @@ def write_atomic(path: Path, data: FileData) -> None:
 def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
     """Write several files as nearly at once as a file system allows.
 
-    Every file is first written to a temp file beside it and synced; only when all are on disk are they
-    renamed into place, in the order given. So a full disk or a read-only folder leaves every previous
-    file as it was, and a kill during the renames leaves each file either old or new, never partial.
+    Every file is first written to a temp file beside it; all of them are synced at once, and only when
+    all are on disk are they renamed into place, in the order given (the state file last, so it never names
+    a snapshot that is not on disk). So a full disk or a read-only folder leaves every previous file as it
+    was, and a kill during the renames leaves each file either old or new, never partial.
     """
     staged: list[tuple[str, Path]] = []
     made: list[str] = []  # every temp file created, registered the moment it exists
@@ -74,6 +80,7 @@ def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
             # A folder where a file should go would fail its rename after the others had landed.
             if path.is_dir():
                 raise WriteError(f"cannot write {path}: it is a folder; the previous files are intact")
+        _sync_staged(staged)
         while staged:
             tmp, path = staged[0]
             try:
@@ -90,12 +97,16 @@ def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
                 for tmp in made:
                     with contextlib.suppress(OSError):
                         os.unlink(tmp)
-    for folder in dict.fromkeys(path.parent for path, _ in files):
-        _fsync_dir(folder)
+    folders = list(dict.fromkeys(path.parent for path, _ in files))
+    # The renames themselves must reach the disk, or a power cut could bring back the old names.
+    if not _syncfs_each(folders):
+        for folder in folders:
+            _fsync_dir(folder)
 
 
 def _stage(path: Path, data: FileData, made: list[str]) -> str:
-    """A synced temp file beside ``path`` holding ``data``; its name, also appended to ``made`` at once."""
+    """A temp file beside ``path`` holding ``data`` (written, not yet synced); its name, also appended to
+    ``made`` at once."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with interrupts_deferred():  # a Ctrl-C between the two would leave the file unknown, so never deleted
@@ -108,7 +119,6 @@ def _stage(path: Path, data: FileData, made: list[str]) -> str:
         with os.fdopen(fd, "wb") as handle:
             _write(handle, data() if callable(data) else data)
             handle.flush()
-            os.fsync(handle.fileno())
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -117,6 +127,72 @@ def _stage(path: Path, data: FileData, made: list[str]) -> str:
         hint = " (disk full)" if exc.errno == errno.ENOSPC else ""
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}{hint}; the previous files are intact") from exc
     return tmp
+
+
+def _sync_staged(staged: list[tuple[str, Path]]) -> None:
+    """Every staged temp file's data on disk, before any is renamed: one syncfs per file system written
+    to, or (without syncfs) one fsync per file. A failure here is a WriteError like a failed write."""
+    if not staged:
+        return
+    try:
+        if _syncfs_each(list(dict.fromkeys(path.parent for _, path in staged)), strict=True):
+            return
+        for tmp, _ in staged:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        hint = " (disk full)" if exc.errno == errno.ENOSPC else ""
+        where = ", ".join(str(path) for _, path in staged[:3]) + (" and others" if len(staged) > 3 else "")
+        raise WriteError(
+            f"cannot write {where}: {exc.strerror or exc}{hint}; the previous files are intact"
+        ) from exc
+
+
+def _syncfs_each(folders: list[Path], strict: bool = False) -> bool:
+    """syncfs(2) the file system of each folder once; False where syncfs is not available (not Linux).
+
+    With ``strict`` an error is raised (the data may not be on disk); without, it is ignored as a
+    failed directory fsync always was.
+    """
+    syncfs = _SYNCFS
+    if syncfs is None:
+        return False
+    done: set[int] = set()
+    for folder in folders:
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            if strict:
+                raise
+            continue
+        try:
+            device = os.fstat(fd).st_dev
+            if device in done:
+                continue
+            if syncfs(fd) != 0:
+                code = ctypes.get_errno()
+                if strict:
+                    raise OSError(code, os.strerror(code))
+            done.add(device)
+        finally:
+            os.close(fd)
+    return True
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
+
+
+_SYNCFS = _load_syncfs()
 
 
 @contextlib.contextmanager

@@ -131,10 +131,13 @@ def cmd_init(args: argparse.Namespace) -> ExitCode:
 
 
 def cmd_demo(args: argparse.Namespace) -> ExitCode:
-    from monitor.cli import ExitCode
-    from monitor.demo import run_demo
+    from monitor.cli import ExitCode, UsageError
+    from monitor.demo import DemoFolderError, run_demo
 
-    print(run_demo(Path(args.folder)).render())
+    try:
+        print(run_demo(Path(args.folder)).render())
+    except DemoFolderError as exc:
+        raise UsageError(str(exc)) from exc
     return ExitCode.OK
 
 

@@ -101,13 +101,31 @@ def serve_site() -> Iterator[str]:
         thread.join(timeout=5)
 
 
+class DemoFolderError(Exception):
+    """The demo's folder holds something else: the demo never writes over files it did not make."""
+
+
+# Marks a folder the demo made, so a second run may empty it and start from the first night again.
+_MARK = ".hub-monitor-demo"
+
+
+def _fresh(folder: Path) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / _MARK).exists():
+            raise DemoFolderError(f"{folder} already holds other files; give the demo an empty or new folder")
+        for path in sorted(folder.rglob("*"), reverse=True):  # a previous demo's files: its state would carry over
+            path.rmdir() if path.is_dir() else path.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / _MARK).write_text("made by `hub-monitor demo`; it empties this folder when run again\n")
+
+
 def run_demo(folder: Path) -> DemoResult:
     """Serve the site, run two nights of `check`, plan the issues; everything is written under `folder`."""
     from monitor.cli import main
     from monitor.fix import plan_fixes
     from monitor.github import plan_sync
 
-    folder.mkdir(parents=True, exist_ok=True)
+    _fresh(folder)
     reports = folder / "reports"
     catalog = folder / "catalog.yaml"
     exit_codes: list[int] = []

@@ -17,13 +17,16 @@ Decisions worth knowing (the README's flags table repeats them):
   retried within a pass (they are rarely momentary, and failing fast makes "network unavailable" quick);
   the second pass gives them another chance. 404/410 are never retried within a pass. A bot wall's
   challenge (monitor/challenge.py) is never retried, in the pass or the second one: it answers alike.
-* Retry-After (429/503, seconds or HTTP date) postpones the next request *to that host only*; other
-  hosts go on. Beyond ``retry_after_cap`` the URL is ``rate-limited`` at once, and so is every other URL
-  of that host until the requested time. A host that answered 429 or sent Retry-After is slowed down
-  in proportion to how often it asked: each such answer halves its concurrency (floor 1), and the only
-  wait is the Retry-After itself. Calm answers win the concurrency back one request at a time (every
-  two rounds of them), up to the configured ceiling. The interval is not stretched: one 429 among
-  thousands of answers must not turn a run of minutes into hours.
+* Retry-After (seconds or HTTP date) on a 429 is scoped to the URL that got it: that URL waits (outside
+  any slot) and is asked again, while the host's other URLs go on. A host-wide hold (no request to the
+  host until the requested time) and a halved concurrency (floor 1) are kept for the answers that speak for
+  the host: a 429 when 429s are frequent (at least ``FREQUENT_429`` of the host's last ``RECENT_ANSWERS``
+  answers), a 429 without Retry-After (its concurrency is halved; the URL backs off as for a 5xx), and a
+  503 with Retry-After (the server is unavailable, not one URL). Beyond ``retry_after_cap`` the URL is
+  ``rate-limited`` at once, and so is every other URL of that host until the requested time. Calm answers
+  win the concurrency back one request at a time (every two rounds of them), up to the configured ceiling.
+  The interval is not stretched: one 429 among thousands of answers must not turn a run of minutes into
+  hours, nor hold back every other URL of its host for the length of a Retry-After.
 * Second pass: after the first pass, URLs that failed with connect/DNS/TLS/timeout/protocol errors,
   5xx, 404/410, 408 or 425 are fetched once more; the later answer is kept.
 * Bodies are read only for text types (HTML, XML, plain text, or no content type), streamed and
@@ -293,6 +296,8 @@ def find_meta_refresh(body: bytes) -> str | None:
     """The target of a ``<meta http-equiv="refresh">`` near the top of an HTML page, if any."""
     head = body[:META_REFRESH_WINDOW]
     lower = head.lower()
+    if b"http-equiv" not in lower:
+        return None  # most pages: no tag to read (an attribute's name cannot hide behind an entity)
     for match in _META_TAG.finditer(head):
         attrs = _attributes(match.group(0).decode("latin-1"))
         if attrs.get("http-equiv", "").strip().lower() != "refresh":
@@ -592,6 +597,13 @@ _WORKERS_PER_SLOT = 4
 # --- per-host politeness ------------------------------------------------------------------------------
 
 
+# A 429 with Retry-After speaks for its own URL, unless the host's recent answers hold this many 429s: a
+# host that rate-limits the crawler answers 429 to a large share of its requests, while a few 429s in a
+# thousand are per-URL limits (or bad luck) that must not hold back the host's other URLs. With a 5%
+# sprinkle of 429s, 5 in a window of 20 happens for about 1% of them; 3 in 20 would for a quarter.
+RECENT_ANSWERS = 20
+FREQUENT_429 = 5
+
 # After a 429 has halved a host's ceiling, this many rounds of calm answers (each round as many answers as
 # the current ceiling) win one request back: additive increase, multiplicative decrease, as TCP does.
 _CALM_ROUNDS = 2
@@ -608,6 +620,7 @@ class _HostState:
     active: int = 0
     calm: int = 0  # calm answers since the last 429 or the last step back up
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_ANSWERS))  # was each a 429?
 
     def __post_init__(self) -> None:
         self.limit = self.limit or self.ceiling
@@ -646,6 +659,7 @@ class _HostState:
         Without a way back, two or three 429s among thousands of answers left a host one request at a
         time for the rest of the run. The waiters a step lets start are woken when a slot is released.
         """
+        self.recent.append(status == 429)
         if self.limit >= self.ceiling or status == 429 or status >= 500:
             return
         self.calm += 1
@@ -653,6 +667,11 @@ class _HostState:
             self.limit += 1
             self.calm = 0
             log.debug("%s answered calmly: up to %d request(s) at a time again", self.name, self.limit)
+
+    @property
+    def pressed(self) -> bool:
+        """Whether 429s are frequent: at least FREQUENT_429 of the last RECENT_ANSWERS answers."""
+        return sum(self.recent) >= FREQUENT_429
 
     def defer(self, until: float) -> None:
         self.next_at = max(self.next_at, until)
@@ -899,11 +918,25 @@ class Crawler:
             while queue:
                 await job(queue.popleft())
 
+        # No more workers in all than the run's shared slots can keep busy (_WORKERS_PER_SLOT each): beyond
+        # that they only queue, and a URL whose retry is due (after a 429's Retry-After) queued behind them all.
+        share = -(-self.settings.max_concurrency * _WORKERS_PER_SLOT // max(1, len(queues)))
+        workers = {
+            key: min(
+                len(queue),
+                max(1, self.settings.for_host(key[0]).concurrency or 1) * _WORKERS_PER_SLOT,
+                max(_WORKERS_PER_SLOT, share),
+            )
+            for key, queue in queues.items()
+        }
         async with asyncio.TaskGroup() as group:
-            for (host, _), queue in queues.items():
-                ceiling = self.settings.for_host(host).concurrency or 1
-                for _ in range(min(len(queue), max(1, ceiling) * _WORKERS_PER_SLOT)):
-                    group.create_task(worker(queue))
+            # Started in turns across the hosts, so the run's shared slots (max_concurrency, first come first
+            # served) go round the hosts. Started host after host, each host had every shared slot in turn: 32
+            # connections to one host at a time, and its pool gone stale while the seven others were served.
+            for turn in range(max(workers.values(), default=0)):
+                for key, queue in queues.items():
+                    if turn < workers[key]:
+                        group.create_task(worker(queue))
 
     async def fetch(self, url: str) -> FetchResult:
         """Fetch one URL with retries; never raises (but for cancellation): whatever goes wrong is data."""
@@ -1100,10 +1133,14 @@ class Crawler:
         retry_after = self._retry_after(result)
         if result.status == 429 or retry_after is not None:
             host = self._host_state(httpx.URL(result.final_url))
+            beyond_cap = retry_after is not None and retry_after > self.settings.retry_after_cap
+            if result.status == 429 and retry_after is not None and not beyond_cap and not host.pressed:
+                # Only this URL waits, in fetch() and outside any slot; the host's other URLs go on.
+                return None if attempt > self.settings.max_retries else retry_after
             host.slow_down()
             if retry_after is not None:
                 host.defer(self._clock() + retry_after)
-                if retry_after > self.settings.retry_after_cap:
+                if beyond_cap:
                     result.error = FetchError.RATE_LIMITED
                     result.error_detail = (
                         f"asked to wait {retry_after:.0f} s (Retry-After), longer than the "

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,7 +153,6 @@ class _Tree:
     text: str
     entries: SequenceNode
     by_id: dict[str, MappingNode]
-    line_starts: list[int]
 
     def line_end(self, index: int) -> int:
         """Index just past the newline of the line holding `index` (a trailing comment stays on its line)."""
@@ -179,8 +177,7 @@ def _compose(text: str) -> _Tree:
             id_node = _get(node, "id")
             if isinstance(id_node, ScalarNode):
                 by_id.setdefault(id_node.value, node)
-    starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    return _Tree(text, entries, by_id, starts)
+    return _Tree(text, entries, by_id)
 
 
 def _get(mapping: Node, key: str) -> Node | None:
@@ -294,7 +291,9 @@ def _plan_entry(tree: _Tree, entry_id: str, changes: list[Change], plan: FixPlan
             continue
         now = _value(_get(node, change.kind)) if change.kind != "aliases" else None
         if change.kind in ("url", "status") and now != change.current:
-            plan.skipped.append((change, f"the catalog changed since the report (it now says {now!r})"))
+            done = now == change.new
+            plan.skipped.append((change, "already done" if done else
+                                 f"the catalog changed since the report (it now says {now!r})"))  # fmt: skip
             continue
         if change.kind == "url":
             edits.append(_set_field(tree, node, "url", change.new))

@@ -17,6 +17,7 @@ Evidence keys with their own rendering (any other key is shown as a labelled, es
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -144,9 +145,16 @@ _DRIFT_WORDS = {
 }
 
 
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
 def anchor(entry_id: str) -> str:
-    """The id of an entry's detail block; ids are catalog slugs, safe in HTML as they are."""
-    return f"entry-{entry_id}"
+    """The id of an entry's detail block. Catalog ids are slugs, safe in HTML and in a link as they are; any
+    other id (a report file edited by hand) is replaced by a digest of it, so it can neither break out of the
+    attribute nor the link."""
+    if _SLUG.fullmatch(entry_id):
+        return f"entry-{entry_id}"
+    return "entry-x" + hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def triage_table(data: Mapping[str, Any], attention: list[Mapping[str, Any]] | None = None) -> list[str]:
@@ -158,12 +166,16 @@ def triage_table(data: Mapping[str, Any], attention: list[Mapping[str, Any]] | N
     lines = ["| Entry | What is wrong | Change to make | Since | Issue |", "| --- | --- | --- | --- | --- |"]
     for e in attention:
         acting = _acting(e)
-        name = f"[{escape_md(e['title'], 80)}](#{anchor(e['id'])})"
-        wrong = escape_md("; ".join(dict.fromkeys(problem_words(f) for f in acting)), 120)
+        # Short cells keep a row to a line or two: the title is cut, the problems beyond the one the change
+        # is about are counted (the details list them).
+        name = f"[{escape_md(e['title'], 48)}](#{anchor(e['id'])})"
+        about, change = _one_change(e, acting)
+        others = len({problem_words(f) for f in acting} - {about})
+        wrong = escape_md(about, 60) + (f" (+{others})" if others else "")
         since = min((f.get("first_seen") or "" for f in acting), default="") or "—"
         number = issues.get(e["id"]) if isinstance(issues, Mapping) else None
         issue = f"#{int(number)}" if isinstance(number, int) else ""
-        lines.append(f"| {name} | {wrong} | {_one_change(e, acting)} | {escape_md(since, 12)} | {issue} |")
+        lines.append(f"| {name} | {wrong} | {change} | {escape_md(since, 12)} | {issue} |")
     return [*lines, ""]
 
 
@@ -179,8 +191,9 @@ def problem_words(f: Mapping[str, Any]) -> str:
     return PHRASES.get(f["code"], (f["code"], f["code"]))[0]
 
 
-def _one_change(e: Mapping[str, Any], acting: list[Mapping[str, Any]]) -> str:
-    """The triage cell: `field` line N → the new value as it is pasted, or what to do with the field."""
+def _one_change(e: Mapping[str, Any], acting: list[Mapping[str, Any]]) -> tuple[str, str]:
+    """The triage cells: what the one change is about (a few words), and the change: `field` line N and the new
+    value as it is pasted, or what to do with the field."""
     proposals = e.get("proposals") or []
     if proposals:
         p = proposals[0]
@@ -188,22 +201,25 @@ def _one_change(e: Mapping[str, Any], acting: list[Mapping[str, Any]]) -> str:
         value = yaml_line(p["field"], p["new"]) if p["action"] == "set" else f"- {p['new']}"
         hub = " (and on the hub)" if p.get("hub_new") else ""
         unsure = " (check first)" if not p.get("sure", True) else ""
-        return f"line {line}: {copyable(value, in_table=True)}{hub}{unsure}"
-    drifts = {(f.get("evidence") or {}).get("drift") for f in acting if f["code"] == Code.HUB_DRIFT}
-    if drifts & {"gone-from-hub", "candidate-not-on-hub"}:
+        about = next((f for f in acting if f["code"] in (p.get("codes") or [])), acting[0] if acting else None)
+        words = problem_words(about) if about else str(p.get("field"))
+        return words, f"line {line}: {copyable(value, in_table=True)}{hub}{unsure}"
+    gone = [f for f in acting if f["code"] == Code.HUB_DRIFT
+            and (f.get("evidence") or {}).get("drift") in ("gone-from-hub", "candidate-not-on-hub")]
+    if gone:
         # The hub no longer lists it: whatever else is wrong, the one change is to drop it.
-        return f"`entry` line {e.get('line')}: delete the entry"
+        return problem_words(gone[0]), f"`entry` line {e.get('line')}: delete the entry"
     for f in acting:
         if f["code"] == Code.HUB_DRIFT:
             ev = f.get("evidence") or {}
             if ev.get("drift") == "title-changed" and ev.get("hub"):
                 value = copyable(yaml_line("title", ev["hub"]), in_table=True)
-                return f"line {_field_line(e, 'title')}: {value}"
+                return problem_words(f), f"line {_field_line(e, 'title')}: {value}"
             continue
         if f["code"] in _FIELD_OF:
             name, todo = _FIELD_OF[f["code"]]
-            return f"`{name}` line {_field_line(e, name)}: {todo}"
-    return f"`entry` line {e.get('line')}: see the details"
+            return problem_words(f), f"`{name}` line {_field_line(e, name)}: {todo}"
+    return (problem_words(acting[0]) if acting else "see the details"), f"`entry` line {e.get('line')}: see the details"
 
 
 def _field_line(e: Mapping[str, Any], name: str) -> Any:
@@ -212,7 +228,9 @@ def _field_line(e: Mapping[str, Any], name: str) -> Any:
         if p.get("field") == name and p.get("catalog_line"):
             return p["catalog_line"]
     lines = e.get("field_lines") or {}
-    return lines.get(name) or e.get("line")
+    line = lines.get(name) if isinstance(lines, Mapping) else None
+    # A report read back from a file is input like any other: only a whole number is written as a line.
+    return line if isinstance(line, int) and not isinstance(line, bool) else e.get("line")
 
 
 def yaml_line(name: str, value: str) -> str:
@@ -336,12 +354,11 @@ def _needs_attention(data: Mapping[str, Any], attention: list[Mapping[str, Any]]
 
 def _detail_heading(e: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
     """The entry's title (the triage table links here) and its facts on one line."""
-    facts = [f"**{e['severity']}**", escape_md(e["section"], 80), f"entry {escape_md(e['id'], 80)}"]
+    # Where it ends up (a redirect) is in the evidence's chain and in the proposal that follows.
+    facts = [f"**{e['severity']}**", escape_md(e["section"], 80)]
     if e.get("line"):
         facts.append(f"line {e['line']}")
     facts.append(link(e["url"]) if e.get("url") else "no URL in the catalog")
-    if e.get("final_url") and e["final_url"] != e.get("url"):
-        facts.append(f"ends at {code_span(e['final_url'])}")
     return [f'### <a id="{anchor(e["id"])}"></a>{escape_md(e["title"], 200)}', " · ".join(facts), ""]
 
 
@@ -489,7 +506,7 @@ def _not_planned(data: Mapping[str, Any]) -> list[str]:
     titles = {e["id"]: e["title"] for e in data["entries"]}
     return [
         f"- {escape_md(titles.get(i, i), 200)} ({escape_md(i, 80)}): a maintainer closed its issue as not "
-        "planned, so no new issue is opened."
+        "planned, which accepts the findings it was about; a different finding opens a new issue."
         for i in data.get("not_planned", [])
     ]
 
@@ -502,7 +519,7 @@ def _changes(data: Mapping[str, Any]) -> list[str]:
 
     def name(entry_id: str) -> str:
         title = escape_md(titles.get(entry_id, entry_id), 120)
-        return f"[{title}](#{anchor(entry_id)})" if entry_id in titles and _SLUG.fullmatch(entry_id) else title
+        return f"[{title}](#{anchor(entry_id)})" if entry_id in titles else title
 
     def words(code: str) -> str:
         return escape_md(PHRASES.get(code, (code, code))[0], 80)
@@ -526,9 +543,6 @@ def _changes(data: Mapping[str, Any]) -> list[str]:
     if notes:
         lines.append(f"- {_count(notes, 'information note', 'information notes')} came or went (see the details).")
     return lines
-
-
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
 
 def _is_info(code: str) -> bool:

@@ -15,7 +15,9 @@ GitError when a git command fails; both stop the sync and are reported in `PrRes
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -36,6 +38,7 @@ MARKER = "<!-- hub-monitor:fix-pr -->"
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 TITLE = "Hub Monitor: catalog fixes"
+_PRINT = re.compile(r"<!-- hub-monitor:fixes=([0-9a-f]+) -->")
 
 
 class GitError(Exception):
@@ -147,6 +150,7 @@ def pr_body(plan: FixPlan, report: Mapping[str, Any], catalog_path: str,
     issues = issues or {}
     lines = [
         MARKER,
+        f"<!-- hub-monitor:fixes={fingerprint(plan, issues)} -->",
         f"Hub Monitor proposes these changes to `{catalog_path}` from the report of {report.get('today')}.",
         "The catalog mirrors the hub page: **make the matching edit on the hub page, then merge**; merging is the",
         "confirmation that the hub was updated. Push to this branch to adjust a change: the bot will not overwrite",
@@ -166,6 +170,19 @@ def pr_body(plan: FixPlan, report: Mapping[str, Any], catalog_path: str,
     if len(body) > BODY_LIMIT - 200:
         body = body[: BODY_LIMIT - 400] + "\n\n… (cut: see the report for the rest)\n"
     return body
+
+
+def fingerprint(plan: FixPlan, issues: Mapping[str, int]) -> str:
+    """What the pull request proposes (the catalog text, the skipped changes, the linked issues), in 12 hex
+    digits: the description changes only when this does, not with each night's date."""
+    parts = [plan.text, *sorted(f"{c.entry_id} {c.kind} {why}" for c, why in plan.skipped),
+             *sorted(f"{k}#{v}" for k, v in issues.items())]  # fmt: skip
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:12]
+
+
+def _printed(pr: Mapping[str, Any] | None) -> str | None:
+    found = _PRINT.search(str((pr or {}).get("body") or ""))
+    return found.group(1) if found else None
 
 
 def _change_lines(n: int, change: Change) -> list[str]:
@@ -271,6 +288,15 @@ def _sync(api: Api, git: Git, plan: FixPlan, report: Mapping[str, Any], repo: st
     open_issues = {i.entry_id: i.number for i in map(parse_issue, api.list_issues(repo, label))
                    if i is not None and i.state == "open"}  # fmt: skip
     body = pr_body(plan, report, catalog_path, open_issues)
+    wanted = _printed({"body": body})
+    if pr is None:
+        closed = api.request("GET", f"{pulls}?" + str(httpx.QueryParams(
+            {"head": f"{owner}:{BRANCH}", "state": "closed", "per_page": 100}))).json()  # fmt: skip
+        last = max(closed, key=lambda p: p["number"]) if isinstance(closed, list) and closed else None
+        if last is not None and not last.get("merged_at") and _printed(last) == wanted:
+            # A maintainer closed exactly these changes without merging: that is an answer, not an oversight.
+            result.actions.append(f"not reopening: #{last['number']} was closed without merging these same changes")
+            return
     if foreign:
         # A maintainer has worked on the branch: their commits are theirs. Say what the bot would change instead.
         result.actions.append(f"not pushing: {BRANCH} has commits by others ({'; '.join(foreign)})")
@@ -294,7 +320,7 @@ def _sync(api: Api, git: Git, plan: FixPlan, report: Mapping[str, Any], repo: st
             made = api.request("POST", pulls, payload={"title": TITLE, "head": BRANCH, "base": base_branch,
                                                        "body": body})  # fmt: skip
             result.number = int(made.json()["number"])
-    elif pr.get("body") != body:
+    elif _printed(pr) != wanted:
         result.actions.append(f"update #{pr['number']}'s description")
         if not result.dry_run:
             api.request("PATCH", f"{pulls}/{pr['number']}", payload={"title": TITLE, "body": body})

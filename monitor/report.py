@@ -80,7 +80,9 @@ def to_json(
         if er.checked or not er.entry.url or e["severity"] != Severity.OK.value
     )
     order = {er.entry.id: i for i, er in enumerate(run.entries)}
-    entry_drift = [(er.entry.id, f) for er in run.entries for f in er.findings]
+    # An entry whose hub-drift is accepted (kept in the catalog on purpose) is not proposed for removal.
+    entry_drift = [(er.entry.id, f) for er in run.entries for f in er.findings
+                   if not any(a.code == str(f.code) and a.holds(run.today) for a in er.entry.accept)]
     return {
         "schema": SCHEMA,
         "tool": TOOL,

@@ -1,13 +1,18 @@
-"""Status text: what a sentence such as "Applications open soon." claims, and which deadlines it names.
+"""Status text: what a sentence such as "Applications open soon." claims, and which deadlines to apply it names.
 
 - `classify` reads one status text into a `StatusReading`: a `State` and the deadlines in it.
 - `find_status_sentences` picks out a page's own sentences about applications.
-- `parse_deadlines` finds the dates after "close", "closes", "deadline", "due", "by" or "until".
+- `parse_deadlines` gives the deadlines to apply (or register, or submit) that a text names.
 
-Dates are parsed by python-dateutil, but only the date expression cut out of the clause: given a whole
-sentence, its fuzzy mode reads stray numbers ("ARENA 7.0", "the 2024 cohort") as days and years. Zone names
-are mapped here, explicitly, to IANA zones so that daylight saving comes from the tz database. Nothing in
-this module raises on arbitrary text.
+How a text is read (the wordings are tables in `monitor.status_words`): `monitor.dates` finds every date in
+it (ranges, times and zones attached); the text is cut into clauses (at sentence ends and ";", an "If ...,"
+part kept apart as a condition); each clause is searched for the words that state an open, closed,
+opening-soon or rolling call, with negation read up to six words back ("We don't consider applications on
+a rolling basis"); and each date takes its role from the nearest cue word before it (else after it): a
+deadline ("closes", "due", "submit", "no later than"), an opening ("the portal opens"), or something else
+("decisions by", "the cohort runs", "established in"). Only deadlines to apply count. A clause that gives a
+deadline and says nothing else says "open"; one in the past tense ("were due", "closed on") says "closed".
+Nothing here raises on arbitrary text, and every pattern is bounded.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from itertools import accumulate
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from itertools import accumulate, pairwise
 
-from dateutil import parser as dateutil_parser
+from monitor.dates import MAX_TEXT, DateMention, find_dates, with_clock_nearby
+from monitor.status_words import CUES, DEADLINE, NOUN, OPENING, OTHER, OTHER_NOUN, SIGNALS, SUBJECT, WEAK
 
 __all__ = [
     "Deadline",
@@ -46,11 +52,17 @@ class Deadline:
     when: datetime  # aware
     zone: str  # the zone used: an IANA name, "UTC-12 (AoE)", or "UTC" when the text names none
     zone_stated: bool = True
+    year_stated: bool = True
+    # "by 15 March each year": a deadline that comes back, so it never passes.
+    recurring: bool = False
 
     @property
     def local_date(self) -> date:
         """The calendar day of the deadline where it was set: what "before today" is judged on."""
         return self.when.date()
+
+    def passed(self, today: date) -> bool:
+        return not self.recurring and self.local_date < today
 
 
 @dataclass(frozen=True)
@@ -67,96 +79,358 @@ class StatusReading:
         return self.state is State.UNKNOWN and bool(self.signal)
 
 
-# --- states ---------------------------------------------------------------------------------------------
+_SIGNAL_PATTERNS = tuple((State(state), re.compile(pattern, re.I)) for state, pattern in SIGNALS)
 
-# Tried in this order; within a text, a later state in _PRIORITY wins (see classify).
-_SIGNALS: tuple[tuple[State, re.Pattern[str]], ...] = (
-    (
-        State.UNKNOWN,
-        re.compile(r"\bstatus (?:is )?unknown\b|\bunknown status\b|\bstatus(?: is)? unclear\b", re.I),
-    ),
-    (
-        State.CLOSED,
-        re.compile(
-            r"\b(?:are|is|now|currently|have|has|been|applications?|registrations?|submissions?)\s+closed\b"
-            r"|^\s*closed\b"
-            r"|\bno longer (?:accepting|taking|open|available)\b"
-            r"|\b(?:not|n't) (?:currently |presently )?(?:accepting|taking|open)\b(?! yet)"
-            r"|\bclosed for (?:applications|registration|submissions)\b"
-            r"|\b(?:deadline|application period) has (?:now )?passed\b",
-            re.I,
-        ),
-    ),
-    (
-        State.OPENING_SOON,
-        re.compile(
-            r"\bopen(?:s|ing)? soon\b|\bcoming soon\b|\bwill (?:re)?open\b|\bnot (?:yet|open yet)\b"
-            r"|\bopen(?:s|ing)? (?:later|in (?:early|mid|late|the)\b)"
-            r"|\bexpress(?:ions?)? (?:of )?interest\b|\bregister (?:your )?interest\b"
-            r"|\b(?:join|sign up (?:for|to)) (?:the |our )?(?:wait ?list|mailing list)\b|\bbe notified\b",
-            re.I,
-        ),
-    ),
-    (
-        State.ROLLING,
-        re.compile(
-            r"\brolling (?:basis|applications?|admissions?|deadline)\b|\bapplications? (?:are )?rolling\b"
-            r"|\bapply (?:at )?any ?time\b|\bopen (?:all )?year[- ]round\b",
-            re.I,
-        ),
-    ),
-    (
-        State.OPEN,
-        re.compile(
-            r"\b(?:are|is|now|currently) open\b|\bopen now\b|\bapply (?:now|today|here|by|before)\b"
-            r"|\bapplications? (?:are |is )?(?:now )?open\b(?! soon)(?!ing soon)"
-            r"|\b(?:now |currently )?accepting applications\b"
-            r"|\b(?:close|closes|closing|due)\b(?=[^.;]{0,40}\d)|\bclos(?:e|es|ing) soon\b"
-            r"|\bdeadline(?: is|:)?\s+(?=\w+ \d|\d)",
-            re.I,
-        ),
-    ),
-)
 # When one text says several things ("ARENA 7.0 is closed. Expressions of interest for 8.0 are open"),
 # the state a reader can act on wins: somewhere to apply now, then later, then nothing.
 _PRIORITY = (State.UNKNOWN, State.CLOSED, State.OPENING_SOON, State.ROLLING, State.OPEN)
 
-
-def classify(text: str, today: date | None = None) -> StatusReading:
-    """Read a status text. `today` resolves dates written without a year (default: today, UTC)."""
-    text = _tidy(text or "")
-    found = _signals(text)
-    # "Applications open soon" also matches the OPEN pattern's "applications open": soon wins.
-    if State.OPENING_SOON in found and State.OPEN in found and "soon" in found[State.OPENING_SOON].lower():
-        open_match = found[State.OPEN].lower()
-        if open_match.startswith("application") or open_match.endswith("open"):
-            del found[State.OPEN]
-    deadlines = tuple(parse_deadlines(text, today or datetime.now(UTC).date()))
-    if not found:
-        return StatusReading(State.UNKNOWN, deadlines, "", text)
-    state = max(found, key=_PRIORITY.index)
-    return StatusReading(state, deadlines, found[state], text)
-
-
-# "no longer accepting applications", "not currently open": the positive words after a negation.
-_NEGATED = re.compile(r"\b(?:no longer|not|n't|never|nor)\s+(?:\w+\s+)?$", re.I)
-_NEGATABLE = frozenset({State.OPEN, State.ROLLING, State.OPENING_SOON})
+# A negator up to six words before a signal, with no comma or "but" between: "not currently accepting",
+# "We don't consider applications on a rolling basis", "will not reopen".
+_NEGATOR = re.compile(r"\b(?:not|no|never|no longer|cannot|without|nor|neither)\b|n't\b", re.I)
+_SCOPE_BREAK = re.compile(r"[,:(]|\b(?:but|however|although|though|instead|yet|unless)\b", re.I)
+_NEGATED_TO = {
+    State.OPEN: State.CLOSED,
+    State.OPENING_SOON: State.CLOSED,
+    State.ROLLING: None,
+    State.CLOSED: State.OPEN,
+    State.UNKNOWN: State.UNKNOWN,
+}
+_EXPLICITLY_NEGATIVE = re.compile(
+    r"\b(?:no longer|not yet|not open yet|no (?:\w+ )?deadline|not open until)", re.I
+)
+_YET = re.compile(r"\byet\b", re.I)
 
 
-def _signals(text: str) -> dict[State, str]:
-    """Each state the text signals, with the first words that signal it."""
-    found: dict[State, str] = {}
-    for state, pattern in _SIGNALS:
-        for match in pattern.finditer(text):
-            if state in _NEGATABLE and _NEGATED.search(text, max(0, match.start() - 30), match.start()):
+# --- clauses --------------------------------------------------------------------------------------------------
+
+# Not after an initial or a short abbreviation: "Ph.D. student", "U.S. applicants", "No. 5".
+_CLAUSE_END = re.compile(r"(?<!\b[A-Za-z])(?<!\b(?:vs|no|nr|dr|mr|ms|st|jr|sr))[.!?](?=\s|$)|[;•·\n]", re.I)
+# "If the portal is closed, ...", "Once the funding is awarded, ...": the words up to the comma describe a
+# condition, not the state.
+_CONDITION = re.compile(
+    r"^\W*(?:if|unless|in case|should|whether|in the event|once|when|whenever|after)\b[^,]{0,150},", re.I
+)
+_CONDITIONAL_STATES = (State.OPEN, State.CLOSED)
+# "once the programme's registration has opened": open or closed in a subordinate clause is no statement.
+_SUBORDINATE = re.compile(r"\b(?:once|when|whenever|until|unless|if|after|while)\b(?:\s+\S+){0,5}\s*$", re.I)
+_LATE = re.compile(r"\blate (?:applications|submissions|entries|registrations|nominations)\b", re.I)
+_EOI = re.compile(r"\bexpress(?:ions?)? (?:of )?interest\b|\beois?\b", re.I)
+
+
+@dataclass(frozen=True)
+class _Clause:
+    start: int
+    end: int
+    condition_end: int  # the end of its "If ...," part, or its start
+
+
+def _clauses(text: str, dates: list[DateMention]) -> list[_Clause]:
+    """The clauses of `text`; a break inside a date ("Sept. 9", "5 p.m.") is no break."""
+    inside = [(d.start, d.end) for d in dates]
+    cuts = [0]
+    for match in _CLAUSE_END.finditer(text):
+        at = match.start()
+        if any(s <= at < e for s, e in inside):
+            continue
+        cuts.append(match.end())
+    cuts.append(len(text))
+    clauses = []
+    for a, b in pairwise(cuts):
+        if text[a:b].strip():
+            condition = _CONDITION.match(text, a, b)
+            clauses.append(_Clause(a, b, condition.end() if condition else a))
+    return clauses
+
+
+def _signals(clause: str, skip_to: int) -> list[tuple[State, str, int]]:
+    """Each state the clause signals, with its words and position, negations applied."""
+    if skip_to and any(p.search(clause, 0, skip_to) for st, p in _SIGNAL_PATTERNS if st in _CONDITIONAL_STATES):
+        return []  # "If the applications are closed, sign up to be alerted": all of it hangs on the condition
+    found: list[tuple[State, str, int]] = []
+    for state, pattern in _SIGNAL_PATTERNS:
+        # Opening-soon words count even in a condition: "If you'd like to submit in advance of the call, ...".
+        start = 0 if state is State.OPENING_SOON else skip_to
+        for match in pattern.finditer(clause, start):
+            if state in _CONDITIONAL_STATES and _SUBORDINATE.search(clause, max(0, match.start() - 40), match.start()):
                 continue
-            found[state] = match.group(0).strip()
+            if _LATE.search(clause, max(0, match.start() - 12), match.end()):
+                continue  # "Late applications are not accepted": a rule about lateness, not the state
+            turned = _negate(clause, state, match, start)
+            if turned is not None:
+                found.append((turned, match.group(0).strip(), match.start()))
             break
+    eoi = _EOI.search(clause)
+    if eoi:
+        # An expression of interest is asked for before a call opens: its "welcome" or "open" is opening-soon.
+        found = [(State.OPENING_SOON if st is State.OPEN else st, w, at) for st, w, at in found]
+        if not found:
+            found.append((State.OPENING_SOON, eoi.group(0), eoi.start()))
     return found
 
 
+def _negate(clause: str, state: State, match: re.Match[str], floor: int) -> State | None:
+    if _EXPLICITLY_NEGATIVE.match(match.group(0)) or _NEGATOR.match(match.group(0)) or state is State.UNKNOWN:
+        return state  # the pattern holds its own negation: "no specific date for submission", "not ... anymore"
+    window_start = max(floor, match.start() - 50)
+    window = clause[window_start : match.end()]
+    explicit = [m.span() for m in _EXPLICITLY_NEGATIVE.finditer(clause, floor, match.end())]
+    if any(a < match.end() and match.start() < b + 12 for a, b in explicit):
+        return None  # "no longer accepting applications" is read once, by its explicit pattern
+    breaks = list(_SCOPE_BREAK.finditer(window, 0, match.start() - window_start))
+    scope = breaks[-1].end() if breaks else 0
+    negators = [m for m in _NEGATOR.finditer(window, scope)
+                if not any(a <= window_start + m.start() < b for a, b in explicit)]  # fmt: skip
+    if not negators:
+        return state
+    words_between = window[negators[-1].end() : match.start() - window_start].split()
+    if negators[-1].start() < match.start() - window_start and len(words_between) > 6:
+        return state
+    if state is State.OPEN and _YET.search(clause, max(0, match.start() - 20), match.end() + 12):
+        return State.OPENING_SOON
+    if state is State.OPENING_SOON and not _WILL_OPEN.search(match.group(0)):
+        return state  # "do NOT create a form before the official opening": the "not" is about something else
+    return _NEGATED_TO[state]
+
+
+_WILL_OPEN = re.compile(r"\b(?:will|shall|to|should|expect|plan|hope|aim|intend)\b", re.I)
+
+
+# --- the role of each date ------------------------------------------------------------------------------------
+
+_CUE_WORDS_BACK = 14
+# "from", "after", "as of" say a date is a start only right before it ("from 1 October"), not four words off.
+_STARTS = re.compile(r"from|after|as of", re.I)
+_DEADLINE_NOUN = re.compile(r"deadline|due|clos|cut|last|round|end|expir", re.I)
+_IN_BEFORE = re.compile(r"\b(?:in|during)\s+(?:early\s+|mid-?\s*|late\s+)?$", re.I)
+_SUBJECT_LIKE = re.compile(
+    r"decision|notif|result|outcome|offer|interview|feedback|response|repl|announce|accepted|invited|selected"
+    r"|successful|admitted|shortlisted",
+    re.I,
+)
+# "The deadline was set to 15th October initially", "we had previously set a date of": dates since replaced.
+_SUPERSEDED_BEFORE = re.compile(
+    r"\b(?:initially|originally|previously|formerly|(?:the )?(?:original|initial|old|previous) deadline)\b"
+    r"(?:\W+\w+){0,5}\W*$",
+    re.I,
+)
+# ... and "~~August 31, 2023~~ Deadline extended to September 8, 2023": struck through, or moved.
+_SUPERSEDED = re.compile(
+    r"\W{0,3}(?:\w+\W+){0,2}(?:initially|originally|previously|formerly)\b|~~"
+    r"|\W{0,4}(?:\w+\W+){0,2}(?:extended|postponed|moved|changed|pushed back) (?:to|until)\b",
+    re.I,
+)
+# "before the 15 September 2017 deadline", "May 18, the course registration and payment deadline".
+_DEADLINE_AFTER = re.compile(
+    r"\W{0,3}(?:(?:extended|final|new|revised|application|submission|registration|proposal|abstract|paper|full) ){0,3}"
+    r"deadlines?\b"
+    r"|,\s+the (?:\S+ ){0,2}(?:application|submission|registration|nomination|proposal)s?(?: \S+){0,2} deadlines?\b",
+    re.I,
+)
+_DEADLINE_IS = re.compile(r"\bdeadline\b[^.;]{0,80}\b(?:is|are|:)\s*$", re.I)
+_UNTIL = frozenset({"until", "till", "through", "thru", "up to"})
+_PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|passed)\b", re.I)
+
+
+def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, about_applying: bool) -> str | None:
+    """What a date is in its clause: a deadline to apply, an opening date, something else, or nothing said."""
+    start = max(clause.start, previous_end, mention.start - 200)
+    before = text[start : mention.start]
+    every = [(m.lastgroup or "", m) for m in CUES.finditer(before)]
+    cues = [(kind, m) for kind, m in every if len(before[m.end() :].split()) <= _CUE_WORDS_BACK
+            and not (_STARTS.fullmatch(m.group(0)) and len(before[m.end() :].split()) > 2)]
+    strong = [(i, kind, m) for i, (kind, m) in enumerate(cues) if kind in (DEADLINE, OPENING, OTHER)]
+    nouns = [(i, kind) for i, (kind, _) in enumerate(cues) if kind in (NOUN, OTHER_NOUN)]
+    last_weak = cues[-1][1].group(0).lower() if cues and cues[-1][0] == WEAK else ""
+    after = text[mention.end : min(clause.end, mention.end + 100)]
+    following = [m.lastgroup or "" for m in CUES.finditer(after) if m.lastgroup not in (None, WEAK)]
+    if _SUPERSEDED.match(after) or _SUPERSEDED_BEFORE.search(before):
+        return OTHER
+    if _DEADLINE_AFTER.match(after):
+        return DEADLINE  # "before the 15 September 2017 deadline"
+    if following[:1] == [OTHER_NOUN] and len(after.split()) and _first_words(after, 3, OTHER_NOUN):
+        return OTHER  # "until end of May reduced fee"
+    if strong:
+        index, kind, cue = strong[-1]
+        if kind == DEADLINE and _IN_BEFORE.search(before) and not _DEADLINE_NOUN.match(cue.group(0)):
+            return OTHER  # "filed to register the US trademark in April 2009": when it happened, not a deadline
+        later_nouns = [k for i, k in nouns if i > index]
+        if kind == DEADLINE and later_nouns and NOUN not in later_nouns:
+            return OTHER  # "the deadline for payment is ..."
+        subjects = [(k, m) for k, m in every if k in (OTHER, NOUN, OTHER_NOUN) and m.start() < cue.start()]
+        if kind in (DEADLINE, OPENING) and subjects:
+            who, words = subjects[-1]
+            if who == OTHER_NOUN and NOUN not in [k for k, _ in subjects] and not _DEADLINE_WORD.match(cue.group(0)):
+                return OTHER  # "Final payments are due May 1st", "final papers are due by"
+            if who == OTHER and _SUBJECT_LIKE.match(words.group(0)) and not _DEADLINE_NOUN.match(cue.group(0)):
+                return OTHER  # "Decision letters will be emailed by", "Feedback will be available from"
+        if kind == OTHER and _DEADLINE_IS.search(before) and NOUN in later_nouns + [k for _, k in nouns]:
+            return DEADLINE  # "The application deadline for summer study start is 5 August"
+        if kind == OPENING and (last_weak in _UNTIL or mention.first_day is not None):
+            return DEADLINE  # "open until 30 April", "open from 1 to 30 September"
+        if kind == OTHER and cue.group(0).lower() == "from":
+            # "from 1 March" is a start, but "(applications) from 1 to 30 September" ends on a deadline.
+            earlier = [k for _, k, _ in strong[:-1]]
+            if mention.first_day is None or (earlier and earlier[-1] == OTHER):
+                return OTHER
+            return DEADLINE if about_applying or (earlier and earlier[-1] in (OPENING, DEADLINE)) else OTHER
+        return kind
+    if nouns:
+        return DEADLINE if nouns[-1][1] == NOUN else OTHER
+    if last_weak and about_applying:
+        return DEADLINE  # "..., and until 28 February 2026"
+    if following:
+        # "September 23, 2024: Application opens": the verb after the date says what it is, else the noun.
+        verbs = [kind for kind in following if kind in (DEADLINE, OPENING, OTHER)]
+        first = verbs[0] if verbs else (NOUN if NOUN in following else following[0])
+        if first == DEADLINE and OTHER_NOUN in following and NOUN not in following:
+            return OTHER  # "November 10th: Author deadline for Poster Printing Service"
+        return {NOUN: DEADLINE, OTHER_NOUN: OTHER}.get(first, first)
+    return None
+
+
+def _first_words(text: str, count: int, kind: str) -> bool:
+    head = " ".join(text.split()[:count])
+    return any(m.lastgroup == kind for m in CUES.finditer(head))
+
+
+# --- reading a text -------------------------------------------------------------------------------------------
+
+_ABOUT = re.compile(
+    rf"\b(?:{SUBJECT}|appl(?:y|ying|icants?)|regist\w*|submi\w*|enrol\w*|deadlines?|nominat\w*|sign up)\b", re.I
+)
+_DEADLINE_WORD = re.compile(r"\bdeadlines?\b", re.I)
+# Link text: "Learn more about EOs with campus and national deadlines between ...".
+_NAVIGATION = re.compile(r"^\W*(?:learn|read|find out|see|click here for) more\b", re.I)
+_GENERIC = re.compile(r"^\W*(?:but |and |yet )?(?:some|many|most|certain|several|few)\b", re.I)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    state: State
+    signal: str
+    deadlines: tuple[Deadline, ...]
+
+
+# A page's sentences are read twice (to pick them, then by the rules): the second read is remembered.
+@lru_cache(maxsize=2048)
+def _read(text: str, today: date) -> _Reading:
+    text = _tidy(text)[:MAX_TEXT]
+    dates = find_dates(text, today)
+    about = bool(_ABOUT.search(text))
+    found: dict[State, str] = {}
+    deadlines: list[Deadline] = []
+    for clause in _clauses(text, dates):
+        words = text[clause.start : clause.end]
+        signals = _signals(words, clause.condition_end - clause.start)
+        kinds = {m.lastgroup for m in CUES.finditer(words)}
+        if OTHER_NOUN in kinds and NOUN not in kinds:
+            # "Voting will open on Monday", "Payment is due June 1": not about applying. A date that a
+            # "deadline" names is still read ("End of July | Deadline for sessions and workshops").
+            if not _DEADLINE_WORD.search(words):
+                continue
+            signals = []
+        if _GENERIC.match(words) or _NAVIGATION.match(words):
+            continue  # "Some scholarships have rolling deadlines": about programs in general
+        if _HABITUAL.search(words):
+            # "For years, our application has opened on January 15": a habit, not this call.
+            found.update({st: w for st, w, _ in signals if st is State.ROLLING})
+            continue
+        selected = _SELECTED.search(words)
+        if selected and not any(clause.start <= d.start < clause.start + selected.start() for d in dates):
+            continue  # "Accepted participants will have to confirm by February 1st": after applying
+        inside = [d for d in dates if clause.condition_end <= d.start < clause.end]
+        calendar_rule = bool(_CALENDAR_RULE.search(words))
+        previous_end = clause.start
+        past = any(s is State.CLOSED for s, _, _ in signals) or bool(_PAST_TENSE.search(words))
+        for mention in inside:
+            role = _role(text, clause, mention, previous_end, about)
+            previous_end = mention.end
+            if role == DEADLINE:
+                mention = with_clock_nearby(text, mention, clause.start, clause.end)
+                # "by 15 March each year" never passes, nor does "by early October" (of which year?).
+                vague = mention.month_only and not mention.year_stated
+                if not (mention.recurring or calendar_rule or vague):
+                    deadlines.append(_deadline(text, clause, mention, past, today))
+                if mention.first_day is not None:
+                    # "will be open from September 1 - September 30": a range to apply in reads open.
+                    signals = [(State.OPEN if st is State.OPENING_SOON else st, w, at) for st, w, at in signals]
+                if all(st is State.ROLLING for st, _, _ in signals):
+                    # A dated deadline says open even beside "or until all openings are filled".
+                    stated = State.CLOSED if past and _closed_tense(words) else State.OPEN
+                    signals = [*signals, (stated, words.strip(), 0)]
+            elif role == OPENING and not signals:
+                opened = re.search(r"\b(?:opened|launched|published|released)\b", words, re.I)
+                signals = [(State.OPEN if opened else State.OPENING_SOON, words.strip(), 0)]
+        for state, signal, _ in signals:
+            found.setdefault(state, signal)
+    unique = tuple(dict.fromkeys(deadlines))
+    if not found:
+        return _Reading(State.UNKNOWN, "", unique)
+    state = max(found, key=_PRIORITY.index)
+    return _Reading(state, found[state], unique)
+
+
+# "For years, our annual application has opened on January 15": a habit, not this year's call.
+_HABITUAL = re.compile(
+    r"\b(?:usually|typically|generally|normally|traditionally|for years"
+    r"|in (?:past|previous|prior) years|historically)\b",
+    re.I,
+)
+
+
+_SELECTED = re.compile(
+    r"\b(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants?|students?"
+    r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?|papers?)\b",
+    re.I,
+)
+# "due April 1 and October 1, unless either date falls on a weekend": dates of a yearly calendar.
+_CALENDAR_RULE = re.compile(r"\bfalls? on (?:a )?(?:weekend|holiday|saturday|sunday|public holiday)\b", re.I)
+
+
+def _closed_tense(words: str) -> bool:
+    return bool(re.search(r"\b(?:closed|were due|was due|expired|ended)\b", words, re.I))
+
+
+def _deadline(text: str, clause: _Clause, mention: DateMention, past: bool, today: date) -> Deadline:
+    when = mention.when
+    if past and not mention.year_stated and when.date() > today:
+        # "ARENA 7.0 closed on May 3": a yearless date in the past tense is the last such day, not the next.
+        when = when.replace(year=when.year - 1) if not (when.month == 2 and when.day == 29) else when
+    start = _clause_start(text, clause, mention)
+    return Deadline(text[start : mention.end].strip(" ,;:("), when, mention.zone_name, mention.zone_stated,
+                    mention.year_stated, mention.recurring)  # fmt: skip
+
+
+_TRIGGER = re.compile(r"\b(?:close[sd]?|closing|deadline|due|by|before|until|ends?|through)\b", re.I)
+
+
+def _clause_start(text: str, clause: _Clause, mention: DateMention) -> int:
+    """Where the quoted deadline starts: its trigger word, if it is close before the date."""
+    window_start = max(clause.start, mention.start - 30)
+    triggers = list(_TRIGGER.finditer(text, window_start, mention.start))
+    return triggers[-1].start() if triggers else mention.start
+
+
+def classify(text: str, today: date | None = None) -> StatusReading:
+    """Read a status text. `today` resolves dates written without a year (default: today, UTC)."""
+    tidy = _tidy(text or "")
+    reading = _read(tidy, today or datetime.now(UTC).date())
+    return StatusReading(reading.state, reading.deadlines, reading.signal, tidy)
+
+
+def parse_deadlines(text: str, today: date) -> list[Deadline]:
+    """Every deadline to apply (or register, or submit) that `text` names, as an aware datetime.
+
+    A date without a time is the end of that day; a month without a day is the end of that month. A date
+    without a year takes the year of another date in the same text, else its occurrence nearest `today`.
+    A text naming no zone is read as UTC (the day, which decides "passed", is the same).
+    """
+    return list(_read(text or "", today).deadlines)
+
+
 def _tidy(text: str) -> str:
-    return " ".join(text.replace("’", "'").replace("‘", "'").split())
+    return " ".join(text.replace("’", "'").replace("‘", "'").replace("\u00a0", " ").split())
 
 
 # --- sentences on a page ------------------------------------------------------------------------------------
@@ -164,10 +438,15 @@ def _tidy(text: str) -> str:
 # Each word here must start with one of _STEMS (below), or lines holding it are never searched.
 _ABOUT_APPLYING = re.compile(
     r"\b(?:appl(?:y|ying|ications?|icants?)|admissions?|registrations?|register|enrol(?:l|ment|ling)?"
-    r"|expressions? of interest|deadline|cohort|intake|sign[- ]?ups?|accepting|rolling basis|status)\b",
+    r"|expressions? of interest|deadline|cohort|intake|sign[- ]?ups?|accepting|rolling basis|status"
+    r"|submissions?|submit|nominations?|proposals|call for|closing date)\b",
     re.I,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”')\]]*\s+(?=[A-Z“\"(])")
+# A full stop after "p.m.", "Sept." or "e.g." ends no sentence: "by 5:00 p.m. Eastern Time, November 30".
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?<!(?i:[ap]\.m\.))(?<!(?i:e\.g\.|i\.e\.))(?<!\b(?i:jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)\.)"
+    r"(?<!\b(?i:sept)\.)[\"”')\]]*\s+(?=[A-Z“\"(])"
+)
 # A "sentence" longer than this is a run of unpunctuated text (a menu, a table) rather than a statement.
 _MAX_SENTENCE = 400
 
@@ -213,7 +492,8 @@ def _find_status_sentences(page_text: str) -> list[str]:
 # match it. Searching one lower-cased copy of the page for them with str.find (in C) replaces a regex search
 # of every line, which was most of the cost of reading a page: a typical page has one or two such lines.
 _STEMS = ("appl", "admission", "regist", "enrol", "expression", "deadline", "cohort", "intake", "sign",
-          "accepting", "rolling basis", "status")  # fmt: skip
+          "accepting", "rolling basis", "status",
+          "submi", "nominat", "proposal", "call for", "closing date")  # fmt: skip
 # Under re.IGNORECASE these also match ASCII letters of the stems, but str.lower() leaves them non-ASCII (and
 # makes "İ" two characters, which would shift positions): a page holding one is read line by line as before.
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
@@ -240,153 +520,6 @@ def _candidate_lines(text: str) -> list[str]:
 
 
 def _state_only(text: str) -> State:
-    # Skips deadline parsing: a page can have hundreds of candidate lines and only the state filters them.
-    states = _signals(_tidy(text))
-    return max(states, key=_PRIORITY.index) if states else State.UNKNOWN
-
-
-# --- deadlines ------------------------------------------------------------------------------------------------
-
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
-_WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)"
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_CLOCK = r"(?:\d{1,2}(?::\d{2}){0,2}\s*[ap]\.?\s?m\b\.?|\d{1,2}:\d{2}(?::\d{2})?|noon|midnight)"
-_ZONE = (
-    r"(?:aoe|anywhere on earth|utc|gmt|[pmce][sd]?t|bst|cest|cet|z\b"
-    r"|(?:pacific|eastern|central|mountain)(?: (?:standard|daylight))?(?: time)?)(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?"
-)
-
-
-def _date_pattern(suffix: str) -> str:
-    return (
-        rf"(?P<date{suffix}>{_WEEKDAY}?(?:{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+(?P<year{suffix}>(?:19|20)\d\d))?"
-        rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+(?P<yearb{suffix}>(?:19|20)\d\d))?"
-        rf"|(?P<iso{suffix}>(?:19|20)\d\d-[01]\d-[0-3]\d)))"
-    )
-
-
-def _zone_pattern(suffix: str) -> str:
-    return rf"(?:,?\s*\(?\s*(?P<zone{suffix}>{_ZONE})\s*\)?)"
-
-
-# The clause after a trigger: optional filler, then either "DATE [TIME] [ZONE]" or "TIME [ZONE] on DATE".
-_CLAUSE = re.compile(
-    r"\b(?P<trigger>close[sd]?|closing|deadline|due|by|before|until|ends?)\b"
-    r"(?:\s+(?:is|on|at|date|:|-|–|—|of|the|end of|midnight on|applications))*[\s:]*"
-    rf"(?:{_date_pattern('')}(?:T(?P<isotime>\d{{2}}:\d{{2}}(?::\d{{2}})?))?"
-    rf"(?:,?\s*(?:at\s+)?(?P<time>{_CLOCK}))?{_zone_pattern('')}?"
-    rf"|(?P<time2>{_CLOCK}){_zone_pattern('2')}?\s+(?:on\s+)?{_date_pattern('2')})",
-    re.I,
-)
-_EXPLICIT_YEAR = re.compile(
-    rf"\b(?:{_MONTH}\s+{_DAY}|{_DAY}\s+(?:of\s+)?{_MONTH}),?\s+((?:19|20)\d\d)\b|\b((?:19|20)\d\d)-[01]\d-[0-3]\d\b",
-    re.I,
-)
-
-_AOE = timezone(timedelta(hours=-12), "AoE")
-_ZONES: dict[str, tuple[tzinfo, str]] = {}
-for _names, _zone in (
-    (("pst", "pdt", "pt", "pacific"), "America/Los_Angeles"),
-    (("est", "edt", "et", "eastern"), "America/New_York"),
-    (("cst", "cdt", "ct", "central"), "America/Chicago"),
-    (("mst", "mdt", "mt", "mountain"), "America/Denver"),
-    (("bst",), "Europe/London"),
-    (("cet", "cest"), "Europe/Berlin"),
-):
-    for _name in _names:
-        _ZONES[_name] = (ZoneInfo(_zone), _zone)
-for _name in ("utc", "gmt", "z"):
-    _ZONES[_name] = (UTC, "UTC")
-for _name in ("aoe", "anywhere on earth"):
-    _ZONES[_name] = (_AOE, "UTC-12 (AoE)")
-
-
-def parse_deadlines(text: str, today: date) -> list[Deadline]:
-    """Every deadline named after close/closes/deadline/due/by/until, as an aware datetime.
-
-    A date without a time is the end of that day. A date without a year takes the year of another date in
-    the same text ("close November 10, 2023 ...; other streams close November 17"), else its occurrence
-    nearest to `today`. A text naming no zone is read as UTC (the day, which decides "passed", is the same).
-    """
-    text = _tidy(text or "")
-    context_years = [int(m.group(1) or m.group(2)) for m in _EXPLICIT_YEAR.finditer(text)]
-    deadlines: list[Deadline] = []
-    for match in _CLAUSE.finditer(text):
-        deadline = _deadline(match, context_years, today)
-        if deadline is not None and deadline not in deadlines:
-            deadlines.append(deadline)
-    return deadlines
-
-
-def _deadline(match: re.Match[str], context_years: list[int], today: date) -> Deadline | None:
-    groups = match.groupdict()
-    date_text = groups["date"] or groups["date2"] or ""
-    clock = groups["time"] or groups["time2"] or groups["isotime"]
-    zone_text = groups["zone"] or groups["zone2"]
-    has_year = any(groups[name] for name in ("year", "yearb", "iso", "year2", "yearb2", "iso2"))
-    day = _parse_day(date_text, has_year, context_years, today)
-    if day is None:
-        return None
-    moment = _parse_clock(clock) if clock else time(23, 59, 59)
-    if moment is None:
-        return None
-    zone, zone_name, stated = _zone(zone_text)
-    when = datetime.combine(day, moment).replace(tzinfo=zone)
-    return Deadline(match.group(0).strip(" ,;"), when, zone_name, stated)
-
-
-def _parse_day(date_text: str, has_year: bool, context_years: list[int], today: date) -> date | None:
-    cleaned = re.sub(r"\b(?:the|of)\b", " ", date_text, flags=re.I)
-    if has_year:
-        return _dateutil_day(cleaned, today.year)
-    years = [context_years[0]] if context_years else [today.year - 1, today.year, today.year + 1]
-    candidates = [d for d in (_dateutil_day(cleaned, y) for y in years) if d is not None]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda d: abs((d - today).days))
-
-
-def _dateutil_day(date_text: str, year: int) -> date | None:
-    try:
-        # Day 1 keeps a default from leaking a day-of-month into "June 2026"-like text; fuzzy stays off
-        # because the clause was already cut down to the date.
-        return dateutil_parser.parse(date_text, default=datetime(year, 1, 1)).date()
-    except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
-        return None
-
-
-def _parse_clock(clock: str) -> time | None:
-    words = clock.lower().replace(".", "").replace(" ", "")
-    if words == "midnight":
-        return time(23, 59, 59)  # "midnight on June 7" is meant as the end of June 7
-    if words == "noon":
-        return time(12, 0)
-    try:
-        parsed = dateutil_parser.parse(clock.replace(".", ""), default=datetime(2000, 1, 1))
-    except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
-        return None
-    return parsed.time().replace(tzinfo=None)
-
-
-_OFFSET = re.compile(r"(utc|gmt)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$")
-
-
-def _zone(zone_text: str | None) -> tuple[tzinfo, str, bool]:
-    if not zone_text:
-        return UTC, "UTC", False
-    key = " ".join(zone_text.lower().split())
-    offset = _OFFSET.match(key)
-    if offset:
-        sign = -1 if offset.group(2) == "-" else 1
-        delta = timedelta(hours=int(offset.group(3)), minutes=int(offset.group(4) or 0))
-        if delta < timedelta(hours=15):
-            label = f"UTC{offset.group(2)}{offset.group(3)}"
-            return timezone(sign * delta, label), label, True
-    key = key.removesuffix(" time").removesuffix(" standard").removesuffix(" daylight")
-    if key in _ZONES:
-        zone, name = _ZONES[key]
-        return zone, name, True
-    return UTC, "UTC", False
+    # The date of reading does not change whether a sentence has a state, only which year a date is in; today's
+    # date is the one the rules will most likely read the sentence with again (see _read's cache).
+    return _read(text, datetime.now(UTC).date()).state

@@ -59,11 +59,11 @@ class Runner:
         expr = expr.replace("&&", " and ").replace("||", " or ").replace("'", '"')
         return bool(eval(expr, {"__builtins__": {}}, {"True": True}))  # test-only, on the action's own text
 
-    def run(self) -> int:
-        """Every step in order; the exit code of the first failing step, or 0."""
+    def run(self, only: str | None = None) -> int:
+        """Every step in order (or only the one named), as far as the first failing step; its exit code, or 0."""
         env_path = f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin"
         for step in ACTION["runs"]["steps"]:
-            if "uses" in step:
+            if "uses" in step or (only is not None and step.get("name") != only):
                 continue
             if "if" in step and not self.condition(step["if"]):
                 continue
@@ -109,7 +109,8 @@ def hub(tmp_path: Path, server: TestServer) -> tuple[Path, Path]:
 
 def test_action_metadata_declares_the_promised_inputs_and_outputs() -> None:
     assert ACTION["runs"]["using"] == "composite"
-    assert set(ACTION["inputs"]) >= {"catalog", "fail-on", "issues", "fix-pr", "suggest", "state-branch", "token"}
+    assert set(ACTION["inputs"]) >= {"catalog", "fail-on", "fail", "issues", "fix-pr", "suggest", "state-branch",
+                                     "token"}  # fmt: skip
     assert set(ACTION["outputs"]) == {"exit-code", "needs-attention", "report"}
     for step in ACTION["runs"]["steps"]:
         assert "${{" not in step.get("run", "")  # values reach scripts through env only
@@ -118,7 +119,7 @@ def test_action_metadata_declares_the_promised_inputs_and_outputs() -> None:
 
 
 def test_two_nights_end_to_end(hub: tuple[Path, Path], tmp_path: Path) -> None:
-    work, _remote = hub
+    work, remote = hub
     fake = FakeGitHub()
     with served(fake) as api:
         context = {
@@ -148,5 +149,14 @@ def test_two_nights_end_to_end(hub: tuple[Path, Path], tmp_path: Path) -> None:
     assert gone["findings"][0]["first_seen"] == "2026-11-25"  # remembered across the two checkouts
     git(work, "fetch", "--quiet", "origin", "hub-monitor-state")
     files = git(work, "ls-tree", "-r", "--name-only", "FETCH_HEAD").split()
-    assert {"latest.json", "latest.md", "state.json"} <= set(files)
-    assert git(work, "log", "--format=%an", "FETCH_HEAD") == "github-actions[bot]"
+    assert {"reports/latest.json", "reports/latest.md", "reports/state.json"} <= set(files)
+    # One commit per night whose report changed in substance (the 404 was confirmed), by the bot.
+    assert git(remote, "log", "--format=%an", "hub-monitor-state").split("\n") == ["github-actions[bot]"] * 2
+
+    # With fail: false the same night only annotates the run.
+    assert Runner(work, {**context, "inputs.fail": "false"}).run(only="Fail on findings at or above fail-on") == 0
+    assert second.run(only="Fail on findings at or above fail-on") == 2
+
+    # Saving the same report again (a night that found the same) adds no commit to the state branch.
+    assert second.run(only="Save reports/ to the state branch") == 0
+    assert len(git(remote, "log", "--format=%H", "hub-monitor-state").split()) == 2

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from monitor import atomic
 from monitor.atomic import LockedError, WriteError, json_pieces, run_lock, write_all_atomic, write_atomic
 
 
@@ -55,18 +56,49 @@ def test_read_only_folder_gives_clear_error_and_keeps_previous(tmp_path, monkeyp
     assert target.read_text() == "previous"
 
 
-def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("syncfs", [True, False], ids=["syncfs", "fsync per file"])
+def test_failed_sync_keeps_previous_file(tmp_path, monkeypatch, syncfs):
     target = tmp_path / "state.json"
     target.write_text("previous")
 
     def full_disk(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", full_disk)
+    if syncfs:
+        monkeypatch.setattr(atomic, "_SYNCFS", full_disk)
+    else:  # where syncfs is missing (not Linux), each temp file is fsynced
+        monkeypatch.setattr(atomic, "_SYNCFS", None)
+        monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(WriteError, match="disk full"):
         write_atomic(target, "new")
     assert target.read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_a_runs_files_are_synced_once_before_the_first_rename(tmp_path, monkeypatch):
+    # A first night writes thousands of snapshots: one sync for all of them, and only then the renames, so a
+    # power cut can never leave a renamed file whose data had not reached the disk.
+    if atomic._SYNCFS is None:
+        pytest.skip("syncfs is Linux-only; elsewhere each file is fsynced")
+    events: list[str] = []
+    real_syncfs, real_replace = atomic._SYNCFS, os.replace
+
+    def syncfs(fd):
+        staged = [p for p in tmp_path.rglob(".*.tmp")]
+        events.append(f"sync with {len(staged)} staged")
+        return real_syncfs(fd)
+
+    def replace(src, dst):
+        events.append("rename")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic, "_SYNCFS", syncfs)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    files = [(tmp_path / "snapshots" / f"e{i}.txt", f"text {i}") for i in range(50)]
+    write_all_atomic([*files, (tmp_path / "state.json", "{}")])
+    # Two folders on one file system: one sync of the data, the renames, one sync of the renames.
+    assert events == ["sync with 51 staged", *["rename"] * 51, "sync with 0 staged"]
+    assert (tmp_path / "snapshots" / "e49.txt").read_text() == "text 49"
 
 
 def test_second_run_on_same_folder_is_refused(tmp_path):

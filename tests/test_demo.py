@@ -44,3 +44,21 @@ def test_demo_promises_what_the_readme_says() -> None:
     assert "hub-monitor demo" in readme
     for code in PROMISED:
         assert f"`{code}`" in readme
+
+
+def test_a_second_run_starts_again_from_the_first_night_and_foreign_folders_are_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "demo"
+    assert main(["demo", str(folder)]) == 0
+    (folder / "reports" / "extra.txt").write_text("left by the first run")
+    assert main(["demo", str(folder)]) == 0
+    data = json.loads((folder / "reports" / "latest.json").read_text(encoding="utf-8"))
+    assert {f["first_seen"] for e in data["entries"] for f in e["findings"]} == {"2026-11-24"}
+    assert not (folder / "reports" / "extra.txt").exists()
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert main(["demo", str(other)]) == 3
+    assert "already holds other files" in capsys.readouterr().err
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]

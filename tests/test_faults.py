@@ -15,10 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -234,13 +235,16 @@ def test_full_disk_exits_1_and_leaves_every_previous_file(
     capsys.readouterr()
     calls = {"n": 0}
 
-    def full_after_first_file(fd: int) -> None:
+    write = monitor.atomic._write
+
+    def full_after_first_file(handle: BinaryIO, content: str | bytes | Iterable[str]) -> None:
         # The JSON report fits, the Markdown does not: the disk fills up half-way through the writes.
         calls["n"] += 1
         if calls["n"] >= 2:
             raise OSError(errno.ENOSPC, "No space left on device")
+        write(handle, content)
 
-    monkeypatch.setattr(monitor.atomic.os, "fsync", full_after_first_file)
+    monkeypatch.setattr(monitor.atomic, "_write", full_after_first_file)
     assert main(["check", str(catalog), *reports.args(), *FAST]) == ExitCode.INTERNAL_ERROR
     err = capsys.readouterr().err
     assert "latest.md: No space left on device (disk full); the previous files are intact" in err

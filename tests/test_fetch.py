@@ -189,7 +189,38 @@ def test_retry_after_seconds_is_honoured_then_the_host_is_slowed(httpx_mock: HTT
     assert fake.sleeps == [7.0]
 
 
-def test_each_429_halves_the_hosts_concurrency_and_calm_answers_win_it_back(httpx_mock: HTTPXMock) -> None:
+def test_a_rare_429_with_retry_after_leaves_the_hosts_concurrency_alone(httpx_mock: HTTPXMock) -> None:
+    # One 429 among many answers is about its own URL: that URL waits, the host keeps its 8 slots.
+    in_flight, peak = [0], [0]
+    answers = {"https://busy.example/limited": [429, 200]}
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        await asyncio.sleep(0.005)  # real time, so that requests overlap
+        in_flight[0] -= 1
+        queue = answers.get(str(request.url))
+        status = queue.pop(0) if queue else 200
+        return httpx.Response(status, headers={"Retry-After": "5"} if status == 429 else {})
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    fake, clock = timed()
+
+    async def go() -> int:
+        async with Crawler(Settings(host_request_interval=0, host_concurrency=8), resolver=fake_resolver,
+                           **clock) as crawler:
+            assert (await crawler.fetch("https://busy.example/limited")).status == 200
+            peak[0] = 0
+            await crawler.fetch_all([f"https://busy.example/p{i}" for i in range(16)])
+            return peak[0]
+
+    assert run(go()) == 8
+    assert fake.sleeps == [5.0]  # the URL's own wait, nothing for the host
+
+
+def test_each_429_without_retry_after_halves_the_hosts_concurrency_and_calm_answers_win_it_back(
+    httpx_mock: HTTPXMock,
+) -> None:
     busy, calm = "https://busy.example", "https://calm.example"
     in_flight: dict[str, int] = {busy: 0, calm: 0}
     peak: dict[str, int] = {busy: 0, calm: 0}
@@ -203,7 +234,7 @@ def test_each_429_halves_the_hosts_concurrency_and_calm_answers_win_it_back(http
         in_flight[origin] -= 1
         queue = answers.get(str(request.url))
         status = queue.pop(0) if queue else 200
-        return httpx.Response(status, headers={"Retry-After": "5"} if status == 429 else {})
+        return httpx.Response(status)  # a 429 without Retry-After speaks for the whole host
 
     httpx_mock.add_callback(answer, is_reusable=True)
     fake, clock = timed()
@@ -227,7 +258,7 @@ def test_each_429_halves_the_hosts_concurrency_and_calm_answers_win_it_back(http
             return seen
 
     assert run(go()) == [8, 4, 8, 2, 8]  # halved at each 429; the other host untouched; won back when calm
-    assert fake.sleeps == [5.0, 5.0]  # each wait is the Retry-After itself, nothing compounds
+    assert fake.sleeps == [1.0, 1.0]  # each wait is the first backoff, nothing compounds
 
 
 def test_a_long_list_waits_in_per_host_queues_not_as_one_task_per_url(httpx_mock: HTTPXMock) -> None:
@@ -248,6 +279,25 @@ def test_a_long_list_waits_in_per_host_queues_not_as_one_task_per_url(httpx_mock
     assert len(results) == 2000 and all(r.ok for r in results.values())
     assert max(tasks_seen) <= 2 * 4 * 4 + 1  # four workers per slot, and the main task
     assert set(hosts_started[:8]) == {"one.example", "two.example"}
+
+
+def test_the_shared_slots_go_round_the_hosts_not_host_after_host(httpx_mock: HTTPXMock) -> None:
+    # Four hosts that may each take 8 requests, 8 at a time in all: the run's first requests go to every
+    # host, rather than all 8 to the first host (and its connections left idle while the others are served).
+    order: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        order.append(request.url.host)
+        await asyncio.sleep(0.002)  # real time, so that requests overlap
+        return httpx.Response(200)
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    hosts = ["one", "two", "three", "four"]
+    urls = [f"https://{host}.example/{i}" for host in hosts for i in range(40)]
+    results = crawl(urls, Settings(host_concurrency=8, max_concurrency=8, host_request_interval=0))
+    assert all(r.ok for r in results.values())
+    assert set(order[:8]) == {f"{host}.example" for host in hosts}
+    assert max(order[:16].count(f"{host}.example") for host in hosts) <= 6
 
 
 def test_chains_that_leave_their_host_do_not_hold_its_slots(httpx_mock: HTTPXMock) -> None:

@@ -263,3 +263,15 @@ def test_a_move_and_an_alias_proposal_for_the_same_old_url_add_it_once() -> None
     assert [c.kind for c in plan.applied] == ["url", "aliases"] and not plan.skipped
     entry = yaml.safe_load(plan.text)["entries"][0]
     assert entry["aliases"] == ["https://github.com/older-owner/tool", old]
+
+
+def test_running_fix_twice_changes_nothing_the_second_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = report("x", {"moved-repo": [moved("https://github.com/old-owner/tool", "https://github.com/new/tool")]})
+    code, target = run(tmp_path, UNUSUAL, data)
+    assert code == 0
+    after = target.read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["fix", "--json", str(tmp_path / "latest.json")]) == 0
+    assert target.read_text(encoding="utf-8") == after
+    assert "skipped  moved-repo: url 'https://github.com/old-owner/tool' -> 'https://github.com/new/tool': " \
+           "already done" in capsys.readouterr().err

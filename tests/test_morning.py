@@ -110,6 +110,9 @@ def test_copyable_text_round_trips_byte_exact(worst: tuple[dict, str], tmp_path:
     lines[150] = indent + catalog_line + "\n"
     pasted = tmp_path / "hub.yaml"
     pasted.write_text("".join(lines), encoding="utf-8")
+    from monitor.cli import main
+
+    assert main(["validate", str(pasted)]) == 0
     catalog = load_catalog(pasted)
     hub = parse_hub((FIXTURES / "hub-drifted.html").read_bytes(), {"content-type": "text/html; charset=windows-1252"},
                     HUB_URL)
@@ -255,3 +258,48 @@ def test_in_actions_a_fix_links_the_catalog_line_and_the_run(worst: tuple[dict, 
     # A catalog outside the repository gets no permalink, only the line.
     block = "\n".join(proposal_block(proposal, {**data, "catalog": "/tmp/hub.yaml", "links": links}))
     assert "/tmp/hub.yaml, line 151 becomes" in block
+
+
+def test_an_entry_id_from_an_edited_report_cannot_break_out_of_its_anchor(worst: tuple[dict, str]) -> None:
+    import copy
+
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    from monitor.report import render_markdown
+
+    data = copy.deepcopy(worst[0])
+    hostile = 'x"><img src=x onerror=alert(1)>) [a](https://evil.example'
+    entry = next(e for e in data["entries"] if e["id"] == "arena")
+    entry["id"] = hostile
+    data["changes"]["new"].append({"id": hostile, "code": "status-changed"})
+    html = cmarkgfm.github_flavored_markdown_to_html(render_markdown(data), options=Options.CMARK_OPT_UNSAFE)
+    assert "<img" not in html and 'href="https://evil' not in html
+    [link] = {m for m in re.findall(r'href="(#entry-x[0-9a-f]+)"', html)}
+    assert f'id="{link[1:]}"' in html  # the row still leads to its details
+
+
+def test_both_edits_of_a_proposal_make_its_findings_go(worst: tuple[dict, str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import shutil
+
+    import tests.worst_night as nights
+
+    data, _ = worst
+    [p] = next(e for e in data["entries"] if e["id"] == "lightspeed-grants")["proposals"]
+    assert (p["hub_current"], p["hub_new"]) == ("Currently closed.", "Applications are now open.")
+    # The hub page's edit: its text replaced with the new text, byte for byte (the page is windows-1252).
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, fixtures)
+    hub = fixtures / "hub-drifted.html"
+    hub.write_bytes(hub.read_bytes().replace(p["hub_current"].encode("cp1252"), p["hub_new"].encode("cp1252")))
+    monkeypatch.setattr(nights, "FIXTURES", fixtures)
+    # The catalog's edit: the line the proposal names becomes the pasted text.
+    lines = CATALOG.read_text(encoding="utf-8").splitlines(keepends=True)
+    index = p["catalog_line"] - 1
+    lines[index] = re.match(r"\s*", lines[index]).group(0) + f"{p['field']}: {p['new']}\n"
+    catalog = tmp_path / "hub.yaml"
+    catalog.write_text("".join(lines), encoding="utf-8")
+    after, _ = nights.run_night(tmp_path / "after", 3, catalog=catalog)
+    codes = {f["code"] for e in after["entries"] if e["id"] == "lightspeed-grants" for f in e["findings"]}
+    assert not codes & {"status-changed", "hub-drift"}, codes

@@ -182,3 +182,27 @@ def test_a_shallow_checkout_still_tells_the_bots_commits_from_a_maintainers(repo
     assert result.stopped is None, result.stopped
     assert not result.actions[0].startswith("not pushing"), result.actions
     assert remote_tip(repo) != before
+
+
+def later(data: dict[str, Any], today: str) -> dict[str, Any]:
+    return {**data, "today": today}
+
+
+def test_a_later_night_with_the_same_changes_leaves_the_description_alone(repo: Path, fake: FakeGitHub) -> None:
+    night(repo, report(CATALOG, {"moved-repo": [MOVE]}))
+    writes = len(fake.writes)
+    result = night(repo, later(report(CATALOG, {"moved-repo": [MOVE]}), "2026-11-26"))
+    assert len(fake.writes) == writes and result.actions == []
+
+
+def test_a_pr_the_maintainer_closed_is_not_reopened_for_the_same_changes(repo: Path, fake: FakeGitHub) -> None:
+    night(repo, report(CATALOG, {"moved-repo": [MOVE]}))
+    (number,) = fake.pulls
+    fake.pulls[number]["state"] = "closed"  # closed by a maintainer, not merged
+    tip = remote_tip(repo)
+    result = night(repo, later(report(CATALOG, {"moved-repo": [MOVE]}), "2026-11-26"))
+    assert result.actions == [f"not reopening: #{number} was closed without merging these same changes"]
+    assert len(fake.pulls) == 1 and remote_tip(repo) == tip
+    # New evidence is a new question: a new pull request.
+    night(repo, later(report(CATALOG, {"moved-repo": [MOVE], "program": [STATUS]}), "2026-11-27"))
+    assert len(fake.pulls) == 2 and remote_tip(repo) != tip

@@ -25,6 +25,7 @@ from monitor.rules.content import (
     fingerprint,
     marked_outdated,
     no_url,
+    page_deadline_passed,
     status_changed,
     status_unknown,
     title_changed,
@@ -189,6 +190,63 @@ def test_deadline_passed_names_the_date_and_how_long_ago() -> None:
 )
 def test_deadline_passed_against_today(status: str, passed: bool) -> None:
     assert bool(deadline_passed(inp(replace(ARENA, status=status)))) is passed
+
+
+# --- deadline-passed on the page ------------------------------------------------------------------------------
+
+OPEN_HUB = replace(ARENA, status="Applications are open.")
+# https://cpo.noaa.gov/Meet-the-Divisions/Climate-and-Societal-Interactions/The-Adaptation-Sciences-Program/NOFO-FAQ
+NOAA = "Full applications must be received by 5:00 p.m. Eastern Time, November 30, 2020."
+
+
+def test_the_pages_own_passed_deadline_is_reported_when_the_hub_says_open() -> None:
+    page = html_page(f"<main><h1>NOFO FAQ</h1><p>{NOAA}</p><p>Contact the program office.</p></main>")
+    (finding,) = page_deadline_passed(inp(OPEN_HUB, page))
+    assert finding.code is Code.DEADLINE_PASSED
+    assert finding.evidence["source"] == "page"
+    assert finding.evidence["page"] == NOAA
+    assert finding.evidence["hub"] == "Applications are open."
+    assert finding.evidence["deadline"] == "2020-11-30"
+    assert "America/New_York" in finding.evidence["deadlines"]
+    assert "November 30, 2020" in finding.message and "5 years ago" in finding.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A past round beside a current one (issue 11's example): the page still takes applications.
+        "<p>Round 1 closed March 1, 2026. Round 2 closes December 1, 2026.</p>",
+        # The past deadline beside a later round that opens soon.
+        f"<p>{NOAA}</p><p>Applications for the next round will open in January.</p>",
+        # https://www.nsf.gov/... (corpus: "The next fellowship submission deadline is 24 August 2017.") beside an
+        # open call for a later year.
+        "<p>The next fellowship submission deadline is 24 August 2017.</p><p>Applications for 2027 are open.</p>",
+        # A deadline without a year may be this year's.
+        "<p>Application deadline March 11</p>",
+        "<p>We teach ML engineering for alignment.</p>",
+    ],
+)
+def test_no_page_deadline_alarm_while_the_page_has_a_current_call(body: str) -> None:
+    assert page_deadline_passed(inp(OPEN_HUB, html_page(f"<main>{body}</main>"))) == []
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        "Applications close June 7, 2024.",  # the hub's own deadline: the hub-side rule reports it
+        "Applications open soon.",
+        "Currently closed.",
+    ],
+)
+def test_page_deadline_only_against_a_hub_that_says_open_without_a_date(status: str) -> None:
+    page = html_page(f"<main><p>{NOAA}</p></main>")
+    assert page_deadline_passed(inp(replace(ARENA, status=status), page)) == []
+
+
+def test_page_deadline_needs_the_page_itself() -> None:
+    page = html_page(f"<main><p>{NOAA}</p></main>")
+    assert page_deadline_passed(inp(OPEN_HUB, page, status=404)) == []
+    assert page_deadline_passed(inp(OPEN_HUB, PageText(text=NOAA, js_rendered=True))) == []
 
 
 # --- marked-outdated ----------------------------------------------------------------------------------------

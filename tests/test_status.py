@@ -274,3 +274,104 @@ STATUS_WORDS = [
 def test_every_status_word_is_found_on_a_page(word: str) -> None:
     page = f"About us\nPeople\nThe {word} for this round is closed.\nContact"
     assert find_status_sentences(page) == [f"The {word} for this round is closed."]
+
+
+# --- the reader's pieces on real phrasings (sources beside them; the whole corpus is tests/corpus/status/) ------
+
+CORPUS_TODAY = date(2026, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        # negation more than one word away: https://www.mercatus.org/students/applications-faq
+        ("No, we do not review applications on a rolling basis.", State.UNKNOWN),
+        # a negation inside its own wording: https://www.ecn-berlin.de/education/phd-fellowships/how-to-apply.html
+        ("Please do not register anymore!", State.CLOSED),
+        # no application word: https://support.scinet.utoronto.ca/ihpcss2015/index14.html
+        ("The selection process is now over.", State.CLOSED),
+        # a deadline alone says open:
+        # https://cpo.noaa.gov/Meet-the-Divisions/Climate-and-Societal-Interactions/The-Adaptation-Sciences-Program/NOFO-FAQ
+        ("Full applications must be received by 5:00 p.m. Eastern Time, November 30, 2020.", State.OPEN),
+        # an "If ...," part that says closed makes the clause conditional (issue 11's kind)
+        ("If the applications are closed, you can sign up to to be alerted for when they open again.", State.UNKNOWN),
+        # a date in the future tense of opening: issue 11's "The portal opens September 2022"
+        ("The portal opens September 2022", State.OPENING_SOON),
+        # a range to apply in reads open: http://www.summer.harvard.edu/registration-arrival
+        ("Course registration is March 2 through May 18.", State.OPEN),
+    ],
+)
+def test_reader_pieces_on_real_phrasings(text: str, state: State) -> None:
+    assert classify(text, CORPUS_TODAY).state is state
+
+
+@pytest.mark.parametrize(
+    ("text", "deadlines"),
+    [
+        # decisions are not deadlines to apply; a sentence holding both keeps the one named:
+        # https://insights.marvin-42.com/articles/openai-opens-applications-for-a-safety-fellowship-focused-on-alignment-and-misuse-research
+        ("OpenAI says the fellowship will run from September 14, 2026 through February 5, 2027, with applications "
+         "closing on May 3 and decisions going out by July 25.", [date(2026, 5, 3)]),
+        # https://www.wpes2023.conf.kth.se/cfp.html
+        ("Notification of acceptance or rejection will be sent to authors by September 12, 2023.", []),
+        # a month without a day is the end of the month (issue 11: never "October 20")
+        ("Deadline: October 2023", [date(2023, 10, 31)]),
+        ("Decisions by May 2027", []),
+        # recurring dates never pass: https://cfar.ucsd.edu/en/grants/international-pilot/application/
+        ("Applications are due by 4:00 p.m. Pacific Time on April 1 and October 1, unless either date falls on "
+         "weekend, in which case, the due date shifts to the following Monday.", []),
+        ("Applications are due by 5pm GMT on 15 March each year.", []),
+        # a struck-through date and its replacement: https://wpes15.cs.umn.edu/submissions
+        ("Papers must be received by the deadline of June 10, 2015 June 17, 2015 to be considered.",
+         [date(2015, 6, 17)]),
+        # a year named elsewhere, a time with no colon: http://lists.osgeo.org/pipermail/soc/attachments/20220406/ab83cc1b/attachment.html
+        ("GSoC 2022 Contributor Apps are now open (and close April 19 at 1800 UTC)", [date(2022, 4, 19)]),
+    ],
+)  # fmt: skip
+def test_only_deadlines_to_apply_are_deadlines(text: str, deadlines: list[date]) -> None:
+    assert [d.local_date for d in parse_deadlines(text, CORPUS_TODAY)] == deadlines
+
+
+def test_yearless_dates_of_one_text_read_as_one_schedule() -> None:
+    # issue 11's "Round A: 15 May | Round B: 2 June": round B comes after round A, in the same year.
+    days = [d.local_date for d in parse_deadlines("Round A: 15 May | Round B: 2 June", CORPUS_TODAY)]
+    assert days == [date(2027, 5, 15), date(2027, 6, 2)]
+
+
+def test_a_page_sentence_is_not_cut_after_pm() -> None:
+    page = "NOFO FAQ\nFull applications must be received by 5:00 p.m. Eastern Time, November 30, 2020. Questions?"
+    assert find_status_sentences(page) == [
+        "Full applications must be received by 5:00 p.m. Eastern Time, November 30, 2020."
+    ]
+
+
+def test_a_huge_text_is_read_within_its_bounds() -> None:
+    # A run of unpunctuated dates and trigger words far past the 2,000-character cap.
+    text = "Applications close 1 June 2024 until 2 June - 3 June (AoE) " * 5000
+    reading = classify(text, CORPUS_TODAY)
+    assert reading.state is State.OPEN
+    assert all(d.when.year == 2024 for d in reading.deadlines)
+
+
+@pytest.mark.parametrize(
+    ("text", "state"),
+    [
+        ("Sign-ups end in two weeks", State.OPEN),
+        ("The RFP will be published in spring", State.OPENING_SOON),
+        ("registration is possible up to 12 noon, 18 August", State.OPEN),
+        ("open from 1 to 30 September", State.OPEN),
+        ("Summer school 2024 - Closed", State.CLOSED),
+        ("There is no fixed deadline", State.ROLLING),
+        ("You will hear from us by 12 October", State.UNKNOWN),
+        ("The application form will be ready in early March", State.OPENING_SOON),
+        ("Leave your email and we will tell you when we launch", State.OPENING_SOON),
+        ("Subscribe for news of the next intake", State.OPENING_SOON),
+        ("Applications are due by 5pm GMT on 15 March each year", State.OPEN),  # open, and never passed
+        ("Applications are reviewed on the 10th of every month", State.ROLLING),
+    ],
+)
+def test_issue_11_kinds(text: str, state: State) -> None:
+    # The wordings issue 11 lists for each kind the old reader missed.
+    reading = classify(text, CORPUS_TODAY)
+    assert reading.state is state
+    assert not any(d.passed(CORPUS_TODAY) for d in reading.deadlines if "each year" in text)

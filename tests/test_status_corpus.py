@@ -68,9 +68,6 @@ def test_score_script_prints_a_row_per_category(capsys: pytest.CaptureFixture[st
     assert "\nall " in out
 
 
-# The reader on main does not reach these thresholds yet (see the score in the commit that added the corpus);
-# the status-reader helper's rework of monitor/status.py removes this xfail.
-@pytest.mark.xfail(strict=False, reason="monitor/status.py is being reworked against this corpus (issue 11)")
 def test_reader_meets_the_issue_thresholds() -> None:
     results = [score.read(item) for item in ITEMS]
     total, _ = score.tally(results)

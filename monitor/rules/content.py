@@ -5,6 +5,7 @@ HTTP-level verdicts (dead, moved, walls, soft-404s) belong to `links`. These rul
 - from the catalog alone, so they hold even when the page could not be fetched: `no-url`, `status-unknown`,
   `deadline-passed`, `dated-title`;
 - from a page that answered 2xx (or 304): `status-changed` (or `status-unverified` when the page cannot tell),
+  `deadline-passed` with `evidence.source: "page"` (the page's own deadline to apply, when the hub says open),
   `marked-outdated`, `expected-text-missing`, `content-changed`, `title-changed`.
 
 `fingerprint` is the noise-insensitive hash of watched text; the state stage stores exactly this value so
@@ -106,16 +107,17 @@ def status_unknown(inp: RuleInput) -> list[Finding]:
 
 
 def deadline_passed(inp: RuleInput) -> list[Finding]:
-    """`deadline-passed`: a deadline in the hub's status text is before today.
+    """`deadline-passed`: a deadline to apply in the hub's status text is before today.
 
-    Every date after "close", "deadline", "due", "by" or "until" is read (zones mapped explicitly, a date
-    without a time meaning the end of that day); passed means its calendar day, where it was set, is
-    before `--today`.
+    Only deadlines to apply, register or submit count ("Applications close November 10, 2023 11:59 PM (PST)"),
+    never decisions, programme dates or recurring dates ("by 15 March each year"); zones are mapped
+    explicitly, a date without a time is the end of that day and a month without a day the end of that
+    month. Passed means its calendar day, where it was set, is before `--today`.
     """
     entry = inp.entry
     if not entry.status:
         return []
-    passed = [d for d in parse_deadlines(entry.status, inp.today) if d.local_date < inp.today]
+    passed = [d for d in parse_deadlines(entry.status, inp.today) if d.passed(inp.today)]
     if not passed:
         return []
     latest = max(passed, key=lambda d: d.when)
@@ -135,6 +137,64 @@ def deadline_passed(inp: RuleInput) -> list[Finding]:
             "(the new deadline, or that applications are closed).",
         )
     ]
+
+
+def page_deadline_passed(inp: RuleInput) -> list[Finding]:
+    """`deadline-passed` with `evidence.source: "page"`: the hub says applications are open, but the page's own
+    deadline to apply has passed ("Closing date for applications: 30 June 2021").
+
+    Raised only when the hub's line gives no deadline of its own (those are the hub-side rule's) and the page
+    names no deadline to apply that is still ahead, no opening-soon or rolling call, and no open call for a
+    later round ("Round 1 closed March 1; Round 2 closes December 1" is quiet). Only page deadlines whose year
+    is written count: "30 June" alone may be this year's.
+    """
+    entry, today = inp.entry, inp.today
+    page = _readable(inp)
+    if not entry.status or page is None or page.js_rendered:
+        return []
+    hub = classify(entry.status, today)
+    if hub.state is not State.OPEN or hub.deadlines:
+        return []
+    readings = [classify(sentence, today) for sentence in find_status_sentences(page.text)]
+    dated = [(reading, d) for reading in readings for d in reading.deadlines]
+    passed = [(reading, d) for reading, d in dated if d.passed(today) and d.year_stated]
+    if not passed or any(not d.passed(today) for _, d in dated):
+        return []
+    latest_reading, latest = max(passed, key=lambda pair: pair[1].when)
+    if any(_later_call(reading, latest.local_date) for reading in readings):
+        return []
+    day = latest.local_date
+    target = f" at {entry.url}" if entry.url else ""
+    return [
+        Finding(
+            Code.DEADLINE_PASSED,
+            f"The hub says applications for “{entry.title}” are open, but the page's own deadline to apply, "
+            f"{day:%B} {day.day}, {day.year}, passed {_ago(day, today)}.",
+            evidence={
+                "source": "page",
+                "hub": _quote(entry.status),
+                "page": _quote(latest_reading.text),
+                "deadline": day.isoformat(),
+                "deadlines": "; ".join(_describe(d) for _, d in passed),
+            },
+            fix=f"Check{target} for the next round and update the status line of {entry.where} "
+            "(the new deadline, or that applications are closed).",
+        )
+    ]
+
+
+_LATER_ROUND = re.compile(r"\b(?:next|upcoming|new|future|second|third|round \d+|spring|autumn|fall|winter)\b", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def _later_call(reading: StatusReading, passed_day: date) -> bool:
+    """Whether a page sentence says a call other than the passed one is open or coming."""
+    if reading.state in (State.OPENING_SOON, State.ROLLING):
+        return True
+    if reading.state is not State.OPEN or reading.deadlines:
+        return False
+    years = [int(y) for y in _YEAR.findall(reading.text)]
+    return any(year > passed_day.year for year in years) or bool(_LATER_ROUND.search(reading.text))
 
 
 def _describe(deadline: Deadline) -> str:
@@ -770,6 +830,7 @@ RULES: list[Rule] = [
     status_unknown,
     status_changed,
     deadline_passed,
+    page_deadline_passed,
     marked_outdated,
     expected_text_missing,
     dated_title,

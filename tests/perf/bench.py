@@ -4,6 +4,12 @@
     python tests/perf/bench.py --scaling                # N = 1,000, 5,000, 10,000
     python tests/perf/bench.py --latency-ms 0 --entries 5000   # pure overhead: entries per CPU second
     python tests/perf/bench.py --entries 2000 --peers   # lychee, LinkChecker, linkinator side by side
+    python tests/perf/bench.py --mix cross --entries 2000 --peers --rounds 3   # issue 15's mix, medians
+
+``--mix cross`` is issue 15's mix (see site.py): 12% dead, 10% redirect chains of 1-3 hops across hosts,
+5% 429 with ``Retry-After: 1``, 3% soft-404, 3% slow pages (+500 ms), 5% HEAD-405; every tool at 32 requests
+in flight and no per-host throttle (host concurrency 32, no request interval). ``--rounds R`` runs every
+tool R times, interleaved, and adds a table of medians with the spread (min-max) of wall and CPU time.
 
 The site runs in its own process (site.py), and so does every checker, so wall time, CPU time
 (``ru_utime + ru_stime`` of the checker process) and peak RSS (``ru_maxrss``) are the checker's own.
@@ -47,7 +53,9 @@ _spec.loader.exec_module(perf_site)
 EXPECTED_CODE: dict[str, str] = perf_site.EXPECTED_CODE
 
 # A 429 or a slow page is a good link: any error finding on one is a false alarm.
-GOOD = frozenset({"ok", "slow", "ratelimited"})
+GOOD = frozenset({"ok", "slow", "ratelimited", "head405"})
+# What --mix changes unless the flag is given: (slow ms, host concurrency, max concurrency).
+MIX_DEFAULTS = {"calm": (250.0, 8, 64), "cross": (500.0, 32, 32)}
 TODAY = "2026-11-25"
 
 
@@ -79,6 +87,7 @@ class Row:
     bound: float
     verdicts: Verdicts
     truth: dict[str, int]
+    retry_delays: list[float] = field(default_factory=list)  # the site's: each 429 to its URL's next request
 
 
 # --- processes -------------------------------------------------------------------------------------------------
@@ -126,8 +135,10 @@ class SiteProcess:
         argv = [
             sys.executable, str(HERE / "site.py"), "--entries", str(entries), "--hosts", str(args.hosts),
             "--latency-ms", str(args.latency_ms), "--slow-ms", str(args.slow_ms), "--seed", str(args.seed),
-            "--ratelimited-share", str(args.ratelimited_share), "--out", str(out), "--lifetime", "1200",
+            "--out", str(out), "--lifetime", "1200", "--mix", args.mix,
         ]  # fmt: skip
+        if args.ratelimited_share is not None:
+            argv += ["--ratelimited-share", str(args.ratelimited_share)]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -137,14 +148,19 @@ class SiteProcess:
         self.out = out
         self.truth: dict[str, dict[str, str]] = json.loads((out / "truth.json").read_text())
 
-    def close(self) -> None:
-        assert self.proc.stdin is not None
+    def close(self) -> list[float]:
+        """Stop the site; the seconds from each 429 it sent to the same URL's next request."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.close()
         try:
+            tail = self.proc.stdout.read()
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            return []
+        last = tail.strip().splitlines()[-1:] if tail else []
+        return json.loads(last[0]).get("retry_delays", []) if last else []
 
 
 # --- the physical bound ---------------------------------------------------------------------------------------
@@ -165,7 +181,9 @@ def physical_bound(truth: dict[str, dict[str, str]], latency: float, slow: float
     longest = latency
     for item in truth.values():
         outcome = item["outcome"]
-        if outcome in ("moved", "ratelimited"):
+        if outcome == "moved":
+            work += (1 + int(item.get("hops", "1"))) * latency
+        elif outcome == "ratelimited":
             work += 2 * latency
         elif outcome == "slow":
             work += latency + slow
@@ -232,15 +250,16 @@ def outcome_counts(truth: dict[str, dict[str, str]]) -> dict[str, int]:
 
 def bench_hub_monitor(entries: int, args: argparse.Namespace, work: Path) -> Row:
     site = SiteProcess(work / f"site-{entries}", entries, args)
+    delays: list[float] = []
     try:
         measured, report = run_hub_monitor(site, work, args)
     finally:
-        site.close()
+        delays = site.close()
     concurrency = effective_concurrency(args.hosts, args.host_concurrency, args.max_concurrency,
                                         args.latency_ms / 1000, args.host_request_interval_ms / 1000)
     bound = physical_bound(site.truth, args.latency_ms / 1000, args.slow_ms / 1000, 1.0, concurrency)
     return Row("hub-monitor", entries, measured, report["summary"].get("requests"), bound,
-               judge_report(report, site.truth), outcome_counts(site.truth))
+               judge_report(report, site.truth), outcome_counts(site.truth), delays)
 
 
 # --- peers ------------------------------------------------------------------------------------------------------
@@ -292,6 +311,7 @@ class Peer:
     label: str
     argv: Callable[[str, SiteProcess, Path, argparse.Namespace], list[str]]
     failed: Callable[[Path], dict[str, str]]
+    mixes: tuple[str, ...] = ("calm", "cross")  # the polite lychee would take minutes on the cross mix's 429s
 
 
 def _lychee(polite: bool) -> Callable[[str, SiteProcess, Path, argparse.Namespace], list[str]]:
@@ -318,7 +338,7 @@ def _linkchecker(binary: str, site: SiteProcess, out: Path, args: argparse.Names
 
 
 PEERS = (
-    Peer("lychee", "lychee", "lychee (polite defaults)", _lychee(polite=True), _failed_urls_lychee),
+    Peer("lychee", "lychee", "lychee (polite defaults)", _lychee(polite=True), _failed_urls_lychee, mixes=("calm",)),
     Peer("lychee", "lychee", "lychee (throttling off)", _lychee(polite=False), _failed_urls_lychee),
     Peer("linkinator", "linkinator", "linkinator", _linkinator, _failed_urls_linkinator),
     Peer("linkchecker", "linkchecker", "LinkChecker", _linkchecker, _failed_urls_linkchecker),
@@ -345,6 +365,7 @@ def bench_peer(peer: Peer, binary: str, entries: int, args: argparse.Namespace, 
     site = SiteProcess(work / f"site-{peer.label}", entries, args)
     out = work / f"{peer.name}.out"
     out.unlink(missing_ok=True)
+    delays: list[float] = []
     try:
         if peer.name in ("linkinator", "linkchecker"):
             # Both write their results to standard output (LinkChecker, run as root, drops to `nobody` and
@@ -354,12 +375,13 @@ def bench_peer(peer: Peer, binary: str, entries: int, args: argparse.Namespace, 
         else:
             measured = run_measured(peer.argv(binary, site, out, args), timeout=args.timeout, cwd=work)
     finally:
-        site.close()
+        delays = site.close()
     concurrency = effective_concurrency(args.hosts, args.host_concurrency, args.max_concurrency,
                                         args.latency_ms / 1000, 0.0)
     bound = physical_bound(site.truth, args.latency_ms / 1000, args.slow_ms / 1000, 1.0, concurrency)
     failed = peer.failed(out) if out.exists() and out.stat().st_size else {}
-    return Row(peer.label, entries, measured, None, bound, judge_failed(failed, site.truth), outcome_counts(site.truth))
+    return Row(peer.label, entries, measured, None, bound, judge_failed(failed, site.truth), outcome_counts(site.truth),
+               delays)
 
 
 # --- output -------------------------------------------------------------------------------------------------------
@@ -373,7 +395,8 @@ def _verdict_cells(row: Row) -> list[str]:
 
 
 HEADER = ["tool", "N", "wall s", "CPU s", "URLs/s", "entries/CPU s", "requests", "peak RSS MB", "bound s",
-          "wall/bound", "dead found", "soft-404 found", "moved found", "false alarms", "warnings on good"]
+          "wall/bound", "429 to retry s median (max)",
+          "dead found", "soft-404 found", "moved found", "false alarms", "warnings on good"]
 
 
 def table(rows: list[Row]) -> str:
@@ -382,7 +405,42 @@ def table(rows: list[Row]) -> str:
         m = r.measured
         cells = [r.tool, f"{r.entries:,}", f"{m.wall:.1f}", f"{m.cpu:.1f}", f"{r.entries / m.wall:.0f}",
                  f"{r.entries / m.cpu:.0f}" if m.cpu else "-", f"{r.requests:,}" if r.requests is not None else "-",
-                 f"{m.rss_mb:.0f}", f"{r.bound:.1f}", f"{m.wall / r.bound:.2f}", *_verdict_cells(r)]
+                 f"{m.rss_mb:.0f}", f"{r.bound:.1f}", f"{m.wall / r.bound:.2f}", _delays(r.retry_delays),
+                 *_verdict_cells(r)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _delays(delays: list[float]) -> str:
+    return f"{_median(delays):.2f} ({max(delays):.2f})" if delays else "-"
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+MEDIAN_HEADER = ["tool", "N", "rounds", "wall s median (min-max)", "CPU s median (min-max)", "CPU ms/entry",
+                 "peak RSS MB median", "bound s", "429 to retry s median (max)",
+                 "dead found", "soft-404 found", "moved found", "false alarms",
+                 "warnings on good"]
+
+
+def median_table(rows: list[Row]) -> str:
+    """One line per (tool, N): medians over the rounds; verdicts from the worst round."""
+    groups: dict[tuple[str, int], list[Row]] = {}
+    for r in rows:
+        groups.setdefault((r.tool, r.entries), []).append(r)
+    lines = ["| " + " | ".join(MEDIAN_HEADER) + " |", "|" + "---|" * len(MEDIAN_HEADER)]
+    for (tool, n), group in groups.items():
+        walls = [r.measured.wall for r in group]
+        cpus = [r.measured.cpu for r in group]
+        worst = max(group, key=lambda r: (r.verdicts.false_alarms + r.verdicts.warnings_on_good, len(r.verdicts.wrong)))
+        cells = [tool, f"{n:,}", str(len(group)), f"{_median(walls):.1f} ({min(walls):.1f}-{max(walls):.1f})",
+                 f"{_median(cpus):.2f} ({min(cpus):.2f}-{max(cpus):.2f})", f"{1000 * _median(cpus) / n:.2f}",
+                 f"{_median([r.measured.rss_mb for r in group]):.0f}", f"{group[0].bound:.1f}",
+                 _delays([d for r in group for d in r.retry_delays]), *_verdict_cells(worst)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -395,24 +453,36 @@ def show_wrong(rows: list[Row], limit: int = 8) -> None:
                 print("   ", line)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Benchmark hub-monitor on a synthetic local hub.")
+def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    parser = parser or argparse.ArgumentParser(description="Benchmark hub-monitor on a synthetic local hub.")
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--hosts", type=int, default=8)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--slow-ms", type=float, default=250.0, help="extra delay of the 5%% slow pages")
+    parser.add_argument("--mix", choices=sorted(MIX_DEFAULTS), default="calm",
+                        help="calm: the README's scaling mix; cross: issue 15's (see above)")
+    parser.add_argument("--slow-ms", type=float, default=None,
+                        help="extra delay of the slow pages (calm: 250, cross: 500)")
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--ratelimited-share", type=float, default=0.02,
-                        help="share of entries that answer 429 first (0 leaves the crawler's 429 back-off out)")
-    parser.add_argument("--host-concurrency", type=int, default=8)
-    parser.add_argument("--max-concurrency", type=int, default=64)
+    parser.add_argument("--ratelimited-share", type=float, default=None,
+                        help="share of entries that answer 429 first (calm: 0.02, cross: 0.05; "
+                             "0 leaves the crawler's 429 back-off out)")
+    parser.add_argument("--host-concurrency", type=int, default=None, help="calm: 8, cross: 32")
+    parser.add_argument("--max-concurrency", type=int, default=None, help="calm: 64, cross: 32")
+    if not any(action.dest == "rounds" for action in parser._actions):
+        parser.add_argument("--rounds", type=int, default=1, help="run every tool this many times, interleaved")
+    parser.add_argument("--only-peers", action="store_true", help="with --peers: leave hub-monitor out")
     parser.add_argument("--host-request-interval-ms", type=float, default=0.0,
                         help="hub-monitor's --host-request-interval (0: throttling off, to measure the tool)")
     parser.add_argument("--scaling", action="store_true", help="run N = 1,000, 5,000 and 10,000")
     parser.add_argument("--peers", action="store_true", help="also run lychee, linkinator and LinkChecker")
     parser.add_argument("--peers-dir", type=Path, default=None, help="where peers are installed (venv/, node_modules/)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a checker is stopped")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    slow, host, most = MIX_DEFAULTS[args.mix]
+    args.slow_ms = slow if args.slow_ms is None else args.slow_ms
+    args.host_concurrency = host if args.host_concurrency is None else args.host_concurrency
+    args.max_concurrency = most if args.max_concurrency is None else args.max_concurrency
+    return args
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -427,22 +497,30 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         work = Path(tmp)
-        for n in sizes:
-            rows.append(bench_hub_monitor(n, args, work))
-            print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
-        if args.peers:
-            for peer in PEERS:
-                binary = find_peer(peer.binary, args.peers_dir)
-                if binary is None:
-                    print(f"{peer.label}: not installed, skipped", file=sys.stderr)
-                    continue
-                rows.append(bench_peer(peer, binary, sizes[-1], args, work))
-                print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
-    print(f"\n{args.hosts} hosts, {args.latency_ms:g} ms latency, slow pages +{args.slow_ms:g} ms, "
-          f"429 share {args.ratelimited_share:g}, "
+        for _ in range(args.rounds):
+            if not args.only_peers:
+                for n in sizes:
+                    rows.append(bench_hub_monitor(n, args, work))
+                    print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+            if args.peers:
+                for peer in PEERS:
+                    binary = find_peer(peer.binary, args.peers_dir)
+                    if args.mix not in peer.mixes:
+                        continue
+                    if binary is None:
+                        print(f"{peer.label}: not installed, skipped", file=sys.stderr)
+                        continue
+                    rows.append(bench_peer(peer, binary, sizes[-1], args, work))
+                    print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+    share = "the mix's" if args.ratelimited_share is None else f"{args.ratelimited_share:g}"
+    print(f"\nmix {args.mix}, {args.hosts} hosts, {args.latency_ms:g} ms latency, slow pages +{args.slow_ms:g} ms, "
+          f"429 share {share}, "
           f"host concurrency {args.host_concurrency}, max concurrency {args.max_concurrency}, "
           f"hub-monitor host interval {args.host_request_interval_ms:g} ms\n")
     print(table(rows))
+    if args.rounds > 1:
+        print()
+        print(median_table(rows))
     show_wrong(rows)
     return 0
 

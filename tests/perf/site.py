@@ -4,7 +4,8 @@ N entries are spread over H hosts (one port each). Every page is realistic HTML 
 headings, a status sentence, paragraphs, links) built from per-host pools of pre-rendered fragments, so
 the server spends microseconds per page and the measurement is of the checker, not of this server.
 
-Outcomes (exact shares of N, shuffled by the seed), and what a correct checker reports:
+Outcomes (exact shares of N, shuffled by the seed), and what a correct checker reports, in the ``calm`` mix
+(the default):
 
 =============  =====  ===================================================  ===================
 outcome        share  what the server does                                 expected finding
@@ -16,6 +17,11 @@ soft404         3%    200 whose title and heading say "Page not found"     soft-
 ratelimited     2%    429 with Retry-After on the first request, then 200  none (no false alarm)
 slow            5%    200 after an extra delay (--slow-ms)                 none
 =============  =====  ===================================================  ===================
+
+The ``cross`` mix (``--mix cross``) is issue 15's: 12% dead, 10% ``moved`` as redirect chains of 1-3 hops,
+each hop to the next host (301s throughout, ending on a 200 page), 5% 429 with ``Retry-After`` on the first
+request, 3% soft-404, 3% slow, and 5% ``head405`` pages that answer HEAD with 405 and GET with 200 (a good link:
+a checker that trusts a HEAD alone calls it broken).
 
 Every answer is delayed by --latency-ms (asyncio.sleep, so the server is concurrent like a real one).
 Run as a script, it writes into --out: ``hub.yaml`` (the catalog; the checker is run with ``--allow-host 127.0.0.1``),
@@ -33,6 +39,7 @@ import contextlib
 import json
 import random
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +51,17 @@ OUTCOME_SHARES: tuple[tuple[str, float], ...] = (
     ("ratelimited", 0.02),
     ("slow", 0.05),
 )
+MIXES: dict[str, tuple[tuple[str, float], ...]] = {
+    "calm": OUTCOME_SHARES,
+    "cross": (
+        ("dead", 0.12),
+        ("moved", 0.10),
+        ("soft404", 0.03),
+        ("ratelimited", 0.05),
+        ("slow", 0.03),
+        ("head405", 0.05),
+    ),
+}
 EXPECTED_CODE = {"dead": "dead-link", "moved": "moved-permanently", "soft404": "soft-404"}
 STATUS_SENTENCE = "Applications are accepted on a rolling basis."
 MIN_PAGE = 20_000
@@ -55,7 +73,8 @@ _WORDS = (  # noqa: SIM905  (a sentence of words reads better than a list of 52 
     "training gradient representation embedding layer token sequence dataset research paper tutorial "
     "notebook library tooling visualisation analysis mechanism hypothesis experiment result replication"
 ).split()
-_REASONS = {200: "OK", 301: "Moved Permanently", 404: "Not Found", 429: "Too Many Requests", 400: "Bad Request"}
+_REASONS = {200: "OK", 301: "Moved Permanently", 404: "Not Found", 405: "Method Not Allowed",
+            429: "Too Many Requests", 400: "Bad Request"}
 
 
 @dataclass(frozen=True)
@@ -65,17 +84,25 @@ class Planned:
     path: str
     outcome: str
     seed: int
+    hops: int = 0  # a cross-host redirect chain's length (0: a same-host move, when the outcome is "moved")
 
     @property
     def moved_to(self) -> str:
         return self.path.replace("/docs/", "/library/", 1) + "-2"
 
+    def chain(self, hosts: int) -> list[tuple[int, str]]:
+        """(host, path) of each redirect target in order; the last one serves the page."""
+        if not self.hops:
+            return [(self.host, self.moved_to)]
+        return [((self.host + i) % hosts, f"/moved/{self.id}-{i}") for i in range(1, self.hops + 1)]
 
-def plan(entries: int, hosts: int, seed: int, ratelimited_share: float | None = None) -> list[Planned]:
+
+def plan(entries: int, hosts: int, seed: int, ratelimited_share: float | None = None,
+         mix: str = "calm") -> list[Planned]:
     """Exact outcome shares, shuffled by the seed; entries dealt round-robin over the hosts."""
     rng = random.Random(seed)
     outcomes: list[str] = []
-    for name, share in OUTCOME_SHARES:
+    for name, share in MIXES[mix]:
         if name == "ratelimited" and ratelimited_share is not None:
             share = ratelimited_share
         outcomes += [name] * round(entries * share)
@@ -88,6 +115,7 @@ def plan(entries: int, hosts: int, seed: int, ratelimited_share: float | None = 
             path=f"/docs/{rng.choice(_WORDS)}-{i:05d}",
             outcome=outcome,
             seed=rng.getrandbits(32),
+            hops=rng.randint(1, 3) if mix == "cross" and outcome == "moved" else 0,
         )
         for i, outcome in enumerate(outcomes)
     ]
@@ -179,29 +207,45 @@ class Site:
         self.latency = latency
         self.slow = slow
         self.retry_after = retry_after
-        self.routes: dict[tuple[int, str], tuple[str, Planned]] = {}
+        # (host, path) -> (outcome, entry, where it redirects to: (host, path) or None)
+        self.routes: dict[tuple[int, str], tuple[str, Planned, tuple[int, str] | None]] = {}
         for p in planned:
-            self.routes[(p.host, p.path)] = (p.outcome, p)
-            if p.outcome == "moved":
-                self.routes[(p.host, p.moved_to)] = ("ok", p)
+            if p.outcome != "moved":
+                self.routes[(p.host, p.path)] = (p.outcome, p, None)
+                continue
+            here = (p.host, p.path)
+            for there in p.chain(hosts):
+                self.routes[here] = ("moved", p, there)
+                here = there
+            self.routes[here] = ("ok", p, None)
+        self.ports: list[int] = []
         self.index = b""
-        self.limited: set[str] = set()
+        self.limited: dict[str, float] = {}  # entry id -> when its 429 was sent
+        self.retried: set[str] = set()
+        self.retry_delays: list[float] = []  # seconds from each 429 to the same URL's next request
         self.requests = 0
 
-    async def answer(self, host: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    async def answer(self, host: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
         self.requests += 1
         if self.latency:
             await asyncio.sleep(self.latency)
         if host == 0 and path == "/index.html":
             return 200, {}, self.index
-        outcome, item = self.routes.get((host, path), ("dead", None))
+        outcome, item, there = self.routes.get((host, path), ("dead", None, None))
+        if outcome == "ratelimited" and item is not None and item.id in self.limited and item.id not in self.retried:
+            self.retried.add(item.id)
+            self.retry_delays.append(time.monotonic() - self.limited[item.id])
         if outcome == "dead":
             return 404, {}, self.pages.not_found(host)
         assert item is not None
-        if outcome == "moved" and path == item.path:
-            return 301, {"Location": item.moved_to}, b""
+        if there is not None:
+            # Same host: a relative Location, as most sites send; another host: an absolute one.
+            location = there[1] if there[0] == host else entry_url(self.ports[there[0]], there[1])
+            return 301, {"Location": location}, b""
+        if outcome == "head405" and method == "HEAD":
+            return 405, {"Allow": "GET"}, b""
         if outcome == "ratelimited" and item.id not in self.limited:
-            self.limited.add(item.id)
+            self.limited[item.id] = time.monotonic()
             return 429, {"Retry-After": str(self.retry_after)}, b"<html><body>Too many requests</body></html>"
         if outcome == "soft404":
             return 200, {}, self.pages.not_found(host)
@@ -220,7 +264,7 @@ class Site:
                     break
                 method, target = parts[0].decode("latin-1"), parts[1].decode("latin-1")
                 path = target.split("?", 1)[0].split("#", 1)[0]
-                status, headers, body = await self.answer(host, path)
+                status, headers, body = await self.answer(host, path, method)
                 close = b"connection: close" in rest.lower()
                 lines = [
                     f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}",
@@ -259,7 +303,8 @@ def write_files(out: Path, planned: list[Planned], ports: list[int]) -> bytes:
             # A quarter of the entries carry a status line, so the status rules read those pages too.
             lines.append(f'    status: "{STATUS_SENTENCE}"')
     (out / "hub.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    truth = {p.id: {"outcome": p.outcome, "url": url} for p, url in zip(planned, urls, strict=True)}
+    truth = {p.id: {"outcome": p.outcome, "url": url, "hops": str(p.hops or 1) if p.outcome == "moved" else "0"}
+             for p, url in zip(planned, urls, strict=True)}
     (out / "truth.json").write_text(json.dumps(truth, indent=0), encoding="utf-8")
     (out / "links.md").write_text(
         "# Benchmark hub\n\n" + "".join(f"- [{p.id}]({u})\n" for p, u in zip(planned, urls, strict=True)),
@@ -282,7 +327,7 @@ def outcome_counts(planned: list[Planned]) -> dict[str, int]:
 
 
 async def run(args: argparse.Namespace) -> None:
-    planned = plan(args.entries, args.hosts, args.seed, args.ratelimited_share)
+    planned = plan(args.entries, args.hosts, args.seed, args.ratelimited_share, args.mix)
     site = Site(planned, args.hosts, args.seed, args.latency_ms / 1000, args.slow_ms / 1000, args.retry_after)
     servers = []
     for host in range(args.hosts):
@@ -292,13 +337,14 @@ async def run(args: argparse.Namespace) -> None:
 
         servers.append(await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024, limit=1 << 16))
     ports = [s.sockets[0].getsockname()[1] for s in servers]
+    site.ports = ports
     site.index = write_files(Path(args.out), planned, ports)
     print(json.dumps({"ports": ports, "outcomes": outcome_counts(planned)}), flush=True)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(_stdin_closed(), timeout=args.lifetime)
     for s in servers:
         s.close()
-    print(json.dumps({"served": site.requests}), flush=True)
+    print(json.dumps({"served": site.requests, "retry_delays": sorted(site.retry_delays)}), flush=True)
 
 
 async def _stdin_closed() -> None:
@@ -313,6 +359,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--hosts", type=int, default=8)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--mix", choices=sorted(MIXES), default="calm", help="the outcome mix (see above)")
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--slow-ms", type=float, default=1000.0, help="extra delay of the slow pages")
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of the 429 answers")
