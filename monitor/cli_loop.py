@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from monitor.atomic import write_all_atomic, write_atomic
 from monitor.catalog import CatalogError, load_catalog
+from monitor.inputfile import CATALOG_LIMIT, InputFileError, read_capped
 
 if TYPE_CHECKING:
     from monitor.cli import ExitCode
@@ -151,9 +152,12 @@ def cmd_fix(args: argparse.Namespace) -> ExitCode:
     if args.pr:
         return _fix_pr(args, data, path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read catalog {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        # Capped and regular files only: a FIFO would block forever and /dev/zero fill the memory.
+        text = read_capped(path, CATALOG_LIMIT).decode("utf-8")
+    except InputFileError as exc:
+        raise UsageError(f"cannot read catalog {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read catalog {path}: {exc}") from exc
     plan = _checked_plan(args, data, text, path)
     if plan is None:
         return ExitCode.BAD_INPUT

@@ -139,6 +139,8 @@ def load_report(path: Path) -> dict[str, Any]:
         raise ReportFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     except RecursionError as exc:
         raise ReportFileError(f"{path}: not a hub-monitor JSON report: nested too deeply") from exc
+    except ValueError as exc:  # valid JSON that Python refuses: a number of more than 4,300 digits
+        raise ReportFileError(f"{path}: not a hub-monitor JSON report: {exc}") from exc
     if not isinstance(report, dict) or report.get("tool") != TOOL:
         raise ReportFileError(f"{path}: not a hub-monitor JSON report")
     if report.get("schema") != SCHEMA:
@@ -146,7 +148,22 @@ def load_report(path: Path) -> dict[str, Any]:
     problems = shape_problems(report)
     if problems:
         raise ReportFileError("\n".join(f"{path}: {p}" for p in problems))
-    return report
+    try:
+        return _clean(report)
+    except RecursionError as exc:  # an unknown key nested just under json's own limit
+        raise ReportFileError(f"{path}: not a hub-monitor JSON report: nested too deeply") from exc
+
+
+def _clean(value: Any) -> Any:
+    """`value` with lone surrogates ("\\ud800" in the JSON) made U+FFFD: JSON allows them, UTF-8 does not, and
+    the Markdown rendered from them could not be written."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def shape_problems(report: object, shape: Any = None, where: str = "") -> list[str]:

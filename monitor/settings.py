@@ -314,10 +314,36 @@ def _read_bool(reader: Reader, node: Node, field: str) -> bool | None:
     return reader.boolean(node, field)
 
 
+# Most servers refuse a request whose header line passes 8 KiB (431), which would read as every link dead.
+_HEADER_VALUE_LIMIT = 8 * 1024
+
+
+def _header_value_problem(value: str) -> str | None:
+    """Why `value` cannot be sent as a header value as given, or None.
+
+    Checked here, where the flag, the config file and the catalog meet, because the request would otherwise fail
+    at every URL and read as the servers' fault (B14)."""
+    if any(c in value for c in "\r\n\0"):
+        return "the value must be one line (no line breaks)"
+    if any((ord(c) < 32 and c != "\t") or c == "\x7f" for c in value):
+        return "the value must not hold control characters"
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        # A lone surrogate: bytes of the command line or a "\\udcff" escape that are not UTF-8 text.
+        return "the value holds bytes that are not UTF-8 text"
+    if size > _HEADER_VALUE_LIMIT:
+        return f"the value is {size} bytes; servers refuse header lines over 8 KiB"
+    return None
+
+
 def _read_user_agent(reader: Reader, node: Node, field: str) -> str | None:
     text = reader.text(node, field)
     if text is not None and any(ord(c) < 32 for c in text):
         reader.error(node, field, "must be one line without control characters")
+        return None
+    if text is not None and (problem := _header_value_problem(text)):
+        reader.error(node, field, problem)
         return None
     return text
 
@@ -344,8 +370,8 @@ def _read_headers(reader: Reader, node: Node, field: str, *, per_host: bool) -> 
         else:
             seen[lower] = name
             value = reader.text(value_node, where, empty=True)
-            if value is not None and any(c in value for c in "\r\n\0"):
-                reader.error(value_node, where, "the value must be one line (no line breaks)")
+            if value is not None and (problem := _header_value_problem(value)):
+                reader.error(value_node, where, problem)
             elif value is not None:
                 headers[name] = value
     return headers

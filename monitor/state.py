@@ -165,7 +165,16 @@ def _from_json(raw: Any) -> State:
             # cannot become a request header): the file counts as corrupt here, where that is handled.
             if key in _FIELD_TYPES and not _fits(value, _FIELD_TYPES[key]):
                 raise ValueError(f"entry {entry_id!r}: {key} is {type(value).__name__}, not {_FIELD_TYPES[key]}")
+            # A negative count would keep a dead link unconfirmed for nights (-5 + 1 is still below 2).
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                raise ValueError(f"entry {entry_id!r}: {key} is negative ({value})")
         known = {k: _clean(v) for k, v in data.items() if k in _FIELD_TYPES}
+        for key in _VALIDATORS:
+            # Sent back as If-None-Match / If-Modified-Since: one that cannot be a header value (a line break,
+            # a control character, past a server's 8 KiB) would fail the request and read as the server's
+            # fault. Without it the fetch is unconditional, which is always correct.
+            if isinstance(known.get(key), str) and not _header_safe(known[key]):
+                known[key] = None
         entries[_clean(str(entry_id))] = EntryState(**known)
     updated = raw.get("updated_at")
     return State(entries=entries, updated_at=_clean(updated) if isinstance(updated, str) else None)
@@ -183,6 +192,11 @@ def _clean(value: Any) -> Any:
 
 
 _FIELD_TYPES: dict[str, Any] = get_type_hints(EntryState)
+_VALIDATORS = ("etag", "last_modified")
+
+
+def _header_safe(value: str) -> bool:
+    return len(value) <= 1024 and all(" " <= c <= "~" or c == "\t" for c in value)
 
 
 def _fits(value: object, hint: Any) -> bool:

@@ -38,6 +38,13 @@ BAD_SETTINGS = [
      "'Bad Name' is not a valid header name"),
     (["--host-header", "github.com:443=X-A: v"], "hosts: {'github.com:443': {}}",
      "should be a host name without a port"),
+    # Found by the re-run of the battery: each turned every link into check-failed or a 431 "dead link".
+    (["--header", "X-A: \udcff"], 'headers: {X-A: "\\udcff"}', "holds bytes that are not UTF-8 text"),
+    (["--user-agent", "bot\udcff"], 'user_agent: "bot\\udcff"', "holds bytes that are not UTF-8 text"),
+    (["--header", "X-A: a\x7fb"], 'headers: {X-A: "a\\x7fb"}', "must not hold control characters"),
+    (["--user-agent", "x" * 9000], f"user_agent: {'x' * 9000}", "servers refuse header lines over 8 KiB"),
+    (["--host-header", "github.com=X-A: " + "x" * 9000], f"hosts: {{github.com: {{headers: {{X-A: {'x' * 9000}}}}}}}",
+     "servers refuse header lines over 8 KiB"),
 ]  # fmt: skip
 
 

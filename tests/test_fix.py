@@ -275,3 +275,33 @@ def test_running_fix_twice_changes_nothing_the_second_time(tmp_path: Path, capsy
     assert target.read_text(encoding="utf-8") == after
     assert "skipped  moved-repo: url 'https://github.com/old-owner/tool' -> 'https://github.com/new/tool': " \
            "already done" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------- odd catalog files
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "too large"])
+def test_a_catalog_that_is_not_a_readable_regular_file_is_exit_3_not_a_hang(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    # Found by the re-run of the battery: `fix` read the catalog with read_text, so a FIFO (or a report naming
+    # one) waited forever and /dev/zero read until MemoryError. It now goes through the capped reader.
+    import os
+
+    from monitor import inputfile
+
+    target = tmp_path / "hub.yaml"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        target.write_text("version: 1\n" + "#" * 64 + "\n")
+    json_path = tmp_path / "latest.json"
+    json_path.write_text(json.dumps({**report(str(target), {"a": [moved("https://a.example/", "https://b.example/")]})}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inputfile, "CATALOG_LIMIT", 32)
+        patch.setattr("monitor.cli_loop.CATALOG_LIMIT", 32)
+        assert main(["fix", "--json", str(json_path)]) == 3
+    err = capsys.readouterr().err
+    assert f"cannot read catalog {target}: cannot read the file: it is" in err, err

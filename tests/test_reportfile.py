@@ -38,6 +38,8 @@ def _set(path: str, value: Any) -> Callable[[dict], None]:
 
 _DELETE = object()
 DEEP = "@deep@"  # replaced by an array 3,000 deep in the file's text: json.dumps cannot write one
+DEEP980 = "@deep980@"  # 980 deep: json reads it, but a walk over the report from deeper in the stack may not
+BIG = "@big@"  # replaced by a number of 5,000 digits
 
 # (change to a good report, the key the message must name, what it must say)
 WRONG_SHAPES = [
@@ -56,6 +58,10 @@ WRONG_SHAPES = [
     (_set("hub_drift", "x"), "hub_drift:", "expected a list"),
     (_set("entries/0/checked", "yes"), "entries[0].checked:", "expected true or false"),
     (_set("entries/0/findings", DEEP), "not a hub-monitor JSON report:", "nested too deeply"),
+    # Found by the re-run of the battery (exit 1, ValueError): valid JSON, a number json will not convert.
+    (_set("summary/ok", BIG), "not a hub-monitor JSON report:", "Exceeds the limit (4300 digits)"),
+    (_set("x_unknown", BIG), "not a hub-monitor JSON report:", "Exceeds the limit (4300 digits)"),
+    (_set("x_unknown", DEEP980), "not a hub-monitor JSON report:", "nested too deeply"),
 ]  # fmt: skip
 
 
@@ -66,7 +72,8 @@ def test_a_report_of_the_wrong_shape_names_the_wrong_key(
     data = good()
     change(data)
     path = tmp_path / "latest.json"
-    path.write_text(json.dumps(data).replace(json.dumps(DEEP), "[" * 3000 + "]" * 3000))
+    text = json.dumps(data).replace(json.dumps(DEEP), "[" * 3000 + "]" * 3000).replace(json.dumps(BIG), "1" * 5000)
+    path.write_text(text.replace(json.dumps(DEEP980), "[" * 980 + "]" * 980))
     for command in (["report", str(path)], ["issues", "--repo", "o/r", "--json", str(path), "--dry-run"]):
         assert main(command) == 3
         err = capsys.readouterr().err
@@ -114,3 +121,15 @@ def _spots(value: Any) -> Any:
     for key, child in items:
         yield value, key
         yield from _spots(child)
+
+
+def test_a_lone_surrogate_in_a_report_renders_as_a_replacement_character(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found by the re-run of the battery: "\\ud800" in a title is valid JSON but not UTF-8 (exit 1 on writing).
+    data = good()
+    data["entries"][0]["title"] = "@title@"
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(data).replace('"@title@"', '"Guide \\ud800 one"'))
+    assert main(["report", str(path)]) == 0
+    assert "Guide \ufffd one" in capsys.readouterr().out

@@ -143,3 +143,29 @@ def test_validators_are_sent_only_with_a_snapshot_to_fall_back_on(tmp_path):
     assert validators(load_state(path).state, {"guide": ENTRY.url}) == {ENTRY.url: ('"v1"', None)}
     (tmp_path / "snapshots" / "guide.txt").unlink()
     assert validators(load_state(path).state, {"guide": ENTRY.url}) == {}
+
+
+def test_a_negative_count_in_the_state_is_corrupt_not_a_dead_link_hidden_for_nights(tmp_path):
+    # Found by the re-run of the hostile battery: consecutive_failures -5 kept a 404 unconfirmed, exit 0.
+    path = tmp_path / "state.json"
+    path.write_text('{"schema": 1, "entries": {"guide": {"url": "https://example.org/guide", '
+                    '"consecutive_failures": -5}}}')
+    loaded = load_state(path)
+    assert loaded.state.entries == {} and "consecutive_failures is negative" in loaded.warning
+
+
+def test_a_validator_that_cannot_be_a_header_is_dropped_and_the_fetch_is_unconditional(tmp_path):
+    # Found by the re-run of the hostile battery: a hand-edited ETag with a line break, or one of 100,000
+    # bytes, was sent back as If-None-Match and the entry read "unreachable" (or a 431 "dead link").
+    night = _night(State(), [], "2026-11-25", page=PageText(watched="w"), headers={"etag": '"v1"'})
+    path = tmp_path / "state.json"
+    save_state(path, night.state)
+    good = json.loads(path.read_text())
+    for etag, modified in [("a\r\nX-Evil: 1", None), ("x" * 100_000, None), ('"v1"', "a\nb"), ("\x00", "\x7f")]:
+        good["entries"]["guide"].update(etag=etag, last_modified=modified)
+        path.write_text(json.dumps(good))
+        loaded = load_state(path)
+        assert loaded.warning is None  # the rest of the entry's memory is kept
+        assert validators(loaded.state, {"guide": ENTRY.url}).get(ENTRY.url, (None, None))[1] is None
+        kept = validators(loaded.state, {"guide": ENTRY.url}).get(ENTRY.url)
+        assert kept in (None, ('"v1"', None))
