@@ -150,8 +150,14 @@ def _start_worker(parent: int) -> None:
 
 
 def _warm(work: Callable[[PageJob], list[Verdict]]) -> int:
-    """Nothing: receiving ``work`` has imported its module in the worker. The worker's process id."""
+    """Receiving ``work`` has imported its module; reading a small page pays every first-use cost (regexes
+    compiled on demand, parsers set up) before any page's clock starts. The worker's process id."""
     del work
+    url = "https://warm.example/"
+    page = b"<title>Warm</title><main><h1>Warm</h1><p>Applications are open until 1 March 2026.</p></main>"
+    got = FetchResult(url, url, 200, headers={"content-type": "text/html"}, body=page)
+    entry = Entry("warm", "Warm", "Warm", url, status="Applications are open.")
+    analyse_page(PageJob(got, (EntryJob(entry, None),), date(2026, 1, 1)))
     return os.getpid()
 
 
@@ -253,11 +259,16 @@ class Analyser:
         self._pool: _Workers | None = None
 
     async def __aenter__(self) -> Analyser:
-        self._pool = _workers(self._count)
-        self._free = asyncio.Queue()
-        for slot in self._pool.slots:
-            self._free.put_nowait(slot)
         return self
+
+    def _start(self) -> tuple[_Workers, asyncio.Queue[_Slot]]:
+        # On the first page, not before: a run whose pages all fail (offline, a dead catalog) starts no process.
+        if self._pool is None or self._free is None:
+            self._pool = _workers(self._count)
+            self._free = asyncio.Queue()
+            for slot in self._pool.slots:
+                self._free.put_nowait(slot)
+        return self._pool, self._free
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if exc_type is not None and not issubclass(exc_type, Exception):
@@ -266,10 +277,14 @@ class Analyser:
 
     async def run(self, job: PageJob) -> list[Verdict]:
         """The verdicts for the job's entries; never raises but for cancellation."""
-        assert self._free is not None and self._pool is not None, "use Analyser as an async context manager"
-        slot = await self._free.get()
+        if job.fetched.body is None and all(item.page is None for item in job.entries):
+            # No page to read (an error, a redirect loop, a PDF): the rules judge the answer alone, in
+            # microseconds, so the job is not worth a trip to a worker; a run of failures starts no process.
+            return self._work(job)
+        pool, free = self._start()
+        slot = await free.get()
         try:
-            slot = await self._ready(slot)
+            slot = await self._ready(pool, slot)
             if self._work not in slot.warmed:  # another work function (tests): its module is imported first
                 await asyncio.wrap_future(slot.executor.submit(_warm, self._work))
                 slot.warmed.add(self._work)
@@ -277,26 +292,25 @@ class Analyser:
             try:
                 return await asyncio.wait_for(future, self._timeout)
             except TimeoutError:
-                slot = self._pool.replace(slot)
+                slot = pool.replace(slot)
                 return [self._too_complex(item.entry) for item in job.entries]
             except asyncio.CancelledError:
-                slot = self._pool.replace(slot)  # its page may still be running: the next run starts clean
+                slot = pool.replace(slot)  # its page may still be running: the next run starts clean
                 raise
             except BrokenProcessPool as exc:
-                slot = self._pool.replace(slot)
+                slot = pool.replace(slot)
                 return [failed(item.entry.id, exc) for item in job.entries]
             except Exception as exc:  # a result that cannot be unpickled, and the like
                 return [failed(item.entry.id, exc, traceback.format_exc()) for item in job.entries]
         finally:
-            self._free.put_nowait(slot)
+            free.put_nowait(slot)
 
-    async def _ready(self, slot: _Slot) -> _Slot:
-        assert self._pool is not None
+    async def _ready(self, pool: _Workers, slot: _Slot) -> _Slot:
         try:
             await asyncio.wrap_future(slot.ready)
         except Exception as exc:  # a worker that could not start is replaced, once
             log.warning("an analysis worker failed to start (%s); starting another", exc)
-            slot = self._pool.replace(slot)
+            slot = pool.replace(slot)
             await asyncio.wrap_future(slot.ready)
         return slot
 

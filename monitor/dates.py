@@ -77,7 +77,8 @@ def _core(sfx: str) -> str:
         rf"|(?P<md{sfx}>(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:[12]\d|3[01]|0?[1-9]))(?![/\d])"
         rf"|(?:the\s+)?(?P<d1{sfx}>{_DAY})(?:{_RANGE_TO}(?:the\s+)?(?P<d2{sfx}>{_DAY_END}))?\.?\s+(?:of\s+)?"
         rf"(?P<m1{sfx}>{_MONTH})(?:,?\s+(?P<y1{sfx}>{_YEAR}))?"
-        rf"|(?P<m2{sfx}>{_MONTH})\s+(?:the\s+)?(?P<d3{sfx}>{_DAY})(?:{_RANGE_TO}(?P<d4{sfx}>{_DAY_END}))?"
+        # "March, 29th": a comma after the month only before an ordinal day ("in March, 12 students" is no date).
+        rf"|(?P<m2{sfx}>{_MONTH})(?:,\s*(?=\d{{1,2}}(?:st|nd|rd|th)\b)|\s+)(?:the\s+)?(?P<d3{sfx}>{_DAY})(?:{_RANGE_TO}(?P<d4{sfx}>{_DAY_END}))?"
         rf"(?:,?\s+(?P<y2{sfx}>{_YEAR}))?"
         rf"|(?P<m3{sfx}>{_MONTH}),?\s+(?P<y3{sfx}>{_YEAR})))"
     )
@@ -170,10 +171,12 @@ _ZONE = (
 # "12:00 (noon) CET", "12:00 noon (CET)", "11:59 pm (23:59) Eastern": the same time said again.
 _AGAIN = (
     r"(?:\s*\((?:noon|midday|midnight|\d{1,2}(?:[:.]\d\d(?:\s*[ap]\.?m\.?)?|\s*[ap]\.?m\.?))\)"
-    r"|\s+(?:noon|midday|midnight)\b)?"
+    r"|\s+(?:noon|midday|midnight)\b|\s+(?:hours|hrs)\b)?"  # "24:00 hours (CET)"
 )
 # The same moment in a second zone, "23:59 EDT/03:59 UTC": the first one written is kept.
 _ALSO = r"(?:\s*/\s*\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.?m\.?)?\s*[a-z]{2,5}\b)?"
+# A zone's name spelled out after its abbreviation: "CST (Central Standard Time)".
+_SPELLED = r"(?:\s*\((?:[a-z]+\s+){0,3}time\))?"
 # What may follow a date core: ", at 11:59 PM (PST)", " (23:59, AoE)", " by 6pm ET", " AoE".
 _AFTER = re.compile(
     r"(?P<z>T(?P<th>[012]\d):(?P<tm>[0-5]\d)(?::[0-5]\d)?(?P<tz>Z|[+-]\d\d:?\d\d)?(?:\s*(?P<tzw>utc|gmt)\b)?)"
@@ -182,9 +185,11 @@ _AFTER = re.compile(
     re.I,
 )
 # What may come right before a date core: "11:59pm AoE on ", "3pm Eastern, ", "12 noon, ".
-_BEFORE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*\(?{_ZONE}\)?)?{_ALSO}\s*,?\s*(?:on\s+|of\s+)?$", re.I)
+_BEFORE = re.compile(
+    rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*,?\s*\(?{_ZONE}\)?{_SPELLED})?{_ALSO}\s*,?\s*(?:on\s+|of\s+)?$", re.I
+)
 # A time anywhere else in the clause: "July 15, 2024 Deadline for receipt of applications, 5PM PT".
-_LOOSE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*\(?{_ZONE}\)?)?", re.I)
+_LOOSE = re.compile(rf"(?P<clock>{_CLOCK}){_AGAIN}(?:\s*,?\s*\(?{_ZONE}\)?{_SPELLED})?", re.I)
 _BEFORE_WINDOW = 45
 _RECURRING = re.compile(
     r"^[\s,]*(?:of\s+)?(?:each|every)\s+(?:year|month)\b|^[\s,]*annually\b|^[\s,]*yearly\b"

@@ -27,9 +27,10 @@ on structure that survives redesigns rather than on class names:
    link standing alone in its extent (a "Learn more" button, a bare URL). Links inside prose are
    references, not the target, and are ignored. Targets are resolved against `base_url` and the page's
    `<base href>`; placeholders ("#", javascript:, mailto:) mean no link.
-7. Text is split into blocks at block elements and `<br>`. A block is a status line when it starts
-   like one ("Applications ...", "Currently closed.", "Status unknown.", "Apply by ...", "Deadline ...",
-   "Rolling ...", "Open now.", ...) or its element's class names a status; the rest is description.
+7. Text is split into blocks at block elements and `<br>`. A block is a status line when the status
+   reader reads a state from it (`monitor.status.is_status_line`: "Applications open soon.", "Submissions
+   are now open", "Nominations close 12 May", "Currently closed.", "Status unknown.") or its element's
+   class names a status; the rest is description.
    Short standalone link texts ("Learn more") are buttons, not description.
 8. Cards whose title is not a heading (Webflow often styles a div as a title) are found too: inside a
    section and outside every heading card, an `<a href>` with two or more text blocks is a card titled by
@@ -57,6 +58,7 @@ from bs4.element import PageElement, PreformattedString
 from monitor.extract import decode
 from monitor.findings import Code, Finding
 from monitor.models import Entry, Kind
+from monitor.status import is_status_line
 
 __all__ = [
     "DriftItem",
@@ -124,18 +126,7 @@ _TITLE_ARROWS = " \u2192\u2197\u00bb\u203a>"
 _MAINTAINED = re.compile(r"^maintained by\s+(.{1,100}?)\s*\.?$", re.IGNORECASE)
 _SITE_SUFFIX = re.compile(r"\s+[|\u2013\u2014-]\s+[^|\u2013\u2014]+$")
 
-_STATUS_START = re.compile(
-    r"""^\W*(?:
-        status\b | applications?\b | apply\s+(?:by|before|now|here|today)\b
-        | currently\s+(?:open|closed|accepting|not\b|paused) | deadline | rolling\b | closing\b
-        | (?:opens?|closes?|closed|reopens?)\s+(?:on|in|at|by|for|soon|until|\d) | not\s+(?:currently\s+)?accepting
-        | no\s+longer\s+accepting | (?:now\s+)?accepting\s+applications | expressions?\s+of\s+interest
-        | registration\b | next\s+(?:round|cohort|intake)\b | coming\s+soon
-        | (?:now\s+)?(?:open|closed)(?:\s+(?:now|soon|for\s+applications))?\s*[.!]?$
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
-# A status line says one thing briefly; a paragraph that happens to start with "Applications" is prose.
+# A status line says one thing briefly; a paragraph that happens to mention applications is prose.
 _STATUS_MAX = 400
 _BUTTON_MAX_WORDS = 5
 _NO_LINK = re.compile(r"^(?:#|javascript:|mailto:|tel:|data:|about:)", re.IGNORECASE)
@@ -501,8 +492,8 @@ def _block_of(node: NavigableString, top: PageElement, skip: set[int]) -> tuple[
 def _is_status(block: _Block) -> bool:
     if len(block.text) > _STATUS_MAX:
         return False
-    if _STATUS_START.match(block.text):
-        return True
+    if is_status_line(block.text):
+        return True  # the status reader's own notion: "Submissions are now open", "Nominations close 12 May"
     element = block.element
     return isinstance(element, Tag) and any("status" in c for c in _classes(element))
 

@@ -75,7 +75,10 @@ class Git:
     def run(self, *args: str, env: Mapping[str, str] | None = None, input_text: str | None = None) -> str:
         config: list[str] = []
         if self.auth_header is not None:
-            config = ["-c", f"http.{self.auth_header[0]}/.extraheader={self.auth_header[1]}"]
+            # The empty value first drops a header actions/checkout persisted for the same server: git would
+            # send both, and GitHub refuses a request with two Authorization headers.
+            key = f"http.{self.auth_header[0]}/.extraheader"
+            config = ["-c", f"{key}=", "-c", f"{key}={self.auth_header[1]}"]
         cmd = ["git", *config, *args]
         proc = subprocess.run(cmd, cwd=self.cwd, capture_output=True, text=True, input=input_text,
                               env={**os.environ, **(env or {})}, check=False)  # fmt: skip

@@ -34,6 +34,7 @@ __all__ = [
     "StatusReading",
     "classify",
     "find_status_sentences",
+    "is_status_line",
     "parse_deadlines",
 ]
 
@@ -115,6 +116,7 @@ _CONDITIONAL_STATES = (State.OPEN, State.CLOSED)
 # "once the programme's registration has opened": open or closed in a subordinate clause is no statement.
 _SUBORDINATE = re.compile(r"\b(?:once|when|whenever|until|unless|if|after|while)\b(?:\s+\S+){0,5}\s*$", re.I)
 _LATE = re.compile(r"\blate (?:applications|submissions|entries|registrations|nominations)\b", re.I)
+_TAKEN_NOW = re.compile(r"\b(?:opened|seeking|accepting|taking|launched)\b", re.I)
 _EOI = re.compile(r"\bexpress(?:ions?)? (?:of )?interest\b|\beois?\b", re.I)
 
 
@@ -163,7 +165,9 @@ def _signals(clause: str, skip_to: int) -> list[tuple[State, str, int]]:
     eoi = _EOI.search(clause)
     if eoi:
         # An expression of interest is asked for before a call opens: its "welcome" or "open" is opening-soon.
-        found = [(State.OPENING_SOON if st is State.OPEN else st, w, at) for st, w, at in found]
+        # ... but "has opened an EOI process" and "now seeking EOI" take them now.
+        found = [(State.OPENING_SOON if st is State.OPEN and not _TAKEN_NOW.search(w) else st, w, at)
+                 for st, w, at in found]
         if not found:
             found.append((State.OPENING_SOON, eoi.group(0), eoi.start()))
     return found
@@ -210,8 +214,22 @@ _SUBJECT_LIKE = re.compile(
 )
 # "The deadline was set to 15th October initially", "we had previously set a date of": dates since replaced.
 _SUPERSEDED_BEFORE = re.compile(
-    r"\b(?:initially|originally|previously|formerly|(?:the )?(?:original|initial|old|previous) deadline)\b"
-    r"(?:\W+\w+){0,5}\W*$",
+    r"\b(?:initially|originally|previously|formerly|earlier|(?:the )?(?:original|initial|old|previous) deadline)\b"
+    r"(?:\W+\w+){0,5}\W*$"
+    # A date that may yet be, or was asked for: "may be extended to no later than Oct. 1st", "asked him to extend
+    # the deadline till January 20".
+    r"|\b(?:may|might|could) be (?:extended|postponed|moved|pushed back)\b(?:\W+\w+){0,5}\W*$"
+    r"|\b(?:ask(?:ed|s|ing)?|request(?:ed|s|ing)?|urg(?:ed|es|ing)|sought|seek(?:s|ing)?)\b(?:\W+\w+){0,8}\W+"
+    r"extend(?:ed|ing)?\b(?:\W+\w+){0,4}\W*$",
+    re.I,
+)
+# A clause told as the story of an earlier plan: "Earlier, the last date for the submission of application was
+# March 31, 2020." Its dates and its state are history.
+_HISTORY = re.compile(r"^\W*(?:earlier|previously|originally|initially|formerly)\b", re.I)
+# Nouns of things other than applying whose own deadline is no deadline to apply.
+_NOT_APPLYING = re.compile(
+    r"payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|withdrawals?|camera|final|revised"
+    r"|hotel|accommodation|travel|visas?|voting|votes?",
     re.I,
 )
 # ... and "~~August 31, 2023~~ Deadline extended to September 8, 2023": struck through, or moved.
@@ -223,12 +241,14 @@ _SUPERSEDED = re.compile(
 # "before the 15 September 2017 deadline", "May 18, the course registration and payment deadline".
 _DEADLINE_AFTER = re.compile(
     r"\W{0,3}(?:(?:extended|final|new|revised|application|submission|registration|proposal|abstract|paper|full) ){0,3}"
-    r"deadlines?\b"
+    r"deadlines?\b(?!\s+(?:for|of)\s+(?:the\s+)?(?:\w+\s+)?(?:payments?|fees?|tuition|deposits?|refunds?|withdrawals?"
+    r"|cancellations?|camera|final|hotel|accommodation|travel|visas?|voting)\b)"
     r"|,\s+the (?:\S+ ){0,2}(?:application|submission|registration|nomination|proposal)s?(?: \S+){0,2} deadlines?\b",
     re.I,
 )
 _DEADLINE_IS = re.compile(r"\bdeadline\b[^.;]{0,80}\b(?:is|are|:)\s*$", re.I)
 _UNTIL = frozenset({"until", "till", "through", "thru", "up to"})
+_RUNS = re.compile(r"runs?|running|remains?", re.I)
 _PAST_TENSE = re.compile(r"\b(?:closed|were due|was due|expired|ended|was|were|passed)\b", re.I)
 
 
@@ -260,15 +280,23 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
         subjects = [(k, m) for k, m in every if k in (OTHER, NOUN, OTHER_NOUN) and m.start() < cue.start()]
         if kind in (DEADLINE, OPENING) and subjects:
             who, words = subjects[-1]
-            if who == OTHER_NOUN and NOUN not in [k for k, _ in subjects] and not _DEADLINE_WORD.match(cue.group(0)):
-                return OTHER  # "Final payments are due May 1st", "final papers are due by"
+            if who == OTHER_NOUN and NOUN not in [k for k, _ in subjects] and (
+                not _DEADLINE_WORD.match(cue.group(0)) or _NOT_APPLYING.match(words.group(0))
+            ):
+                # "Final payments are due May 1st", "final papers are due by", "Camera-Ready Paper Deadline:" (a
+                # "residency deadline" is still one to apply to the residency).
+                return OTHER
             if who == OTHER and _SUBJECT_LIKE.match(words.group(0)) and not _DEADLINE_NOUN.match(cue.group(0)):
                 return OTHER  # "Decision letters will be emailed by", "Feedback will be available from"
         if kind == OTHER and _DEADLINE_IS.search(before) and NOUN in later_nouns + [k for _, k in nouns]:
             return DEADLINE  # "The application deadline for summer study start is 5 August"
         if kind == OPENING and (last_weak in _UNTIL or mention.first_day is not None):
             return DEADLINE  # "open until 30 April", "open from 1 to 30 September"
-        if kind == OTHER and cue.group(0).lower() == "from":
+        if kind == OTHER and _RUNS.fullmatch(cue.group(0)) and last_weak in _UNTIL and _subject_applies(
+            text[clause.start : start + cue.start()]
+        ):
+            return DEADLINE  # "The application starts Monday, December 2nd and runs through Friday, February 14"
+        if kind == OTHER and cue.group(0).lower() in ("from", "starting", "beginning"):
             # "from 1 March" is a start, but "(applications) from 1 to 30 September" ends on a deadline.
             earlier = [k for _, k, _ in strong[:-1]]
             if mention.first_day is None or (earlier and earlier[-1] == OTHER):
@@ -289,6 +317,13 @@ def _role(text: str, clause: _Clause, mention: DateMention, previous_end: int, a
     return None
 
 
+def _subject_applies(words: str) -> bool:
+    """Whether the last thing named in `words` is what one applies with ("The application starts ..."), not an
+    event or a payment ("The cohort runs ...")."""
+    named = [m.lastgroup for m in CUES.finditer(words) if m.lastgroup in (NOUN, OTHER_NOUN)]
+    return bool(named) and named[-1] == NOUN
+
+
 def _first_words(text: str, count: int, kind: str) -> bool:
     head = " ".join(text.split()[:count])
     return any(m.lastgroup == kind for m in CUES.finditer(head))
@@ -300,9 +335,17 @@ _ABOUT = re.compile(
     rf"\b(?:{SUBJECT}|appl(?:y|ying|icants?)|regist\w*|submi\w*|enrol\w*|deadlines?|nominat\w*|sign up)\b", re.I
 )
 _DEADLINE_WORD = re.compile(r"\bdeadlines?\b", re.I)
+# A state said with a verb of applying ("you can start to enrol on ..."): about applying, whatever else is named.
+_APPLY_VERB = re.compile(r"\b(?:apply|enrol\w*|register|submit|nominate|sign up)\b", re.I)
 # Link text: "Learn more about EOs with campus and national deadlines between ...".
 _NAVIGATION = re.compile(r"^\W*(?:learn|read|find out|see|click here for) more\b", re.I)
-_GENERIC = re.compile(r"^\W*(?:but |and |yet )?(?:some|many|most|certain|several|few)\b", re.I)
+_GENERIC = re.compile(
+    r"^\W*(?:but |and |yet )?(?:some|many|most|certain|several|few)\b"
+    # "In 2021, many solicitations were released ... with due dates in July": programs in general, anywhere.
+    r"|\b(?:many|most|some|several) (?:\w+ )?(?:solicitations|programs|programmes|scholarships|grants"
+    r"|fellowships|funders|foundations|companies|employers|organi[sz]ations|universities|schools|conferences)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -324,13 +367,13 @@ def _read(text: str, today: date) -> _Reading:
         words = text[clause.start : clause.end]
         signals = _signals(words, clause.condition_end - clause.start)
         kinds = {m.lastgroup for m in CUES.finditer(words)}
-        if OTHER_NOUN in kinds and NOUN not in kinds:
+        if OTHER_NOUN in kinds and NOUN not in kinds and not any(_APPLY_VERB.search(w) for _, w, _ in signals):
             # "Voting will open on Monday", "Payment is due June 1": not about applying. A date that a
             # "deadline" names is still read ("End of July | Deadline for sessions and workshops").
             if not _DEADLINE_WORD.search(words):
                 continue
             signals = []
-        if _GENERIC.match(words) or _NAVIGATION.match(words):
+        if _GENERIC.search(words) or _NAVIGATION.match(words) or _HISTORY.match(words):
             continue  # "Some scholarships have rolling deadlines": about programs in general
         if _HABITUAL.search(words):
             # "For years, our application has opened on January 15": a habit, not this call.
@@ -340,7 +383,7 @@ def _read(text: str, today: date) -> _Reading:
         if selected and not any(clause.start <= d.start < clause.start + selected.start() for d in dates):
             continue  # "Accepted participants will have to confirm by February 1st": after applying
         inside = [d for d in dates if clause.condition_end <= d.start < clause.end]
-        calendar_rule = bool(_CALENDAR_RULE.search(words))
+        calendar_rule = bool(_CALENDAR_RULE.search(words) or _YEARLY.search(words))
         previous_end = clause.start
         past = any(s is State.CLOSED for s, _, _ in signals) or bool(_PAST_TENSE.search(words))
         for mention in inside:
@@ -352,8 +395,11 @@ def _read(text: str, today: date) -> _Reading:
                 vague = mention.month_only and not mention.year_stated
                 if not (mention.recurring or calendar_rule or vague):
                     deadlines.append(_deadline(text, clause, mention, past, today))
-                if mention.first_day is not None:
-                    # "will be open from September 1 - September 30": a range to apply in reads open.
+                if mention.first_day is not None or any(_START_SIGNAL.search(w) or _EOI.fullmatch(w)
+                                                        for st, w, _ in signals if st is State.OPENING_SOON):
+                    # "will be open from September 1 - September 30", "The nomination process starts on 11/29 and
+                    # closes on 12/10", "The first round of EOI are due by 5pm, 14th February 2018": a window to
+                    # apply in, with its end, reads open.
                     signals = [(State.OPEN if st is State.OPENING_SOON else st, w, at) for st, w, at in signals]
                 if all(st is State.ROLLING for st, _, _ in signals):
                     # A dated deadline says open even beside "or until all openings are filled".
@@ -384,8 +430,16 @@ _SELECTED = re.compile(
     r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?|papers?)\b",
     re.I,
 )
+# "There are two application deadlines each year, May 1 and November 1": a yearly calendar, not this round.
+_YEARLY = re.compile(
+    r"\b(?:each|every) (?:calendar |academic )?year\b|\bannually\b|\b(?:once|twice) (?:a|per) year\b", re.I
+)
 # "due April 1 and October 1, unless either date falls on a weekend": dates of a yearly calendar.
 _CALENDAR_RULE = re.compile(r"\bfalls? on (?:a )?(?:weekend|holiday|saturday|sunday|public holiday)\b", re.I)
+
+
+# The opening-soon wordings that name the start of a window ("application period begins"): beside its end, open.
+_START_SIGNAL = re.compile(r"\b(?:begins|starts|commences|start|begin|starting|beginning|started)\b", re.I)
 
 
 def _closed_tense(words: str) -> bool:
@@ -439,7 +493,7 @@ def _tidy(text: str) -> str:
 _ABOUT_APPLYING = re.compile(
     r"\b(?:appl(?:y|ying|ications?|icants?)|admissions?|registrations?|register|enrol(?:l|ment|ling)?"
     r"|expressions? of interest|deadline|cohort|intake|sign[- ]?ups?|accepting|rolling basis|status"
-    r"|submissions?|submit|nominations?|proposals|call for|closing date)\b",
+    r"|submissions?|submit|nominations?|proposals|call for|closing date|selection process)\b",
     re.I,
 )
 # A full stop after "p.m.", "Sept." or "e.g." ends no sentence: "by 5:00 p.m. Eastern Time, November 30".
@@ -481,11 +535,41 @@ def _find_status_sentences(page_text: str) -> list[str]:
             continue
         for sentence in _SENTENCE_END.split(line):
             sentence = sentence.strip()
-            if len(sentence) > _MAX_SENTENCE or not _ABOUT_APPLYING.search(sentence):
-                continue
-            if _state_only(sentence) is not State.UNKNOWN and sentence not in sentences:
+            if _says_a_state(sentence, bare=False) and sentence not in sentences:
                 sentences.append(sentence)
     return sentences
+
+
+# A line this short may leave the applying implied: "Currently closed.", "Open now.", "Coming soon".
+_BARE_WORDS = 4
+
+
+def is_status_line(text: str) -> bool:
+    """Whether `text` is a status line: one brief statement from which the reader reads a state ("Submissions
+    are now open", "Nominations close 12 May", "Currently closed.").
+
+    The one notion of a status sentence: `find_status_sentences` picks a page's sentences by it, and the hub
+    reader (`monitor.hub`) tells an entry's status lines from its description by it. A statement about
+    applying (or a bare line of a few words, where the applying goes without saying) that reads as open,
+    closed, opening soon or rolling is one; so is a line that says its status is unknown ("Status unknown.").
+    """
+    return _says_a_state(_tidy(text or ""), bare=True)
+
+
+def _says_a_state(sentence: str, *, bare: bool) -> bool:
+    if not sentence or len(sentence) > _MAX_SENTENCE:
+        return False
+    if not _ABOUT_APPLYING.search(sentence) and not (bare and len(sentence.split()) <= _BARE_WORDS):
+        return False
+    # The date of reading does not change whether a sentence has a state, only which year a date is in; today's
+    # date is the one the rules will most likely read the sentence with again (see _read's cache).
+    reading = _read(sentence, datetime.now(UTC).date())
+    if not _ABOUT_APPLYING.search(sentence) and _EVENT_ONLY.fullmatch(reading.signal):
+        return False  # "Launched in 2021.": when something began, with nothing said about applying
+    return reading.state is not State.UNKNOWN or (bare and bool(reading.signal))
+
+
+_EVENT_ONLY = re.compile(r"(?:(?:has|have) )?(?:opened|launched)", re.I)
 
 
 # Every word _ABOUT_APPLYING knows starts with one of these, lower-cased: a line holding none of them cannot
@@ -493,7 +577,7 @@ def _find_status_sentences(page_text: str) -> list[str]:
 # of every line, which was most of the cost of reading a page: a typical page has one or two such lines.
 _STEMS = ("appl", "admission", "regist", "enrol", "expression", "deadline", "cohort", "intake", "sign",
           "accepting", "rolling basis", "status",
-          "submi", "nominat", "proposal", "call for", "closing date")  # fmt: skip
+          "submi", "nominat", "proposal", "call for", "closing date", "selection process")  # fmt: skip
 # Under re.IGNORECASE these also match ASCII letters of the stems, but str.lower() leaves them non-ASCII (and
 # makes "İ" two characters, which would shift positions): a page holding one is read line by line as before.
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
@@ -517,9 +601,3 @@ def _candidate_lines(text: str) -> list[str]:
     wanted = sorted({bisect_right(ends, at) for at in hits})
     # A kept line is never empty, and its own splitlines() drops exactly the line break that ended it.
     return [lines[index].splitlines()[0] for index in wanted]
-
-
-def _state_only(text: str) -> State:
-    # The date of reading does not change whether a sentence has a state, only which year a date is in; today's
-    # date is the one the rules will most likely read the sentence with again (see _read's cache).
-    return _read(text, datetime.now(UTC).date()).state

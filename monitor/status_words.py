@@ -49,6 +49,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"(?:applications|submissions|proposals|entries|nominations)\b",
         r"\b(?:period|window|call|round) (?:that |which )(?:has )?(?:ended|closed|expired)\b",
         r"\bselection (?:process )?(?:is|has|was) (?:now )?(?:finished|complete|completed|over|concluded)\b",
+        r"\b(?:we|you|they|i) (?:have |'ve |had |just )?missed the (?:\w+ )?deadline\b",
+        r"\bjust (?:ended|concluded|closed|finished|wrapped up)\b",
     )),
     ("opening-soon", _any(
         r"\bopen(?:s|ing)? (?:soon|shortly|later)\b", r"\bcoming soon\b", r"\b(?:will|shall|to) (?:re)?open\b",
@@ -79,6 +81,13 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\b(?:when|once|as soon as) (?:it|they|the (?:next )?\w+|applications?|registrations?|submissions?)"
         r"\s+(?:opens?|re-?opens?|are open|goes live|go live|launch(?:es)?)\b",
         r"\bbefore (?:the )?(?:official )?(?:opening|launch)\b", r"\bin advance of the (?:application|opening|call)\b",
+        # The start of applying, said with a start verb: "Student application period begins", "you can start to
+        # enrol on 1 November", "can be submitted starting January 22" (the past tense, "began", is read open).
+        rf"\b{SUBJECT}\s+(?:period\s+|process\s+)?(?:begins|starts|commences|will (?:begin|start|commence))\b"
+        r"(?!\s+(?:accepting|taking|receiving))",
+        r"\b(?:start|begin) to (?:apply|enrol\w*|register|submit|nominate)\b",
+        r"\b(?:can|may) be (?:submitted|sent|made|lodged|filed) (?:starting|beginning|from)\b",
+        r"\bwill be started (?:from|on|in)\b",
     )),
     ("rolling", _any(
         r"\brolling (?:basis|applications?|admissions?|deadlines?|intake|review|submissions?|process|call|scheme"
@@ -97,6 +106,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\b(?:reviewed|considered|assessed) as (?:they (?:come|are received|arrive)|received)\b",
         r"\bopen[- ]ended\b",
         r"\bcontinuously (?:open|accepting)\b", r"\b(?:of )?(?:each|every) (?:calendar )?month\b", r"\bmonthly\b",
+        r"^\W*rolling\W*$",  # a hub's or a table's one-word status
+        r"\bno (?:restrictions?|limits?) on (?:\w+ ){0,12}?when (?:\w+ )?(?:can|may) (?:apply|submit|register)\b",
     )),
     ("open", _any(
         r"\b(?:is|are|now|currently|still|remains?|officially)\s+(?:now\s+)?open\b(?!\s+(?:soon|later))",
@@ -107,7 +118,7 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         rf"\b{SUBJECT}\s+(?:are\s+|is\s+)?(?:now\s+)?open\b(?=\s*(?:[.!,;)]|$|now|for|to|until|till|through|and"
         r"|with))",
         rf"(?<!start )(?<!starts )(?<!begin )(?<!begins )\b(?:accepting|taking|inviting|welcom(?:e|ing)|seeking"
-        rf"|soliciting) (?:\w+ ){{0,2}}{OBJECT}\b",
+        rf"|soliciting) (?:\w+ ){{0,2}}(?:{OBJECT}|eois?|expressions? of interest)\b",
         rf"\b{SUBJECT}\s+(?:(?:are|is|now|being|be|still|currently|also|not|no longer|gladly)\s+){{0,4}}"
         r"(?:accepted|welcome|invited|solicited|permitted|allowed)\b",
         r"\b(?:invit(?:e|es|ing)|welcom(?:e|es|ing)) (?:\w+ )?(?:applications|submissions|proposals|nominations|papers"
@@ -127,6 +138,8 @@ SIGNALS: tuple[tuple[str, str], ...] = (
         r"\bstill time to\b",
         r"\b(?:opened|have opened|has opened|launched)\b", r"\b(?:drawing|coming) to a close\b",
         r"\b(?:can|may)\s+(?:\w+\s+){0,3}(?:now|still)\s+(?:apply|register|submit|enrol\w*|sign up|nominate)\b",
+        # The start of applying in the past tense: "The registration process ... began on June 20, 2020".
+        rf"\b{SUBJECT}\s+(?:\S+\s+){{0,6}}?(?:began|started|commenced|(?:has|have) (?:begun|started|commenced))\b",
         rf"\b{SUBJECT}\s+(?:end|ends|close|closes|closing|(?:are |is )?due)\s+(?:in|within)\s+(?:\w+\s+)?"
         r"(?:days?|weeks?|months?|hours?)\b",
     )),
@@ -139,8 +152,8 @@ CUES = re.compile(
     r"|expir(?:e|es|ed|y)|ends|ended|(?:will|and|to|shall) end|rsvp|nominate|accepted|welcome|extensions?|extended"
     r"|return(?:ed)?|sen[dt]|e-?mailed|mailed|upload(?:ed)?|filed"
     r"|round \w{1,3}\s*:)\b)"
-    r"|(?P<opening>\b(?:open(?:s|ed|ing)?|reopen(?:s|ed|ing)?|launch(?:es|ed|ing)?|go(?:es)? live|available from"
-    r"|accepting|post|publish(?:ed)?|release[sd]?)\b)"
+    r"|(?P<opening>\b(?:open(?:s|ed|ing)?|reopen(?:s|ed|ing)?|launch(?:es|ed|ing)?|go(?:es)? live"
+    r"|available(?: from|(?! to\b))|accepting|post|publish(?:ed)?|release[sd]?)\b)"
     r"|(?P<other>\b(?:decisions?|decide[ds]?|notif(?:y|ied|ication|ications)|hear|informed|contacted"
     r"|announce(?:d|s|ment)?|results?|interviews?|start(?:s|ed|ing)?|begin(?:s|ning)?|commenc(?:e|es|ing)|runs?|ran"
     r"|running|held|hold|takes? place|taking place|established|founded|updated|posted|dated|arrive|arrival"
@@ -149,7 +162,8 @@ CUES = re.compile(
     r"|assess(?:ed|ment)|offers?|will be made|older|younger|aged?|born|after|as of|from"
     r"|(?:accepted|invited|selected|successful|admitted|shortlisted)\s+(?:\S+\s+){0,2}(?:participants?|students?"
     r"|applicants?|fellows?|authors?|candidates?|scholars?|speakers?|papers?))\b)"
-    r"|(?P<other_noun>\b(?:payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|voting|votes?"
+    r"|(?P<other_noun>\b(?:payments?|fees?|tuition|deposits?|balance|invoices?|refunds?|cancellations?|withdrawals?"
+    r"|voting|votes?"
     r"|early[- ]bird(?: registration)?|early registration|comments|replies|recommendations?|references"
     r"|event|conference|workshops?|sessions?|cohort|residency|internship|hotel|accommodation|thesis|dissertation"
     r"|referees?|recommenders?|letters of (?:reference|recommendation)|services?|printing|travel|visas?"

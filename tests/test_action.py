@@ -1,88 +1,32 @@
-"""The composite action (action.yml) run end to end: its steps' scripts, in order, as the runner would run them.
+"""The composite action (action.yml) run end to end: its steps' scripts, in order, as the runner would run them
+(tests/action_runner.py).
 
-`${{ … }}` values are filled from a small context (inputs, github.*, the check step's outputs) and each step's
-`if` is evaluated the same way. The checked site is a local server, GitHub is the stand-in API served on a local
-port, and the repository is a bare git remote in a temp folder. `actions/setup-python` and the install step are
-not run (this checkout is already installed); the install step is checked to install the action's own checkout.
+The checked site is a local server, GitHub is the stand-in API served on a local port, and the repository is a
+bare git remote in a temp folder.
 """
 
 from __future__ import annotations
 
+import base64
 import json
-import os
 import re
 import subprocess
-import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-import yaml
 
+from monitor.pullrequest import Git, GitError
+from tests.action_runner import ACTION, ROOT, Runner
 from tests.fake_github import REPO, FakeGitHub, served
 from tests.server import TestServer, html, respond
-
-ROOT = Path(__file__).resolve().parents[1]
-ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
 def git(cwd: Path, *args: str) -> str:
     cmd = ["git", "-c", "user.name=Maintainer", "-c", "user.email=m@hub.example", *args]
     return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-class Runner:
-    """Runs the action's steps with a context, like the Actions runner (bash -e, GITHUB_OUTPUT per step)."""
-
-    def __init__(self, cwd: Path, context: dict[str, str]) -> None:
-        self.cwd = cwd
-        self.context = context
-        self.outputs: dict[str, dict[str, str]] = {}
-        self.outcomes: dict[str, str] = {}
-
-    def value(self, name: str) -> str:
-        m = re.fullmatch(r"steps\.([\w-]+)\.(outputs\.([\w-]+)|outcome)", name)
-        if m:
-            step = m.group(1)
-            return self.outputs.get(step, {}).get(m.group(3), "") if m.group(3) else self.outcomes.get(step, "")
-        if name.startswith("inputs."):
-            key = name.removeprefix("inputs.")
-            return self.context.get(name, str(ACTION["inputs"][key].get("default", "")))
-        return self.context[name]
-
-    def fill(self, text: str) -> str:
-        return _EXPR.sub(lambda m: self.value(m.group(1)), text)
-
-    def condition(self, text: str) -> bool:
-        expr = _EXPR.sub(lambda m: m.group(1), text).replace("!cancelled()", "True")
-        expr = re.sub(r"[a-z]+(?:\.[\w-]+)+", lambda m: repr(self.value(m.group(0))), expr)
-        expr = expr.replace("&&", " and ").replace("||", " or ").replace("'", '"')
-        return bool(eval(expr, {"__builtins__": {}}, {"True": True}))  # test-only, on the action's own text
-
-    def run(self, only: str | None = None) -> int:
-        """Every step in order (or only the one named), as far as the first failing step; its exit code, or 0."""
-        env_path = f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin"
-        for step in ACTION["runs"]["steps"]:
-            if "uses" in step or (only is not None and step.get("name") != only):
-                continue
-            if "if" in step and not self.condition(step["if"]):
-                continue
-            if step["name"] == "Install Hub Monitor":
-                assert self.fill(step["env"]["ACTION_PATH"]) == str(ROOT)
-                continue
-            output = self.cwd.parent / f"output-{len(self.outcomes)}"
-            output.write_text("")
-            env = {"PATH": env_path, "HOME": str(self.cwd.parent), "GITHUB_OUTPUT": str(output),
-                   "GITHUB_REF_NAME": "main", **{k: self.fill(v) for k, v in step.get("env", {}).items()}}  # fmt: skip
-            proc = subprocess.run([step["shell"], "-e", "-c", step["run"]], cwd=self.cwd, env=env,
-                                  capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
-            sid = step.get("id", step["name"])
-            self.outcomes[sid] = "success" if proc.returncode == 0 else "failure"
-            self.outputs[sid] = dict(ln.split("=", 1) for ln in output.read_text().splitlines() if "=" in ln)
-            if proc.returncode != 0:
-                self.last_error = proc.stdout + proc.stderr
-                return proc.returncode
-        return 0
 
 
 @pytest.fixture
@@ -110,7 +54,7 @@ def hub(tmp_path: Path, server: TestServer) -> tuple[Path, Path]:
 def test_action_metadata_declares_the_promised_inputs_and_outputs() -> None:
     assert ACTION["runs"]["using"] == "composite"
     assert set(ACTION["inputs"]) >= {"catalog", "fail-on", "fail", "issues", "fix-pr", "suggest", "state-branch",
-                                     "token"}  # fmt: skip
+                                     "commit-reports", "token"}  # fmt: skip
     assert set(ACTION["outputs"]) == {"exit-code", "needs-attention", "report"}
     for step in ACTION["runs"]["steps"]:
         assert "${{" not in step.get("run", "")  # values reach scripts through env only
@@ -124,7 +68,7 @@ def test_two_nights_end_to_end(hub: tuple[Path, Path], tmp_path: Path) -> None:
     with served(fake) as api:
         context = {
             "github.action_path": str(ROOT), "github.repository": REPO, "github.server_url": str(tmp_path / "github"),
-            "github.api_url": api, "github.token": "ghs_t0ken", "inputs.token": "ghs_t0ken",
+            "github.api_url": api, "github.token": "ghs_t0ken", "inputs.token": "ghs_t0ken", "github.ref_name": "main",
             "inputs.issues": "true", "inputs.fix-pr": "true", "inputs.state-branch": "hub-monitor-state",
             "inputs.check-args": "--allow-host 127.0.0.1 --today 2026-11-25 --quiet --confirm-after 1",
         }  # fmt: skip
@@ -158,5 +102,47 @@ def test_two_nights_end_to_end(hub: tuple[Path, Path], tmp_path: Path) -> None:
     assert second.run(only="Fail on findings at or above fail-on") == 2
 
     # Saving the same report again (a night that found the same) adds no commit to the state branch.
-    assert second.run(only="Save reports/ to the state branch") == 0
+    assert second.run(only="Save reports/") == 0
     assert len(git(remote, "log", "--format=%H", "hub-monitor-state").split()) == 2
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """A git server that has no repositories and remembers the Authorization headers each request carried."""
+
+    seen: ClassVar[list[list[str]]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get_all("Authorization") or [])
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_token_is_sent_once_when_the_checkout_kept_its_own(tmp_path: Path) -> None:
+    # actions/checkout (persist-credentials: true, its default) leaves `http.<server>/.extraheader` in .git/config.
+    # git sends every header it is given, and GitHub refuses a request with two Authorization headers.
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.seen = []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        server_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        work = tmp_path / "work"
+        work.mkdir()
+        git(work, "init", "--quiet")
+        git(work, "config", f"http.{server_url}/.extraheader", "AUTHORIZATION: basic cGVyc2lzdGVk")
+        git(work, "remote", "add", "origin", f"{server_url}/{REPO}.git")
+        context = {"github.server_url": server_url, "github.repository": REPO, "inputs.token": "ghs_t0ken",
+                   "inputs.state-branch": "hub-monitor-state"}  # fmt: skip
+        runner = Runner(work, context)
+        assert runner.run(only="Restore reports/ from the state branch") == 0, runner.last_error
+        ours = "basic " + base64.b64encode(b"x-access-token:ghs_t0ken").decode()
+        pr_git = Git(work, auth_header=(server_url, f"AUTHORIZATION: {ours}"))
+        with pytest.raises(GitError):
+            pr_git.run("ls-remote", "origin")  # the fix-it pull request's git: no repository there
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    # The action's fetch and the fix-it pull request's git each sent the token they were given, once.
+    assert _Recorder.seen and all(headers == [ours] for headers in _Recorder.seen), _Recorder.seen

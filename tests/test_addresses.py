@@ -8,7 +8,15 @@ from collections.abc import Sequence
 import httpcore
 import pytest
 
-from monitor.addresses import AddressBlocked, AddressPolicy, PinnedBackend, UnresolvableHost, blocked_reason
+from monitor.addresses import (
+    AddressBlocked,
+    AddressPolicy,
+    InvalidHost,
+    PinnedBackend,
+    UnresolvableHost,
+    blocked_reason,
+    host_problem,
+)
 
 
 @pytest.mark.parametrize(
@@ -151,3 +159,35 @@ def test_pinned_backend_refuses_blocked_names_before_connecting() -> None:
     with pytest.raises(httpcore.ConnectError):
         run(backend.connect_unix_socket("/var/run/docker.sock"))
     assert inner.connected == []
+
+
+# Issue 12, B1-B3: these hosts reached the resolver or the socket and raised IDNAError, UnicodeError or
+# OverflowError, which ended the whole run. Each is now a reason, given before anything is asked.
+@pytest.mark.parametrize(
+    ("host", "port", "reason"),
+    [
+        ("xn--zz.example", 80, "is not a valid internationalised domain name (IDNA: Invalid A-label)"),
+        ("xn--ls8h.la", 80, "is not a valid internationalised domain name (IDNA: Codepoint U+1F4A9"),
+        ("a..b", 80, "has an empty label (two dots in a row)"),
+        ("a" * 64 + ".example", 443, "has a label of 64 characters, over the 63 DNS allows"),
+        ("a." * 127 + "example", 443, "characters long, over the 253 a domain name may have"),
+        ("8.8.8.8", 65536, "has port 65536, outside 1-65535"),
+        ("8.8.8.8", 0, "has port 0, outside 1-65535"),
+    ],
+)
+def test_hosts_no_connection_can_be_made_to_are_refused_first(host: str, port: int, reason: str) -> None:
+    problem = host_problem(host, port)
+    assert problem is not None and reason in problem
+
+    async def resolve(name: str, port: int) -> list[str]:
+        raise AssertionError(f"the resolver was asked for {name!r}")
+
+    with pytest.raises(InvalidHost, match="hub-monitor cannot fetch it"):
+        run(AddressPolicy(resolver=resolve).check(host, port))
+
+
+@pytest.mark.parametrize(
+    "host", ["example.com", "bücher.de", "xn--bcher-kva.de", "a" * 63 + ".example", "[::1]", "localhost", "a.b."]
+)
+def test_valid_hosts_have_no_problem(host: str) -> None:
+    assert host_problem(host, 443) is None

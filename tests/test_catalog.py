@@ -548,3 +548,21 @@ def test_the_cli_refuses_a_catalog_url_with_credentials_with_exit_3(tmp_path: Pa
     err = capsys.readouterr().err
     assert "contains a user name or password" in err and "secret" not in err
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://xn--zz.example/", "the host is not a valid internationalised domain name (IDNA: Invalid A-label)"),
+        ("http://xn--ls8h.la/", "the host is not a valid internationalised domain name (IDNA: Codepoint U+1F4A9"),
+        ("http://a..b/", "the host has an empty label (two dots in a row)"),
+        (f"http://{'a' * 64}.example/", "the host has a label of 64 characters, over the 63 DNS allows"),
+    ],
+)
+def test_validate_refuses_hosts_no_connection_can_be_made_to(url: str, message: str, tmp_path: Path) -> None:
+    # Issue 12, B1/B2: such a URL passed validate, then crashed the whole check.
+    from tests.catalogs import write_catalog
+
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(write_catalog(tmp_path / "hub.yaml", {"bad": url}))
+    assert message in str(caught.value)

@@ -452,3 +452,40 @@ def _outcome(read: Callable[[str, str, str | None], PageText], text: str, watch:
         return read(text, "utf-8", watch)
     except ValueError as exc:
         return ("ValueError", str(exc))
+
+
+# --- issue 12: every text kept is valid Unicode (B5), and huge pages are read in linear time (B6) -------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain; charset=utf-7", b"Status: +2AA- open"),  # decodes to a lone surrogate
+        ("text/html; charset=utf-7", b"<title>+2AA-</title><p>+2ADYAA-</p>"),
+        ("text/plain; charset=rot13", b"Fgnghf: bcra"),  # a codec, not a text encoding
+        ("text/plain; charset=base64", b"U3RhdHVz"),
+        ("text/plain; charset=utf-32", b"plain ascii"),
+        ("text/html; charset=utf-16", b"<title>\xed\xa0\x80</title>"),
+    ],
+)
+def test_a_page_in_a_codec_that_is_no_page_encoding_is_read_as_undeclared(content_type: str, body: bytes) -> None:
+    page = extract(body, {"content-type": content_type})
+    for text in (page.title, page.heading, page.text, page.watched):
+        text.encode("utf-8")  # strict: a lone surrogate raised UnicodeEncodeError when the state was written
+    assert page.charset in ("utf-8", "windows-1252")
+
+
+def test_a_huge_page_reads_the_same_as_a_small_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past _LARGE_TREE elements the scan takes its linear path: the reading must not change with it."""
+    parts = [
+        '<nav id="n"><a href="/">Home</a></nav><header>Banner</header>',
+        '<div id="a1" style="display:none">hidden</div>tail one ',
+        '<p role="navigation">menu</p><span hidden>x</span>tail two <span aria-hidden="true">y</span>',
+        '<section><header id="own">Own header</header><p style="color:red">Shown <a name="anchor">a</a></p></section>',
+        '<br role=a style=b><div id="root"></div><p>Text</p>',
+    ]
+    body = ("<html><head><title>T</title></head><body>" + "".join(parts) * 600 + "</body></html>").encode()
+    huge = extract(body, {"content-type": "text/html"})
+    monkeypatch.setattr(ex, "_LARGE_TREE", 10**9)
+    assert extract(body, {"content-type": "text/html"}) == huge
+    assert "tail one" in huge.text and "hidden" not in huge.text and {"a1", "anchor", "own"} <= huge.ids

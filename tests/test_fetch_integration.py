@@ -360,3 +360,24 @@ def test_gzip_pages_are_decoded_and_pdfs_are_not_read(server: TestServer) -> Non
     assert fetch(server.url("/z")).body == b"<title>Zipped</title>"
     pdf = fetch(server.url("/paper.pdf"))
     assert pdf.ok and pdf.body is None
+
+
+def test_a_long_host_interval_is_waited_not_taken_for_a_retry_after(server: TestServer) -> None:
+    """Issue 12, B13: with an interval of 61 s (over the 60 s Retry-After cap) every URL after a host's first
+    was reported "rate-limited" though the host never sent a 429. Time is faked: the 61 s pass in a moment."""
+    urls = [server.route(f"/p{i}", html(f"P{i}", "polite")) for i in range(3)]
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    settings = Settings(allow_hosts=frozenset({"127.0.0.1"}), host_request_interval=61.0, host_concurrency=1)
+
+    async def go() -> dict[str, FetchResult]:
+        async with Crawler(settings, sleep=sleep, clock=lambda: now[0]) as crawler:
+            return await crawler.fetch_all(urls)
+
+    results = run(go())
+    assert [(r.status, r.error) for r in results.values()] == [(200, None)] * 3
+    assert now[0] >= 2 * 61  # the interval was honoured, in full

@@ -214,6 +214,20 @@ def test_flat_layout_in_windows_1252_with_links_in_headings_and_buttons() -> Non
             id="status by class; 'Open problems' is description",
         ),
         pytest.param(
+            # Status lines that do not start with "Applications": the status reader's own notion decides (issue 11).
+            '<h2>S</h2><div><h3>A</h3><p>A prize for essays.</p><p>Submissions are now open</p></div>'
+            '<div><h3>B</h3><p>Launched in 2021, the award honours mentors.</p><p>Nominations close 12 May</p></div>'
+            '<div><h3>C</h3><p>Sign-ups end in two weeks.</p></div>'
+            '<div><h3>D</h3><p>The selection process has finished.</p></div>'
+            '<div><h3>E</h3><p>Launched in 2021.</p><p>Rolling.</p></div>',
+            [("S", "A", "A prize for essays.", None, "Submissions are now open"),
+             ("S", "B", "Launched in 2021, the award honours mentors.", None, "Nominations close 12 May"),
+             ("S", "C", "", None, "Sign-ups end in two weeks."),
+             ("S", "D", "", None, "The selection process has finished."),
+             ("S", "E", "Launched in 2021.", None, "Rolling.")],
+            id="status lines said without 'Applications'; history in a description is not one",
+        ),
+        pytest.param(
             '<a href="https://x.example/"><h3>Card before any section</h3><p>Words.</p></a>',
             [("Other", "Card before any section", "Words.", "https://x.example/", None)],
             id="no section heading",

@@ -15,6 +15,8 @@ from monitor.models import Entry, FetchResult, PageText, Remembered, TextSnapsho
 from monitor.rules import RuleInput
 from monitor.rules.content import (
     RULES,
+    _diff,
+    _line_opcodes,
     content_changed,
     dated_mentions,
     dated_title,
@@ -591,3 +593,42 @@ def test_marked_outdated_matches_the_search_without_prefilter(
 def test_each_outdated_notice_is_found_as_before(notice: str) -> None:
     page = PageText(title="Page", text="word " * 500 + notice, watched=f"Intro.\n{notice}")
     assert marked_outdated(inp(RESOURCE, page)) == _reference_marked_outdated(page) != []
+
+
+# --- the drift diff is bounded (issue 12, B7) --------------------------------------------------------------
+
+
+def test_one_change_in_twenty_thousand_lines_is_one_small_diff() -> None:
+    # SequenceMatcher(autojunk=False) took 50 s on this; the diff sets the common start and end aside first.
+    old = ["the same line"] * 20_000
+    new = [*old[:12_345], "the one changed line", *old[12_346:]]
+    assert _diff("\n".join(old), "\n".join(new)) == (
+        "@@ -12345,3 +12345,3 @@\n the same line\n-the same line\n+the one changed line\n the same line"
+    )
+
+
+def test_a_diff_too_costly_to_align_is_cut_short_and_says_so() -> None:
+    # Repeated lines made SequenceMatcher worse than cubic: 2.4 s for 300 lines, 60 s for 1,000.
+    old = "\n".join(["x"] * 5_000)
+    new = "\n".join("x" if i % 2 else f"y{i}" for i in range(5_000))
+    diff = _diff(old, new)
+    assert diff.endswith("… diff cut short: the texts differ in too many places to align line by line")
+    assert "+y0" in diff and len(diff.splitlines()) <= 42
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=12),
+    st.lists(st.sampled_from(["a", "b", "c", "e"]), max_size=12),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_line_diff_is_a_shortest_edit_script(a: list[str], b: list[str]) -> None:
+    import difflib
+
+    ops = _line_opcodes(a, b)
+    assert ops is not None
+    assert [x for eq, i1, i2, _, _ in ops for x in a[i1:i2]] == a
+    assert [x for eq, _, _, j1, j2 in ops for x in b[j1:j2]] == b
+    assert all(a[i1:i2] == b[j1:j2] for eq, i1, i2, j1, j2 in ops if eq)
+    # As short as difflib's: no more lines changed than the longest matching its blocks leave.
+    matched = sum(size for _, _, size in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
+    assert sum(i2 - i1 for eq, i1, i2, _, _ in ops if eq) >= matched

@@ -427,3 +427,44 @@ def test_catalog_may_not_open_private_addresses(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as caught:
         load_catalog(catalog)
     assert str(caught.value).startswith(f"{catalog}:5: settings.allow_hosts: not accepted in a catalog")
+
+
+# --- issue 12: caps that keep one page from sinking the run (B8, B35) and the analysis settings ----------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "config", "message"),
+    [
+        (["--max-body", "8GiB"], "max_body: 8GiB", "must be at most 64 MiB, got 8 GiB"),
+        (["--workers", "0"], "workers: 0", "must be at least 1, got 0"),
+        (["--workers", "1000"], "workers: 1000", "must be between 1 and 64, got 1000"),
+        (["--analysis-timeout", "0"], "analysis_timeout: 0", "must be more than 0"),
+        (["--exclude", "foo(?=bar)"], "exclude: ['foo(?=bar)']", "no lookarounds"),
+        (["--include", "(a)\\1"], "include: ['(a)\\1']", "no backreferences"),
+    ],
+)
+def test_caps_are_refused_alike_from_a_flag_and_a_config_file(
+    flags: list[str], config: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor import cli
+    from tests.catalogs import write_catalog
+
+    catalog = write_catalog(tmp_path / "hub.yaml", {"a": "https://example.org/"})
+    (tmp_path / "config.yaml").write_text(config + "\n")
+    for extra in (flags, ["--config", str(tmp_path / "config.yaml")]):
+        assert cli.main(["check", str(catalog), "--state", str(tmp_path / "s.json"), *extra]) == cli.ExitCode.BAD_INPUT
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_a_pattern_that_would_backtrack_forever_runs_in_linear_time() -> None:
+    # B8: with re, '(a|aa)+$' on 50 a's and a '!' was still running at 90 s; RE2 answers at once.
+    settings = Settings(exclude=("(a|aa)+$",))
+    assert settings.is_excluded("https://example.org/" + "a" * 50)
+    assert not settings.is_excluded("https://example.org/" + "a" * 50 + "!")
+
+
+def test_the_analysis_settings_read_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("workers: 3\nanalysis_timeout: 1500ms\nmax_body: 64MiB\n")
+    settings = load_config(tmp_path / "config.yaml")
+    assert (settings.workers, settings.analysis_timeout, settings.max_body) == (3, 1.5, 64 * 1024 * 1024)

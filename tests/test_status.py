@@ -199,7 +199,7 @@ def test_never_raises(text: str, today: date) -> None:
 # The line-by-line scan that _find_status_sentences replaced with one search of the lower-cased page for the
 # words' stems; kept here as the reference the new one must agree with.
 def _reference_find_status_sentences(page_text: str) -> list[str]:
-    from monitor.status import _ABOUT_APPLYING, _MAX_SENTENCE, _SENTENCE_END, _state_only
+    from monitor.status import _ABOUT_APPLYING, _MAX_SENTENCE, _SENTENCE_END, _read
 
     sentences: list[str] = []
     for line in (page_text or "").splitlines():
@@ -209,7 +209,7 @@ def _reference_find_status_sentences(page_text: str) -> list[str]:
             sentence = sentence.strip()
             if len(sentence) > _MAX_SENTENCE or not _ABOUT_APPLYING.search(sentence):
                 continue
-            if _state_only(sentence) is not State.UNKNOWN and sentence not in sentences:
+            if _read(sentence, datetime.now(UTC).date()).state is not State.UNKNOWN and sentence not in sentences:
                 sentences.append(sentence)
     return sentences
 

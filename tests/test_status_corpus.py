@@ -34,7 +34,7 @@ ITEMS = score.load()
 
 def test_corpus_is_large_and_covers_every_kind() -> None:
     # Issue 11 asks for at least 250 sentences; every kind of wording should have enough to score it by.
-    assert len(ITEMS) >= 300
+    assert len(ITEMS) >= 650  # 500, then a held-out batch of 172 merged after it was scored (README there)
     counts = {name: sum(item.category == name for item in ITEMS) for name in score.CATEGORIES}
     thin = {name: count for name, count in counts.items() if count < 15}
     assert not thin, f"categories with fewer than 15 sentences: {thin}"

@@ -1,10 +1,12 @@
-"""The GitHub workflows: they parse, ask for the least they need, and call commands that exist."""
+"""The GitHub workflows: they parse, ask for the least they need, and call commands that exist.
+
+The nightly workflow is this repository's own action (`uses: ./`) with the nightly's inputs: its tests run the
+action's steps (tests/action_runner.py) with those inputs, against a bare remote where git is involved."""
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 import subprocess
 import sys
 import time
@@ -16,6 +18,8 @@ import pytest
 import yaml
 
 from monitor.cli import build_parser
+from tests.action_runner import ACTION, BOT_EMAIL, BOT_NAME, Runner
+from tests.action_runner import step as action_step
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -43,21 +47,12 @@ def run_lines(workflow: dict[str, Any]) -> list[str]:
     return lines
 
 
-def hub_monitor_calls(workflow: dict[str, Any]) -> list[list[str]]:
-    calls = []
-    for line in run_lines(workflow):
-        if line.startswith("hub-monitor "):
-            argv = shlex.split(line)[1:]
-            calls.append([a.replace("$REPO", "octo-org/hub") for a in argv])
-    return calls
-
-
 @pytest.mark.parametrize("name", ["ci.yml", "nightly.yml"])
 def test_workflow_parses_and_pins_actions(name: str) -> None:
     workflow = load(name)
     assert workflow["jobs"]
     for step in steps(workflow):
-        if "uses" in step:
+        if "uses" in step and step["uses"] != "./":  # ./ is this checkout's own action.yml
             # A full commit SHA: a moved tag cannot change what runs with write permissions.
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
 
@@ -91,79 +86,128 @@ def test_nightly_schedule_is_off_the_hour_and_dispatchable() -> None:
     assert minute.isdigit() and int(minute) not in (0, 30)
 
 
+def the_action_step(nightly: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in steps(nightly) if s.get("uses") == "./"]
+    return step
+
+
+def nightly_context(data_branch: str = "") -> dict[str, str]:
+    """What the nightly hands its action: the `with:` inputs as the runner passes them (strings), env filled in."""
+    nightly = load("nightly.yml")
+    env = {**nightly["env"], "DATA_BRANCH": data_branch}
+    context = {"github.action_path": str(ROOT), "github.repository": "octo-org/hub", "github.ref_name": "main",
+               "github.server_url": "https://github.com", "github.api_url": "https://api.github.com",
+               "github.token": "ghs_not_a_real_token"}  # fmt: skip
+    for key, value in the_action_step(nightly)["with"].items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        context[f"inputs.{key}"] = re.sub(r"\$\{\{\s*env\.(\w+)\s*\}\}", lambda m: env[m.group(1)], text)
+    context.setdefault("inputs.token", context["github.token"])
+    return context
+
+
 def test_nightly_permissions_are_the_minimal_set() -> None:
     nightly = load("nightly.yml")
     assert nightly["permissions"] == {}
-    for job in nightly["jobs"].values():
-        assert job["permissions"] == {"contents": "write", "issues": "write"}
+    (job,) = nightly["jobs"].values()
+    # contents: reports/ and the fix-it branch; issues and pull-requests: what the action's inputs turn on.
+    assert job["permissions"] == {"contents": "write", "issues": "write", "pull-requests": "write"}
+    inputs = the_action_step(nightly)["with"]
+    assert inputs["issues"] is True and inputs["fix-pr"] is True
     assert nightly["concurrency"]["group"]
     assert nightly["concurrency"]["cancel-in-progress"] is False
 
 
-def test_nightly_commands_exist_in_the_cli() -> None:
+def test_nightly_runs_this_repositorys_action_with_inputs_it_declares() -> None:
     nightly = load("nightly.yml")
-    calls = hub_monitor_calls(nightly)
-    assert [c[0] for c in calls] == ["check", "issues"]
-    parser = build_parser()
-    for argv in calls:
-        parser.parse_args(argv)  # an unknown command or flag raises
-    issues = parser.parse_args(calls[1])
-    # In Actions the repository comes from GITHUB_REPOSITORY, which the runner sets.
-    assert vars(issues)["repo"] is None
-    assert calls[0][1:] == ["--suggest", "--fail-on", "warning"]  # Wayback links; warning-only nights exit 2
-    # The reports the workflow commits and uploads are where `check` writes them.
-    check = vars(parser.parse_args(["check"]))
-    reports = [v for v in check.values() if isinstance(v, str) and v.startswith("reports/")]
-    assert reports, check
-    assert "git add reports/" in run_lines(nightly)
-    upload = next(s for s in steps(nightly) if "upload-artifact" in s.get("uses", ""))
+    (job,) = nightly["jobs"].values()
+    uses = [s.get("uses", "").split("@")[0] for s in job["steps"]]
+    # Checkout first (the action is in the checkout), the action, then the artifact: no script of its own.
+    assert uses == ["actions/checkout", "./", "actions/upload-artifact"]
+    assert not [s for s in job["steps"] if "run" in s]
+    checkout = job["steps"][0]
+    assert checkout["with"]["persist-credentials"] is False
+    assert checkout["with"]["fetch-depth"] == 0  # the fix-it PR tells the bot's commits from a maintainer's
+    assert set(the_action_step(nightly)["with"]) <= set(ACTION["inputs"])
+    upload = job["steps"][2]
     assert upload["with"]["path"] == "reports/" and upload["if"] == "always()"
-    # `issues` reads the JSON report that `check` wrote.
-    assert calls[1][calls[1].index("--json") + 1] in check.values()
 
 
-def test_nightly_exit_codes_2_and_4_carry_on_but_1_and_3_fail() -> None:
-    nightly = load("nightly.yml")
-    check = next(s for s in steps(nightly) if "hub-monitor check" in s.get("run", ""))
-    script = check["run"]
-    assert check["id"] == "check" and "continue-on-error" not in check
-    assert 'echo "exit-code=$code" >> "$GITHUB_OUTPUT"' in script
-    # Run the case statement for each exit code, as the runner's bash would.
-    for code, fails in ((0, False), (2, False), (4, False), (1, True), (3, True)):
-        body = re.sub(r"^hub-monitor check[^\n]*", f"(exit {code})", script, flags=re.M)
-        env = {"GITHUB_OUTPUT": "/dev/null", "PATH": "/usr/bin:/bin"}
-        result = subprocess.run(["bash", "-e", "-c", body], env=env, capture_output=True, text=True, check=False)
-        assert (result.returncode != 0) == fails, (code, result)
-    issues = next(s for s in steps(nightly) if "hub-monitor issues" in s.get("run", ""))
-    assert "if" not in issues  # runs after 0, 2 and 4; a failed check step stops the job before it
-    assert issues["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+def stub_hub_monitor(tmp_path: Path, code: int) -> tuple[dict[str, str], Path]:
+    """A `hub-monitor` on PATH that records its arguments; `check` exits with `code`, the others with 0."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp_path / "calls.jsonl"
+    stub = bin_dir / "hub-monitor"
+    record = f"open({str(calls)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')"
+    leave = f"sys.exit({code} if sys.argv[1] == 'check' else 0)"
+    stub.write_text(f"#!{sys.executable}\nimport json, sys\n{record}\n{leave}\n")
+    stub.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    return env, calls
+
+
+def test_nightly_commands_exist_in_the_cli(tmp_path: Path) -> None:
+    env, calls = stub_hub_monitor(tmp_path, 2)
+    work = tmp_path / "work"
+    work.mkdir()
+    runner = Runner(work, nightly_context(), env)
+    for name in ("Check the hub", "Open, update and close stale-entry issues", "Keep the fix-it pull request in step",
+                 "Fail on findings at or above fail-on"):  # fmt: skip
+        assert runner.run(only=name) == 0, runner.last_error  # fail: false: findings annotate, never fail the job
+    argvs = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert [a[0] for a in argvs] == ["check", "issues", "fix"]
+    parser = build_parser()
+    for argv in argvs:
+        parser.parse_args(argv)  # an unknown command or flag raises
+    # Wayback links; warning-only nights exit 2 and are annotated.
+    assert argvs[0] == ["check", "catalog/hub.yaml", "--fail-on", "warning", "--suggest"]
+    assert runner.outputs["check"]["exit-code"] == "2"
+    # `issues` and `fix` read the JSON report that `check` wrote, where the nightly uploads it from.
+    check = vars(parser.parse_args(argvs[0]))
+    for argv in argvs[1:]:
+        assert argv[argv.index("--json") + 1] == check["json_path"] == "reports/latest.json"
+        assert argv[argv.index("--repo") + 1] == "octo-org/hub"
+    # Both act with the job's own token (the nightly passes none, so the input's default).
+    assert "token" not in the_action_step(load("nightly.yml"))["with"]
+    assert ACTION["inputs"]["token"]["default"] == "${{ github.token }}"
+    for name in ("Open, update and close stale-entry issues", "Keep the fix-it pull request in step"):
+        assert action_step(name)["env"]["GITHUB_TOKEN"] == "${{ inputs.token }}"
+
+
+@pytest.mark.parametrize(("code", "fails"), [(0, False), (2, False), (4, False), (1, True), (3, True)])
+def test_nightly_exit_codes_2_and_4_carry_on_but_1_and_3_fail(tmp_path: Path, code: int, fails: bool) -> None:
+    env, _ = stub_hub_monitor(tmp_path, code)
+    work = tmp_path / "work"
+    work.mkdir()
+    runner = Runner(work, nightly_context(), env)
+    assert (runner.run(only="Check the hub") != 0) == fails
+    assert runner.outputs["check"]["exit-code"] == str(code)
+    assert runner.last is not None
+    if code == 2:
+        assert "::warning::" in runner.last.stdout
+    # The issues run after 0, 2 and 4; a failed check step stops the job before them (no `if: always()`).
+    assert "always()" not in action_step("Open, update and close stale-entry issues").get("if", "")
+    assert runner.condition(action_step("Open, update and close stale-entry issues")["if"])
+    # The fix-it PR and reports/ wait for a night with network: 4 concluded nothing.
+    assert runner.condition(action_step("Keep the fix-it pull request in step")["if"]) == (code != 4)
+    assert runner.condition(action_step("Save reports/")["if"]) == (code in (0, 2))
 
 
 def test_nightly_push_retries_with_rebase() -> None:
-    nightly = load("nightly.yml")
-    commit = next(s for s in steps(nightly) if "git add reports/" in s.get("run", ""))
-    script = commit["run"]
+    script = action_step("Save reports/")["run"]
     assert "git diff --cached --quiet" in script
     assert re.search(r"pull (--quiet )?--rebase", script) and "for attempt in" in script
-    assert "push --quiet origin" in script
-    checkout = next(s for s in steps(nightly) if "actions/checkout" in s.get("uses", ""))
-    assert checkout["with"]["persist-credentials"] is False
+    assert re.search(r"push --quiet \"\$REMOTE\"", script)
 
 
-# ------------------------------------------------------------------------ the commit step against a remote
+# ------------------------------------------------------------------- the action's save step against a remote
 
-BOT = {"GIT_USER_NAME": "github-actions[bot]",
-       "GIT_USER_EMAIL": "41898282+github-actions[bot]@users.noreply.github.com"}
-
-
-def step_script(name: str) -> str:
-    nightly = load("nightly.yml")
-    return next(s["run"] for s in steps(nightly) if s.get("name", "").startswith(name))
+BOT = {"GIT_USER_NAME": BOT_NAME, "GIT_USER_EMAIL": BOT_EMAIL}
 
 
 class Repo:
-    """A bare remote and clones of it, with no git identity anywhere (as on a fresh runner): every git
-    command that writes must bring its own."""
+    """A bare remote (at <server_url>/octo-org/hub.git) and clones of it, with no git identity anywhere (as on a
+    fresh runner): every git command that writes must bring its own."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -174,7 +218,9 @@ class Repo:
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8",
             "GIT_AUTHOR_DATE": "", "PYTHONPATH": str(ROOT),
         }  # fmt: skip
-        self.remote = root / "remote.git"
+        self.server_url = root / "github"
+        self.remote = self.server_url / "octo-org" / "hub.git"
+        self.remote.parent.mkdir(parents=True)
         self.git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(self.remote))
         seed = self.clone("seed")
         (seed / "README.md").write_text("# Hub\n")
@@ -193,12 +239,15 @@ class Repo:
         self.git(self.root, "clone", "--quiet", str(self.remote), name)
         return self.root / name
 
-    def run_step(self, name: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-        full = {**self.env, **BOT, "GH_TOKEN": "ghs_not_a_real_token", "SERVER_URL": "https://github.com",
-                "REF_NAME": "main", "DATA_BRANCH": "", "GITHUB_OUTPUT": "/dev/null", **env}  # fmt: skip
-        # As the runner runs a step: bash -e, with the step's env.
-        return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step_script(name)],
-                              cwd=cwd, env=full, capture_output=True, text=True, check=False)  # fmt: skip
+    def run_step(self, name: str, cwd: Path, data_branch: str = "", path: str = "") -> subprocess.CompletedProcess[str]:
+        """The action's step as the nightly runs it (its inputs, DATA_BRANCH), after a check that found something;
+        `path` goes first on PATH."""
+        env = {**self.env, "PATH": f"{path}:{self.env['PATH']}"} if path else self.env
+        runner = Runner(cwd, {**nightly_context(data_branch), "github.server_url": str(self.server_url)}, env)
+        runner.outcomes["check"], runner.outputs["check"] = "success", {"exit-code": "2"}
+        runner.run(only=name)
+        assert runner.last is not None, f"{name} did not run with the nightly's inputs"
+        return runner.last
 
     def log(self, branch: str = "main") -> list[str]:
         return self.git(self.remote, "log", "--format=%s", branch).splitlines()
@@ -236,7 +285,7 @@ def test_the_push_survives_someone_elses_push_and_loses_nothing(repo: Repo) -> N
     repo.git(other, "-c", "user.name=Maintainer", "-c", "user.email=m@example.org", "commit", "-qam", "docs")
     repo.git(other, "push", "-q", "origin", "HEAD:main")
     night = write_night(runner, "2026-11-28T03:17:05Z", ("dead-link",))
-    done = repo.run_step("Commit reports/", runner)
+    done = repo.run_step("Save reports/", runner)
     assert done.returncode == 0, done.stderr
     # Both pushes are on the remote: the other one's edit and tonight's reports, on top of it.
     assert repo.log()[:3] == ["Nightly hub report " + time.strftime("%Y-%m-%d", time.gmtime()), "docs", "start"]
@@ -246,51 +295,110 @@ def test_the_push_survives_someone_elses_push_and_loses_nothing(repo: Repo) -> N
     assert author == f"{BOT['GIT_USER_NAME']} <{BOT['GIT_USER_EMAIL']}> / {BOT['GIT_USER_NAME']}\n"
 
 
+def race_on_first_push(repo: Repo, other: Path, branch: str) -> Path:
+    """Someone else's commit, made in `other`, lands on `branch` while the first push is on its way, so that push
+    is refused; a `sleep` that only counts keeps the retry instant. Returns the file the sleeps are counted in."""
+    repo.git(other, "push", "-q", "origin", f"HEAD:refs/pending/{branch}")
+    hook = repo.remote / "hooks" / "pre-receive"
+    # Outside the push's quarantine, as a second pusher would be; once only.
+    hook.write_text(
+        "#!/bin/sh\n"
+        f'[ -e "$GIT_DIR/raced" ] && exit 0\ntouch "$GIT_DIR/raced"\n'
+        "env -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES "
+        f"git update-ref refs/heads/{branch} refs/pending/{branch}\n"
+    )  # fmt: skip
+    hook.chmod(0o755)
+    bin_dir = repo.root / "bin"
+    bin_dir.mkdir()
+    slept = repo.root / "slept"
+    (bin_dir / "sleep").write_text(f'#!/bin/sh\necho "$1" >> "{slept}"\n')
+    (bin_dir / "sleep").chmod(0o755)
+    return slept
+
+
+def test_a_push_refused_by_a_concurrent_push_is_retried_and_loses_nothing(repo: Repo) -> None:
+    runner = repo.clone("runner")
+    other = repo.clone("other")
+    (other / "README.md").write_text("# Hub\n\nPushed while the nightly was pushing.\n")
+    repo.git(other, "-c", "user.name=Maintainer", "-c", "user.email=m@example.org", "commit", "-qam", "docs")
+    slept = race_on_first_push(repo, other, "main")
+    night = write_night(runner, "2026-11-28T03:17:05Z", ("dead-link",))
+    done = repo.run_step("Save reports/", runner, path=str(repo.root / "bin"))
+    assert done.returncode == 0, done.stderr
+    assert "Push attempt 1 failed" in done.stdout and slept.read_text().split() == ["5"]
+    assert repo.log()[:3] == ["Nightly hub report " + time.strftime("%Y-%m-%d", time.gmtime()), "docs", "start"]
+    assert "Pushed while the nightly was pushing." in repo.git(repo.remote, "show", "main:README.md")
+    assert json.loads(repo.git(repo.remote, "show", "main:reports/latest.json")) == night
+
+
+def test_a_data_branch_push_refused_by_a_concurrent_push_is_retried_on_its_new_tip(repo: Repo) -> None:
+    runner = repo.clone("runner")
+    write_night(runner, "2026-11-27T03:17:05Z", ("dead-link",))
+    assert repo.run_step("Save reports/", runner, "hub-monitor-data").returncode == 0
+    # Another run's commit on the data branch arrives while tonight's is being pushed.
+    other = repo.clone("other")
+    repo.git(other, "fetch", "-q", "origin", "hub-monitor-data")
+    repo.git(other, "checkout", "-q", "FETCH_HEAD")
+    (other / "reports" / "note.txt").write_text("Another run.\n")
+    repo.git(other, "add", "reports/note.txt")
+    repo.git(other, "-c", "user.name=Maintainer", "-c", "user.email=m@example.org", "commit", "-qm", "other run")
+    slept = race_on_first_push(repo, other, "hub-monitor-data")
+    night = write_night(runner, "2026-11-28T03:17:31Z", ("dead-link", "status-changed"))
+    done = repo.run_step("Save reports/", runner, "hub-monitor-data", path=str(repo.root / "bin"))
+    assert done.returncode == 0, done.stderr
+    assert "Push attempt 1 failed" in done.stdout and slept.read_text().split() == ["5"]
+    # Tonight's commit sits on top of the other one: its history is kept, tonight's reports/ is the tree.
+    assert repo.log("hub-monitor-data")[1] == "other run"
+    assert len(repo.log("hub-monitor-data")) == 3
+    assert json.loads(repo.git(repo.remote, "show", "hub-monitor-data:reports/latest.json")) == night
+
+
 def test_a_second_identical_night_makes_no_commit(repo: Repo) -> None:
     runner = repo.clone("runner")
     write_night(runner, "2026-11-27T03:17:05Z", ("dead-link",))
-    assert repo.run_step("Commit reports/", runner).returncode == 0
+    assert repo.run_step("Save reports/", runner).returncode == 0
     commits = repo.log()
     # The next night: new timestamps, durations and request counts, the same findings.
     runner = repo.clone("runner2")
     write_night(runner, "2026-11-28T03:18:44Z", ("dead-link",))
-    done = repo.run_step("Commit reports/", runner)
+    done = repo.run_step("Save reports/", runner)
     assert done.returncode == 0, done.stderr
     assert "unchanged in substance" in done.stdout
     assert repo.log() == commits
     # A night with news is committed.
     write_night(runner, "2026-11-29T03:17:31Z", ("dead-link", "status-changed"))
-    assert repo.run_step("Commit reports/", runner).returncode == 0
+    assert repo.run_step("Save reports/", runner).returncode == 0
     assert len(repo.log()) == len(commits) + 1
 
 
 def test_a_data_branch_keeps_reports_off_the_default_branch(repo: Repo) -> None:
-    data = {"DATA_BRANCH": "hub-monitor-data"}
     main_before = repo.log()
     runner = repo.clone("runner")
     first = write_night(runner, "2026-11-27T03:17:05Z", ("dead-link",))
-    done = repo.run_step("Commit reports/", runner, **data)
+    done = repo.run_step("Save reports/", runner, "hub-monitor-data")
     assert done.returncode == 0, done.stderr
     assert repo.log() == main_before  # the protected branch is never written
     files = repo.git(repo.remote, "ls-tree", "-r", "--name-only", "hub-monitor-data").split()
     assert files == ["reports/README.md", "reports/latest.json", "reports/latest.md", "reports/state.json"]
     # The next night starts from the data branch's state, and an identical night commits nothing.
     runner = repo.clone("runner2")
-    fetched = repo.run_step("Bring last night's state", runner, **data)
+    fetched = repo.run_step("Restore reports/ from the state branch", runner, "hub-monitor-data")
     assert fetched.returncode == 0, fetched.stderr
     assert json.loads((runner / "reports" / "latest.json").read_text()) == first
     write_night(runner, "2026-11-28T03:19:10Z", ("dead-link",))
-    assert repo.run_step("Commit reports/", runner, **data).returncode == 0
+    assert repo.run_step("Save reports/", runner, "hub-monitor-data").returncode == 0
     assert len(repo.log("hub-monitor-data")) == 1
     write_night(runner, "2026-11-29T03:17:31Z", ())
-    assert repo.run_step("Commit reports/", runner, **data).returncode == 0
+    assert repo.run_step("Save reports/", runner, "hub-monitor-data").returncode == 0
     assert len(repo.log("hub-monitor-data")) == 2
 
 
 def test_the_nightly_install_is_pinned() -> None:
-    nightly = load("nightly.yml")
-    install = next(s for s in steps(nightly) if s.get("name") == "Install Hub Monitor")
-    assert install["env"]["PIP_CONSTRAINT"] == "constraints.txt"
+    # The nightly's action is this checkout (uses: ./), whose install step pins with its constraints.txt.
+    install = action_step("Install Hub Monitor")
+    assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
+    assert 'export PIP_CONSTRAINT="$ACTION_PATH/constraints.txt"' in install["run"]
+    assert 'pip install --quiet "$ACTION_PATH"' in install["run"]
     pins = {
         line.split("==")[0].lower(): line.split("==")[1]
         for line in (ROOT / "constraints.txt").read_text().splitlines()

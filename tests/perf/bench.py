@@ -211,6 +211,8 @@ def run_hub_monitor(site: SiteProcess, work: Path, args: argparse.Namespace) -> 
         # Only the command line (or --config) may allow a private address; a catalog may not.
         "--allow-host", "127.0.0.1",
     ]  # fmt: skip
+    if args.workers is not None:
+        argv += ["--workers", str(args.workers)]
     measured = run_measured(argv, timeout=args.timeout, cwd=ROOT)
     if measured.wall >= args.timeout:
         raise SystemExit(f"hub-monitor check did not finish within --timeout {args.timeout:g} s (stopped); with "
@@ -473,6 +475,8 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
     parser.add_argument("--only-peers", action="store_true", help="with --peers: leave hub-monitor out")
     parser.add_argument("--host-request-interval-ms", type=float, default=0.0,
                         help="hub-monitor's --host-request-interval (0: throttling off, to measure the tool)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="hub-monitor's --workers (default: its own, one per CPU)")
     parser.add_argument("--scaling", action="store_true", help="run N = 1,000, 5,000 and 10,000")
     parser.add_argument("--peers", action="store_true", help="also run lychee, linkinator and LinkChecker")
     parser.add_argument("--peers-dir", type=Path, default=None, help="where peers are installed (venv/, node_modules/)")

@@ -2,6 +2,7 @@
 
     python tests/corpus/status/score.py            # the table by category
     python tests/corpus/status/score.py --misses   # and every sentence read wrongly, with what was wrong
+    python tests/corpus/status/score.py --file heldout.yaml   # another file of the same shape, alone
 
 What is scored (labels and their meaning: README.md here):
 - state right: `classify(text).state` is the labelled state (or one of `also_ok`).
@@ -102,9 +103,13 @@ class Item:
         return False
 
 
-def load(folder: Path = HERE) -> list[Item]:
+CORPUS = HERE / "sentences.yaml"
+
+
+def load(*paths: Path) -> list[Item]:
+    """The labelled items of `paths` (the corpus, sentences.yaml, when none is given)."""
     items: list[Item] = []
-    for path in sorted(folder.glob("*.yaml")):
+    for path in paths or (CORPUS,):
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         for index, entry in enumerate(raw):
             items.append(_item(entry, f"{path.name}:{index}"))
@@ -299,8 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--misses", action="store_true", help="list every sentence read wrongly")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument(
+        "--file", action="append", type=Path, default=[],
+        help="score this YAML file (relative to this folder or the working directory) instead of sentences.yaml",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    results = [read(item) for item in load()]
+    paths = [path if path.exists() else HERE / path for path in args.file]
+    results = [read(item) for item in load(*paths)]
     total, by_category = tally(results)
     print(f"{total.sentences} sentences, today = {TODAY}")
     for line in (markdown if args.markdown else table)(total, by_category):
