@@ -7,7 +7,6 @@ identical text. Escaping lives in monitor/escape.py; both are re-exported here f
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import Counter
@@ -49,7 +48,7 @@ from monitor.proposals import hub_proposals, proposals_for
 __all__ = [
     "DIFF_LIMIT", "PHRASES", "QUOTE_LIMIT", "SCHEMA", "SPECIAL_EVIDENCE", "STEP_SUMMARY_LIMIT", "TOOL", "URL_LIMIT",
     "WORD_JOINER", "actions_links", "anchor", "code_span", "copyable", "entry_heading", "escape_md", "fenced_block",
-    "finding_block", "gist", "link", "load_json", "needing_attention", "not_checked", "problem_words",
+    "finding_block", "gist", "link", "needing_attention", "not_checked", "problem_words",
     "proposal_block", "render_markdown", "step_summary", "substantive_changes", "to_json", "triage_table", "verdict",
     "yaml_line",
 ]  # fmt: skip
@@ -234,19 +233,6 @@ def gist(f: Mapping[str, Any]) -> str:
         return str(ev["page"])
     kept = [str(ev[k]) for k in _SUBSTANCE_EVIDENCE if k in ev]
     return " · ".join(kept) if kept else str(f.get("message", ""))
-
-
-def load_json(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a JSON report for re-rendering; ValueError (with the path) when it is not one we can read."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(data, dict) or data.get("tool") != TOOL:
-        raise ValueError(f"{path}: not a hub-monitor JSON report")
-    if data.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: report schema {data.get('schema')!r}; this version reads schema {SCHEMA}")
-    return data
 
 
 # ------------------------------------------------------------------------------------- step summary

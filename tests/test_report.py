@@ -13,6 +13,7 @@ from monitor import report
 from monitor.findings import Code, Finding
 from monitor.models import Change, Entry, EntryResult, Hub, Kind, Network, RunResult
 from monitor.report import escape_md, render_markdown, step_summary, to_json
+from monitor.reportfile import load_report
 
 
 def entry(entry_id: str, **kw: Any) -> Entry:
@@ -186,18 +187,18 @@ def test_json_changes_and_not_planned_are_deterministic() -> None:
     assert list(data["settings_changed"]) == ["allow_host", "timeout"]
 
 
-def test_load_json_reads_a_report_and_refuses_others(tmp_path: Path) -> None:
+def test_load_report_reads_a_report_and_refuses_others(tmp_path: Path) -> None:
     good = tmp_path / "latest.json"
     good.write_text(json.dumps(to_json(make_run())), encoding="utf-8")
-    assert report.load_json(good)["schema"] == 1
+    assert load_report(good)["schema"] == 1
     bad = tmp_path / "other.json"
     bad.write_text('{"schema": 7, "tool": "hub-monitor"}', encoding="utf-8")
     with pytest.raises(ValueError, match="schema 7"):
-        report.load_json(bad)
+        load_report(bad)
     broken = tmp_path / "broken.json"
     broken.write_text("{", encoding="utf-8")
     with pytest.raises(ValueError, match="not valid JSON"):
-        report.load_json(broken)
+        load_report(broken)
 
 
 # ------------------------------------------------------------------------------------------ verdict
@@ -300,7 +301,7 @@ def test_rerender_from_json_equals_render_from_run(tmp_path: Path) -> None:
     data = to_json(make_run(new_findings=[Change("dead", "dead-link")]))
     path = tmp_path / "latest.json"
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    assert render_markdown(report.load_json(path)) == render_markdown(data)
+    assert render_markdown(load_report(path)) == render_markdown(data)
     # Deterministic: no clock read while rendering.
     assert render_markdown(to_json(make_run())) == render_markdown(to_json(make_run()))
 
