@@ -68,7 +68,6 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Protocol
 
 import brotli
-import httpcore
 import httpx
 import zstandard
 
@@ -82,6 +81,7 @@ from monitor.addresses import (
     host_problem,
 )
 from monitor.challenge import challenge_in
+from monitor.exchange import PinnedTransport, Pools
 from monitor.models import FetchError, FetchResult, Hop, Network
 from monitor.patterns import compile_pattern
 from monitor.settings import HostSettings, Settings
@@ -730,65 +730,6 @@ class _Chain:
         )
 
 
-class _Pools:
-    """One small connection pool per origin (scheme, host, port), sized by the host's concurrency.
-
-    httpcore scans every connection of a pool for every queued request; one pool of 64 connections for
-    the whole run made that scan a fifth of the run's CPU. Per-origin pools stay as small as the host's
-    ceiling. Idle pools beyond ``keep`` are closed, least recently used first, so that a catalog of
-    thousands of hosts never holds thousands of idle sockets.
-    """
-
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, keep: int, ssl_context: ssl.SSLContext) -> None:
-        self._backend = backend
-        self._ssl_context = ssl_context
-        self._keep = max(1, keep)
-        self._pools: dict[tuple[str, str, int], _PinnedTransport] = {}  # in order of last use
-        self._users: dict[tuple[str, str, int], int] = {}
-
-    @asynccontextmanager
-    async def lease(self, origin: tuple[str, str, int], size: int) -> AsyncIterator[_PinnedTransport]:
-        pool = self._pools.pop(origin, None)
-        if pool is None:
-            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-            pool = _PinnedTransport(self._backend, limits, self._ssl_context)
-        self._pools[origin] = pool
-        self._users[origin] = self._users.get(origin, 0) + 1
-        try:
-            yield pool
-        finally:
-            self._users[origin] -= 1
-            await self._trim()
-
-    async def _trim(self) -> None:
-        while len(self._pools) > self._keep:
-            idle = next((origin for origin in self._pools if not self._users.get(origin)), None)
-            if idle is None:
-                return
-            self._users.pop(idle, None)
-            await self._pools.pop(idle).aclose()
-
-    async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
-
-
-class _PinnedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits,
-                 ssl_context: ssl.SSLContext) -> None:
-        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
-        # httpx offers no public way to give its pool a network backend, so the pool it built is replaced
-        # by an identical one that connects through ours (tests/test_fetch_integration.py proves it).
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-
 # --- the crawler ----------------------------------------------------------------------------------------
 
 
@@ -827,7 +768,7 @@ class Crawler:
         self._hosts: dict[tuple[str, int], _HostState] = {}
         self._global = asyncio.Semaphore(settings.max_concurrency)
         self._client: httpx.AsyncClient | None = None
-        self._pools: _Pools | None = None
+        self._pools: Pools | None = None
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -838,10 +779,10 @@ class Crawler:
         timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
         # One TLS context for every pool: each loads the whole CA bundle (about 14 ms of CPU apiece).
         tls = httpx.create_ssl_context(trust_env=False)
-        self._pools = _Pools(PinnedBackend(self._policy), keep=self.settings.max_concurrency, ssl_context=tls)
+        self._pools = Pools(PinnedBackend(self._policy), keep=self.settings.max_concurrency, ssl_context=tls)
         # The client only builds requests (headers, timeouts): they are sent through the origin's pool.
         self._client = httpx.AsyncClient(
-            transport=_PinnedTransport(PinnedBackend(self._policy), httpx.Limits(max_connections=1), tls),
+            transport=PinnedTransport(PinnedBackend(self._policy), tls),
             follow_redirects=False,
             trust_env=False,
             timeout=timeout,
@@ -1028,8 +969,7 @@ class Crawler:
             jar.set_cookie_header(request)
         async with host.slot():
             await self._take_turn(host)
-            # Sized by the ceiling, not the current limit: the limit may grow back while the pool lives.
-            async with self._global, self._pools.lease(_origin(target), host.ceiling) as transport:
+            async with self._global, self._pools.lease(_origin(target)) as transport:
                 self.requests += 1
                 log.debug("GET %s", target)
                 async with deadline.running():
