@@ -19,6 +19,7 @@ holds thousands of idle sockets.
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -175,3 +176,49 @@ class Pools:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
+
+
+def raw_body(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The answer's body as it arrives: what ``Response.aiter_raw()`` yields, without re-chunking it."""
+    if response.is_stream_consumed:
+        raise httpx.StreamConsumed()
+    if response.is_closed:
+        raise httpx.StreamClosed()
+    response.is_stream_consumed = True
+    return response.stream.__aiter__()  # type: ignore[union-attr]
+
+
+def answer_headers(raw: list[tuple[bytes, bytes]], names: frozenset[str]) -> dict[str, str]:
+    """The answer's headers of those ``names`` (lower case), each as ``httpx.Headers`` would give it.
+
+    One pass over the raw headers instead of a case-insensitive scan of all of them per name: repeated
+    headers joined with ", ", and every value decoded as ASCII, else UTF-8, else ISO-8859-1, the encoding
+    chosen for the whole set as httpx chooses it.
+    """
+    wanted = _encoded(names)
+    found: dict[bytes, list[bytes]] = {}
+    for name, value in raw:
+        lower = name.lower()
+        if lower in wanted:
+            found.setdefault(lower, []).append(value)
+    if not found:
+        return {}
+    encoding = _encoding(raw)
+    return {name.decode(encoding): ", ".join(v.decode(encoding) for v in values) for name, values in found.items()}
+
+
+def _encoding(raw: list[tuple[bytes, bytes]]) -> str:
+    if all(name.isascii() and value.isascii() for name, value in raw):
+        return "ascii"
+    try:
+        for name, value in raw:
+            name.decode("utf-8")
+            value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "iso-8859-1"
+    return "utf-8"
+
+
+@functools.cache
+def _encoded(names: frozenset[str]) -> frozenset[bytes]:
+    return frozenset(name.encode("ascii") for name in names)

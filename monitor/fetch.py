@@ -81,7 +81,7 @@ from monitor.addresses import (
     host_problem,
 )
 from monitor.challenge import challenge_in
-from monitor.exchange import PinnedTransport, Pools
+from monitor.exchange import Pools, answer_headers, raw_body
 from monitor.models import FetchError, FetchResult, Hop, Network
 from monitor.patterns import compile_pattern
 from monitor.settings import HostSettings, Settings
@@ -344,10 +344,26 @@ def _is_html(content_type: str) -> bool:
     return not mime or "html" in mime
 
 
-def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
-    return {
-        name: headers[name][:MAX_HEADER_VALUE] for name in sorted(KEPT_HEADERS) if name in headers
-    }
+# The answer's headers the crawler reads: those it keeps, and Set-Cookie for the chain's cookie jar.
+_READ_HEADERS = KEPT_HEADERS | {"set-cookie"}
+_NO_BODY = httpx.ByteStream(b"")
+
+
+def _sent_headers(settings: Settings, secret: set[str], override: HostSettings | None) -> httpx.Headers:
+    """A request's headers but Host and the conditional ones, as AsyncClient.build_request merged them.
+
+    httpx.Headers replaces names case-insensitively, so "user-agent" overrides "User-Agent"; the client's
+    own defaults came first, and of them only "Connection: keep-alive" is not replaced by ours.
+    """
+    ours = httpx.Headers({"User-Agent": settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING})
+    for name, value in settings.headers.items():
+        if name.lower() not in secret:
+            ours[name] = value
+    for name, value in (override.headers if override else {}).items():
+        ours[name] = value
+    headers = httpx.Headers({"Connection": "keep-alive"})
+    headers.update(ours)
+    return headers
 
 
 def _hostname(url: str) -> str:
@@ -767,7 +783,8 @@ class Crawler:
         self._secret = {name.lower() for name in settings.secret_headers}
         self._hosts: dict[tuple[str, int], _HostState] = {}
         self._global = asyncio.Semaphore(settings.max_concurrency)
-        self._client: httpx.AsyncClient | None = None
+        self._sent_headers: dict[str | None, httpx.Headers] = {}
+        self._timeouts: dict[str, float | None] = {}
         self._pools: Pools | None = None
 
     @property
@@ -777,23 +794,13 @@ class Crawler:
 
     async def __aenter__(self) -> Crawler:
         timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
+        self._timeouts = timeout.as_dict()
         # One TLS context for every pool: each loads the whole CA bundle (about 14 ms of CPU apiece).
         tls = httpx.create_ssl_context(trust_env=False)
         self._pools = Pools(PinnedBackend(self._policy), keep=self.settings.max_concurrency, ssl_context=tls)
-        # The client only builds requests (headers, timeouts): they are sent through the origin's pool.
-        self._client = httpx.AsyncClient(
-            transport=PinnedTransport(PinnedBackend(self._policy), tls),
-            follow_redirects=False,
-            trust_env=False,
-            timeout=timeout,
-            cookies=_closed_jar(),
-        )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
         if self._pools is not None:
             await self._pools.aclose()
             self._pools = None
@@ -959,12 +966,18 @@ class Crawler:
         self, target: httpx.URL, chain: _Chain, jar: httpx.Cookies, deadline: _Deadline
     ) -> httpx.URL | None:
         """Send one GET; return the next hop's URL, or None when this answer ends the chain."""
-        if self._client is None or self._pools is None:
+        if self._pools is None:
             raise RuntimeError("use Crawler as an async context manager")
         host = self._host_state(target)
         # The fragment is never sent; it stays in the chain for final_url and the anchor check.
-        sent = target if "#" not in str(target) else target.copy_with(fragment=None)
-        request = self._client.build_request("GET", sent, headers=self._headers(target, chain))
+        sent = target if not target.fragment else target.copy_with(fragment=None)
+        # What AsyncClient.build_request made, without its merging of URLs, cookies and headers: the
+        # request's headers are the client's, in its order, with Host first (see _sent_headers).
+        request = httpx.Request(
+            "GET", sent, headers=self._headers(target, chain, sent), extensions={"timeout": self._timeouts},
+            stream=_NO_BODY,
+        )  # fmt: skip
+        request.read()
         if jar:  # the cookie machinery costs as much as parsing the answer's headers
             jar.set_cookie_header(request)
         async with host.slot():
@@ -986,13 +999,16 @@ class Crawler:
     async def _read(
         self, response: httpx.Response, target: httpx.URL, chain: _Chain, jar: httpx.Cookies
     ) -> httpx.URL | None:
-        if "set-cookie" in response.headers:
+        headers = answer_headers(response.headers.raw, _READ_HEADERS)
+        if "set-cookie" in headers:
             jar.extract_cookies(response)
         status = response.status_code
         chain.status = status
-        chain.headers = _kept_headers(response.headers)
+        chain.headers = {
+            name: value[:MAX_HEADER_VALUE] for name, value in sorted(headers.items()) if name in KEPT_HEADERS
+        }
         chain.body, chain.truncated = None, False
-        location = response.headers.get("location")
+        location = headers.get("location")
         if status in REDIRECT_STATUSES and location:
             following = _join(target, location)
             chain.hops.append(Hop(url=str(target), status=status, location=str(following)))
@@ -1000,11 +1016,11 @@ class Crawler:
         if status == 304:
             chain.not_modified = chain.url in self._validators
             return None
-        content_type = response.headers.get("content-type", "")
+        content_type = headers.get("content-type", "")
         if not is_text_type(content_type):
             return None
         chain.body, chain.truncated = await read_capped(
-            response.aiter_raw(), response.headers.get("content-encoding", ""), self.settings.max_body
+            raw_body(response), headers.get("content-encoding", ""), self.settings.max_body
         )
         if 200 <= status < 300 and _is_html(content_type):
             refresh = find_meta_refresh(chain.body)
@@ -1015,25 +1031,27 @@ class Crawler:
                     return following
         return None
 
-    def _headers(self, target: httpx.URL, chain: _Chain) -> httpx.Headers:
-        # httpx.Headers replaces names case-insensitively, so "user-agent" overrides "User-Agent".
-        headers = httpx.Headers(
-            {"User-Agent": self.settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
-        )
-        for name, value in self.settings.headers.items():
-            if name.lower() not in self._secret:
-                headers[name] = value
+    def _headers(self, target: httpx.URL, chain: _Chain, sent: httpx.URL) -> list[tuple[bytes, bytes]]:
+        """The request's headers: the same for every URL of a host but Host and the conditional ones."""
         override = self._override(target.host)
         if override is not None and not _stays_on_origin(target, chain):
             override = None
-        for name, value in (override.headers if override else {}).items():
-            headers[name] = value
+        key = None if override is None else target.host.lower().rstrip(".")
+        base = self._sent_headers.get(key)
+        if base is None:
+            base = self._sent_headers[key] = _sent_headers(self.settings, self._secret, override)
         etag, modified = self._validators.get(chain.url, (None, None))
-        if etag:
-            headers["If-None-Match"] = etag
-        if modified:
-            headers["If-Modified-Since"] = modified
-        return headers
+        if etag or modified:
+            headers = httpx.Headers(base)
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+            raw = headers.raw
+        else:
+            raw = base.raw
+        # httpx.Request puts Host first unless the headers name one.
+        return raw if "host" in base else [(b"Host", sent.netloc), *raw]
 
     # -- politeness
 

@@ -11,8 +11,10 @@ import ssl
 import httpx
 import pytest
 import trustme
+from hypothesis import given
+from hypothesis import strategies as st
 
-from monitor.exchange import PinnedTransport, Pools
+from monitor.exchange import PinnedTransport, Pools, answer_headers
 from monitor.netstream import AsyncioBackend
 from tests.test_netstream import FIVE_SECONDS, Site, ok, run, server_context, trusting
 
@@ -132,3 +134,21 @@ def test_idle_pools_beyond_the_limit_are_closed_oldest_first() -> None:
             assert [http.origin_pool.connections for http in leased] == [0, 0, 0]
 
     run(scenario())
+
+
+# --- the answer's headers, read in one pass ------------------------------------------------------------
+
+_NAMES = st.sampled_from([b"Content-Type", b"content-type", b"LOCATION", b"Set-Cookie", b"ETag", b"X-Other", b"server"])
+_VALUES = st.one_of(
+    st.binary(max_size=12),
+    st.text(max_size=8).map(lambda text: text.encode("utf-8")),
+    st.sampled_from([b"text/html", b"caf\xc3\xa9", b"caf\xe9", b""]),
+)
+
+
+@given(st.lists(st.tuples(_NAMES, _VALUES), max_size=6))
+def test_answer_headers_reads_what_httpx_headers_would(raw: list[tuple[bytes, bytes]]) -> None:
+    names = frozenset({"content-type", "location", "set-cookie", "etag", "server"})
+    headers = httpx.Headers(raw)
+    expected = {name: headers[name] for name in names if name in headers}
+    assert answer_headers(raw, names) == expected
