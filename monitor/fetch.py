@@ -367,6 +367,17 @@ def _sent_headers(settings: Settings, secret: set[str], override: HostSettings |
     return headers
 
 
+async def _end_of_empty_body(response: httpx.Response, status: int, headers: Mapping[str, str]) -> None:
+    """Read an answer's end when it has no body to wait for (304, "Content-Length: 0"), so that its
+    connection is kept for the next request: closed before its end, a connection is dropped, and a
+    redirect cost a new connection (a TLS handshake on https). A body that needs reading is left unread."""
+    if response.is_stream_consumed:
+        return  # a test double's answer, read already
+    if status == 304 or headers.get("content-length", "").strip() == "0":
+        async for _ in raw_body(response):
+            pass
+
+
 def _hostname(url: str) -> str:
     try:
         return (httpx.URL(url).host or "").lower()
@@ -1052,9 +1063,11 @@ class Crawler:
         if status in REDIRECT_STATUSES and location:
             following = _join(target, location)
             chain.hops.append(Hop(url=str(target), status=status, location=str(following)))
+            await _end_of_empty_body(response, status, headers)
             return following
         if status == 304:
             chain.not_modified = chain.url in self._validators
+            await _end_of_empty_body(response, status, headers)
             return None
         content_type = headers.get("content-type", "")
         if not is_text_type(content_type):
