@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import json
 import os
 import re
 import signal
@@ -46,12 +45,6 @@ def _umask() -> int:
 
 # mkstemp makes 0600 files; a report is as readable as any file the user's umask lets them create.
 _MODE = 0o666 & ~_umask()
-
-
-def json_pieces(value: object) -> Iterator[str]:
-    """The text of ``json.dumps(value, indent=2, ensure_ascii=False)`` and a newline, piece by piece."""
-    yield from json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value)
-    yield "\n"
 
 
 class WriteError(Exception):

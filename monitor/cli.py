@@ -21,7 +21,6 @@ from monitor.atomic import (
     FileData,
     LockedError,
     WriteError,
-    json_pieces,
     remove_stale_temps,
     run_locks,
     target_problems,
@@ -31,6 +30,7 @@ from monitor.atomic import (
 from monitor.catalog import Catalog, CatalogError, Problem, load_catalog
 from monitor.findings import Severity
 from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
+from monitor.jsontext import json_pieces
 from monitor.models import FetchResult, Network, RunResult
 from monitor.settings import Settings, load_config, settings_from_flags
 

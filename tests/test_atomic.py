@@ -4,7 +4,8 @@ import os
 import pytest
 
 from monitor import atomic
-from monitor.atomic import LockedError, WriteError, json_pieces, run_lock, write_all_atomic, write_atomic
+from monitor.atomic import LockedError, WriteError, run_lock, write_all_atomic, write_atomic
+from monitor.jsontext import json_pieces
 
 
 def test_write_atomic_replaces_whole_file_and_leaves_no_temp(tmp_path):
