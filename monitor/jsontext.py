@@ -70,7 +70,7 @@ def _put(value: object, out: list[str], indent: str) -> None:
             if not first:
                 out.append(separator)
             first = False
-            out.append(_key(key) + ": ")
+            out.append((_quote(key) if type(key) is str else _key(key)) + ": ")
             if type(item) is str:  # the common case, without a call
                 out.append(_quote(item))
             else:

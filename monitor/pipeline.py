@@ -148,6 +148,7 @@ async def _crawl(
     hub_url: str | None,
     today: date,
     analyse_page: Callable[[PageJob], list[Verdict]],
+    spool: SnapshotSpool,
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
@@ -156,7 +157,6 @@ async def _crawl(
     hub_page: list[HubPage] = []
     pending: dict[str, FetchResult] = {}  # fetched, not yet analysed
     failures = 0
-    spool = SnapshotSpool()
 
     async def analyse_url(url: str, analyser: Analyser) -> None:
         fetched = pending[url]
@@ -257,9 +257,11 @@ def check(
     crawler_factory: Callable[..., Crawler] = Crawler,
     suggest: bool = False,
     analyse_page: Callable[[PageJob], list[Verdict]] = analyse_page,
+    spool: SnapshotSpool | None = None,
 ) -> CheckOutcome:
     """One run of `check`. ``crawler_factory`` and ``analyse_page`` (which must be importable by name, for
-    the worker processes) are injectable for tests."""
+    the worker processes) are injectable for tests; ``spool`` keeps tonight's snapshots (by default in one
+    anonymous temp file; the command's, with a ``Staging``, already in their own files beside the state)."""
     started = _utc_now()
     t0 = time.monotonic()
     entries = catalog.entries
@@ -273,7 +275,8 @@ def check(
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
     crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
+        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page,
+               spool or SnapshotSpool())
     )
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK

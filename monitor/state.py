@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any, get_args, get_origin, get_type_hints
 
-from monitor.atomic import FileData, write_all_atomic
+from monitor.atomic import FileData, StagedFile, Staging, write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
 from monitor.inputfile import SNAPSHOT_LIMIT, STATE_LIMIT, InputFileError, read_capped
 from monitor.jsontext import json_pieces
@@ -66,19 +66,25 @@ class FileSnapshot:
 
 
 class SnapshotSpool:
-    """Tonight's new snapshots, appended to one anonymous temp file as pages arrive.
+    """Tonight's new snapshots, appended to one anonymous temp file as pages arrive, or with a ``Staging``
+    written to their own temp files beside the snapshots, ready for ``save``'s rename.
 
     A run of ten thousand pages then holds offsets, not texts (a snapshot is tens of KB), until the state
     is written. The file has no name, so a killed run leaves nothing behind; it is deleted when closed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, staging: Staging | None = None) -> None:
         self._file: IO[bytes] | None = None
         self._end = 0
         self._failed = False
+        self._staging = staging
 
     def put(self, text: str) -> Snapshot:
-        """Where ``text`` is kept: in the spool, or in memory if the spool cannot be written (a full /tmp)."""
+        """Where ``text`` is kept: in a staged file, in the spool, or in memory if the spool cannot be written
+        (a full /tmp)."""
+        staged = self._stage(text)
+        if staged is not None:
+            return StagedSnapshot(staged)
         if self._failed:
             return TextSnapshot(text)
         data = text.encode("utf-8", "surrogatepass")
@@ -96,6 +102,15 @@ class SnapshotSpool:
         self._end += len(data)
         return snapshot
 
+    def _stage(self, text: str) -> StagedFile | None:
+        if self._staging is None:
+            return None
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None  # a lone surrogate: spooled as before, and refused (as before) when the file is written
+        return self._staging.stage(data)
+
     def read(self, offset: int, length: int) -> str:
         assert self._file is not None, "nothing was spooled"
         self._file.seek(offset)
@@ -110,6 +125,19 @@ class SpooledSnapshot:
 
     def text(self) -> str | None:
         return self.spool.read(self.offset, self.length)
+
+
+@dataclass(frozen=True)
+class StagedSnapshot:
+    """A snapshot already in its temp file beside tonight's snapshots (or queued to be)."""
+
+    staged: StagedFile
+
+    def text(self) -> str | None:
+        try:
+            return self.staged.content().decode("utf-8")
+        except OSError:
+            return None
 
 
 @dataclass
@@ -242,7 +270,8 @@ def state_files(path: Path, state: State) -> list[tuple[Path, FileData]]:
         target = folder / f"{entry_id}.txt"
         if isinstance(snapshot, FileSnapshot) and snapshot.path == target:
             continue  # the last run's file, still what the page says
-        files.append((target, _reader(snapshot)))
+        staged = snapshot.staged if isinstance(snapshot, StagedSnapshot) else None
+        files.append((target, staged if staged is not None and staged.folder == folder else _reader(snapshot)))
     files.append((path, lambda: _state_text(state)))
     return files
 
