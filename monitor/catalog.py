@@ -45,6 +45,8 @@ MAX_SELECTOR_PARTS = 64
 # What separates compound selectors: descendant spaces, the combinators > + ~ and commas.
 _SELECTOR_PARTS = re.compile(r"\s*[>+~,]\s*|\s+")
 _USERINFO = re.compile(r"://[^/?#]*@")
+# Any character str.isspace() calls a space (re's \s is that same set), or a control character below 32.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def url_problem(url: str) -> str | None:
     host = host_problem(parts.hostname)
     if host is not None:
         return f"{url!r}: the host {host}"
-    if any(c.isspace() or ord(c) < 32 for c in url):
+    if _SPACE_OR_CONTROL.search(url):
         return f"{url!r} contains spaces or control characters; percent-encode them (%20)"
     if "@" in parts.netloc:
         # The catalog and the reports are public: a password here would be published every night.

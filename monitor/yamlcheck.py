@@ -68,6 +68,9 @@ class _Bad:
 BAD: Final = _Bad()
 
 
+_STR: Final = "tag:yaml.org,2002:str"
+
+
 def join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
@@ -216,6 +219,8 @@ class Reader:
         if not isinstance(node, ScalarNode):
             self.error(node, field, f"expected {expected}, got {self.describe(node)}")
             return BAD
+        if node.tag == _STR:
+            return node.value  # what the constructor gives for text, without its bookkeeping (most values)
         try:
             return self._constructor.construct_object(node)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
