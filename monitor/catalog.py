@@ -15,11 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import soupsieve
 from yaml.nodes import MappingNode, Node
 
 from monitor.addresses import host_problem
-from monitor.extract import InvalidSelector, compile_selector
 from monitor.findings import Code
 from monitor.inputfile import CATALOG_LIMIT
 from monitor.models import Acceptance, Entry, Hub, Kind
@@ -307,6 +305,11 @@ def _read_watch(reader: Reader, node: Node, field: str) -> str | None:
                      f"at most {MAX_SELECTOR_LENGTH} characters and {MAX_SELECTOR_PARTS} parts: name the region "
                      "by an id or a class, e.g. 'main #status'")
         return None
+    # Imported here: the selector libraries cost a third of a second of start-up, and most catalogs watch nothing.
+    import soupsieve
+
+    from monitor.extract import InvalidSelector, compile_selector
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -12,17 +12,14 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.analysis import Analyser, EntryJob, PageJob, Verdict, analyse_page
 from monitor.archive import WORTH_A_SUGGESTION, find_archived
 from monitor.catalog import Catalog
 from monitor.fetch import Crawler, network_state
 from monitor.findings import NEEDS_CONFIRMATION, Code, Finding
-from monitor.hub import HubPage, hub_drift, parse_hub
 from monitor.models import Entry, EntryResult, FetchError, FetchResult, Network, RunResult, TextSnapshot
-from monitor.rules import RuleInput, analyse
-from monitor.rules.content import fingerprint
 from monitor.settings import Settings, settings_diff, show_duration
 from monitor.state import (
     FileSnapshot,
@@ -34,6 +31,9 @@ from monitor.state import (
     remembered,
     validators,
 )
+
+if TYPE_CHECKING:
+    from monitor.hub import HubPage
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,8 @@ async def _crawl(
             host = fetched.url.split("/")[2] if "://" in fetched.url else fetched.url
             progress(len(results), len(urls), failures, host)
         if fetched.body is not None and url == hub_url and fetched.ok:
+            from monitor.hub import parse_hub  # only for a hub page: BeautifulSoup is slow to import
+
             try:
                 hub_page.append(parse_hub(fetched.body, fetched.headers, fetched.final_url))
             except Exception as exc:  # the hub is one page among others: drift says it was unread
@@ -286,6 +288,8 @@ def check(
     out_of_time = f"the run's time budget (max_runtime {show_duration(settings.max_runtime)}) ran out first"
     for entry in entries:
         if entry.url is None:
+            from monitor.rules import RuleInput, analyse  # the pages' rules are the workers'; these few are here
+
             results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today)) + drift.pop(entry.id, [])))
             continue
         done = crawl.analysed.get(entry.id)
@@ -341,7 +345,7 @@ def check(
         today=today.isoformat(),
         now=finished,
         confirm_after=settings.confirm_after,
-        fingerprint=fingerprint,
+        fingerprint=_fingerprint,
         facts=facts,  # every page's facts were taken on arrival, so remember() need not read pages again
     )
     left = settings.max_runtime - (time.monotonic() - t0)
@@ -368,8 +372,18 @@ def _with_archive_links(results: list[EntryResult], settings: Settings, within: 
     return out
 
 
+def _fingerprint(text: str) -> str:
+    # Imported when needed (the workers take every page's fingerprint): the main process starts without the
+    # pages' rules and their regexes.
+    from monitor.rules.content import fingerprint
+
+    return fingerprint(text)
+
+
 def _drift(catalog: Catalog, crawl: Crawl, hub_url: str | None) -> dict[str, list[Finding]]:
     """Hub-drift findings by catalog entry id; ids the catalog lacks are the hub's new entries."""
+    from monitor.hub import hub_drift
+
     if hub_url is None:
         return {}
     if crawl.hub_page is None:
