@@ -64,8 +64,25 @@ def test_a_page_past_its_budget_is_too_complex_and_its_worker_is_replaced() -> N
     heavy, fine, crashed, *after = asyncio.run(go())
     assert heavy[0].failure is Code.TOO_COMPLEX and "1.5 s budget" in heavy[0].failure_detail
     assert fine[0].failure is None and fine[0].page is not None
-    assert crashed[0].failure is Code.CHECK_FAILED and "BrokenProcessPool" in crashed[0].failure_detail
+    assert crashed[0].failure is Code.CHECK_FAILED
+    assert crashed[0].failure_detail == "WorkerDied: the analysis worker was killed by SIGKILL"
     assert all(v[0].failure is None and v[0].page is not None for v in after)
+
+
+def test_pages_waiting_behind_a_heavy_or_crashing_page_are_read_on_their_own_budget() -> None:
+    """Each worker holds the page it reads and the next one, so it never waits between two; a page held behind
+    one that is killed is read by another worker, and its budget starts when its reading does."""
+
+    async def go() -> list[list[Verdict]]:
+        async with Analyser(2, BUDGET, heavy_or_real) as analyser:
+            pages = [_job("heavy", b"<title>heavy</title>"), _job("crash", b"<title>crash</title>")]
+            pages += [_job(f"p{n}", b"<title>P</title><p>text</p>") for n in range(6)]
+            return await asyncio.gather(*(analyser.run(page) for page in pages))
+
+    heavy, crashed, *fine = asyncio.run(go())
+    assert heavy[0].failure is Code.TOO_COMPLEX
+    assert crashed[0].failure is Code.CHECK_FAILED
+    assert [v[0].failure for v in fine] == [None] * 6  # none charged with the heavy page's time, none lost
 
 
 def test_a_cpu_heavy_page_leaves_another_hosts_timing_and_verdict_untouched(
