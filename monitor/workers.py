@@ -284,7 +284,12 @@ class _Process(_Worker):
             self.died(self._end())
 
     def _end(self) -> str:
-        code = self.proc.poll()
+        try:
+            # Its socket closed as it ended: its exit status follows within moments (a rare wait, worth the
+            # signal's name: SIGKILL is most often the kernel's out-of-memory killer).
+            code: int | None = self.proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            code = None
         if code is not None and code < 0:
             with contextlib.suppress(ValueError):
                 return f"the analysis worker was killed by {signal.Signals(-code).name}"
