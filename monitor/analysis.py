@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from monitor.extract import extract
 from monitor.findings import Code
@@ -34,9 +35,12 @@ from monitor.rules.content import fingerprint
 from monitor.status import find_status_sentences
 from monitor.workers import BudgetSpent, Pool, Raised, WorkerDied
 
+if TYPE_CHECKING:
+    from monitor.hub import HubPage
+
 log = logging.getLogger(__name__)
 
-__all__ = ["Analyser", "EntryJob", "PageJob", "Verdict", "analyse_page"]
+__all__ = ["Analyser", "EntryJob", "HubJob", "HubUnread", "PageJob", "Verdict", "analyse_page", "read_hub"]
 
 
 # --- the work: pure, picklable --------------------------------------------------------------------------
@@ -113,6 +117,28 @@ def _judge(job: PageJob, item: EntryJob, pages: dict[str | None, PageText]) -> V
     # Of the page's ids the state needs only the URL's own; the texts go to the snapshot spool.
     small = replace(page, text="", watched="", ids=page.ids & {fragment} if fragment else frozenset())
     return Verdict(entry.id, tuple(findings), small, watched_hash, status_line, None if keep else page.watched)
+
+
+@dataclass(frozen=True, eq=False)
+class HubJob:
+    body: bytes
+    headers: dict[str, str]
+    base_url: str  # the hub's final URL, that its relative links are read against
+
+
+def read_hub(job: HubJob) -> HubPage:
+    """The hub page's own reading (for drift), in a worker like any page: it is the largest page of the run."""
+    from monitor.hub import parse_hub  # here, not at the top: only the worker that reads the hub imports bs4
+
+    return parse_hub(job.body, job.headers, job.base_url)
+
+
+class HubUnread(Exception):
+    """Why the hub page could not be read (its exception, the budget, a worker's death)."""
+
+    def __init__(self, reason: str, trace: str = "") -> None:
+        super().__init__(reason)
+        self.trace = trace
 
 
 def _first_status_sentence(text: str) -> str | None:
@@ -199,6 +225,18 @@ class Analyser:
         except Raised as exc:  # not from analyse_page (it keeps its exceptions): an answer that did not unpickle
             return [Verdict(item.entry.id, failure=Code.CHECK_FAILED, failure_detail=str(exc), trace=exc.trace)
                     for item in job.entries]  # fmt: skip
+
+    async def read_hub(self, job: HubJob) -> HubPage:
+        """The hub page read in a worker, within the same budget as any page; else ``HubUnread`` says why."""
+        try:
+            return await self._start().call(read_hub, job, self._timeout)
+        except BudgetSpent:
+            budget = f"reading it took longer than its {self._timeout:g} s budget (--analysis-timeout)"
+            raise HubUnread(budget) from None
+        except WorkerDied as exc:
+            raise HubUnread(f"WorkerDied: {exc}") from None
+        except Raised as exc:
+            raise HubUnread(str(exc), exc.trace) from None
 
     def _too_complex(self, entry: Entry) -> Verdict:
         return Verdict(

@@ -128,3 +128,60 @@ def test_pages_read_in_a_thread_or_in_processes_give_the_same_verdicts(tmp_path:
     codes = {r.entry.id: [f.code.value for f in r.findings] for r in outcome.run.entries}
     assert codes == {"first": [], "dead": ["dead-link"], "last": []}
     assert outcome.state is not None and set(outcome.state.snapshots) == {"first", "last"}
+
+
+class HubCrawler:
+    """A hub page listing one entry of the catalog and one the catalog lacks, and the entries' pages."""
+
+    HUB = (b"<title>Test Hub</title><main><h2>Test</h2><ul>"
+           b"<li><a href='https://site.example/first'>first</a></li>"
+           b"<li><a href='https://site.example/new'>A new resource</a></li></ul></main>")  # fmt: skip
+
+    def __init__(self, settings: Settings, **_: object) -> None:
+        self.requests = 0
+        self.hosts: tuple[str, ...] = ("site.example",)
+
+    async def __aenter__(self) -> HubCrawler:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+    async def fetch_all(self, urls: list[str], on_result: Any) -> None:
+        for url in urls:
+            body = self.HUB if url.endswith("/hub") else f"<title>{url}</title><p>Some text.</p>".encode()
+            analysis = on_result(url, FetchResult(url, url, 200, headers={"content-type": "text/html"}, body=body))
+            if analysis is not None:
+                await analysis
+
+
+def _hub_catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "hub.yaml"
+    path.write_text("version: 1\nhub:\n  title: Test Hub\n  url: https://site.example/hub\nentries:\n"
+                    "  - id: first\n    section: Test\n    title: first\n"
+                    "    url: https://site.example/first\n")
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_hub_page_is_read_off_the_event_loop_and_its_drift_found(tmp_path: Path, workers: int) -> None:
+    catalog = load_catalog(_hub_catalog(tmp_path))
+    outcome = pipeline.check(catalog, Settings(workers=workers), State(), today=TODAY, crawler_factory=HubCrawler)
+    drift = [f.evidence.get("drift") for f in outcome.run.hub_findings]
+    assert drift == ["new-on-hub"], outcome.run.hub_findings
+
+
+def test_a_hub_page_that_cannot_be_read_is_a_warning_and_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor import hub
+
+    def broken(*_: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(hub, "parse_hub", broken)  # read in this process's thread: --workers 1
+    catalog = load_catalog(_hub_catalog(tmp_path))
+    outcome = pipeline.check(catalog, Settings(workers=1), State(), today=TODAY, crawler_factory=HubCrawler)
+    assert "the hub page https://site.example/hub could not be read: RecursionError: maximum recursion" in caplog.text
+    assert ["could not be read" in f.message for f in outcome.run.hub_findings] == [True]
+    assert [f.code.value for f in outcome.run.entries[0].findings] == []
