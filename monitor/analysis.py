@@ -18,9 +18,7 @@ them when the main process dies.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -37,8 +35,6 @@ from monitor.workers import BudgetSpent, Pool, Raised, WorkerDied
 
 if TYPE_CHECKING:
     from monitor.hub import HubPage
-
-log = logging.getLogger(__name__)
 
 __all__ = ["Analyser", "EntryJob", "HubJob", "HubUnread", "PageJob", "Verdict", "analyse_page", "read_hub"]
 
@@ -200,7 +196,7 @@ class Analyser:
         # On the first page, not before: a run whose pages all fail (offline, a dead catalog) starts no process.
         if self._pool is None:
             self._pool = _pool(self._count)
-            self._pool.attach(asyncio.get_running_loop())
+            self._pool.attach()
         return self._pool
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
