@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -185,3 +187,77 @@ def test_a_hub_page_that_cannot_be_read_is_a_warning_and_a_note(
     assert "the hub page https://site.example/hub could not be read: RecursionError: maximum recursion" in caplog.text
     assert ["could not be read" in f.message for f in outcome.run.hub_findings] == [True]
     assert [f.code.value for f in outcome.run.entries[0].findings] == []
+
+
+def _workers_of(parent: int) -> set[int]:
+    """The process ids of ``parent``'s analysis workers, from /proc."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"monitor.workers" in command:
+            found.add(int(pid))
+    return found
+
+
+def test_workers_ignore_sigint_and_keep_reading() -> None:
+    """Ctrl-C is the main process's to handle (it ends the run and kills them); a worker that took it would die
+    and cost its page a check-failed finding."""
+
+    async def go() -> tuple[set[int], list[list[Verdict]], set[int]]:
+        async with Analyser(2, BUDGET, heavy_or_real) as analyser:
+            await asyncio.gather(*(analyser.run(_job(f"w{n}", b"<title>W</title>")) for n in range(4)))
+            pids = _workers_of(os.getpid())
+            for pid in pids:
+                os.kill(pid, signal.SIGINT)
+            verdicts = await asyncio.gather(*(analyser.run(_job(f"p{n}", b"<title>P</title>")) for n in range(4)))
+            return pids, verdicts, _workers_of(os.getpid())
+
+    before, verdicts, after = asyncio.run(go())
+    assert len(before) == 2 and after == before
+    assert all(v[0].failure is None for v in verdicts)
+
+
+CHILD = """
+import asyncio, sys, time
+from tests.test_analysis import _job, heavy_or_real
+from monitor.analysis import Analyser
+
+async def go():
+    async with Analyser(2, 30, heavy_or_real) as analyser:
+        await asyncio.gather(*(analyser.run(_job(f"p{n}", b"<title>P</title>")) for n in range(4)))
+        # Both workers busy for a minute: neither would notice its socket closing.
+        heavy = [asyncio.ensure_future(analyser.run(_job(f"heavy{n}", b"<title>heavy</title>"))) for n in range(2)]
+        await asyncio.sleep(0.2)
+        print("ready", flush=True)
+        await asyncio.gather(*heavy)
+
+asyncio.run(go())
+"""
+
+
+def test_workers_die_with_a_run_killed_by_sigkill() -> None:
+    """SIGKILL leaves no handler to kill them: the kernel does (PR_SET_PDEATHSIG), so none is left behind."""
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        workers = _workers_of(child.pid)
+        assert len(workers) == 2
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the kernel's kill is asynchronous: a moment, not a measured duration
+    assert not any(map(_alive, workers))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except OSError:
+        return False
