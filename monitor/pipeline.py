@@ -148,6 +148,7 @@ async def _crawl(
     hub_url: str | None,
     today: date,
     analyse_page: Callable[[PageJob], list[Verdict]],
+    spool: SnapshotSpool | None = None,
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
@@ -156,7 +157,7 @@ async def _crawl(
     hub_page: list[HubPage] = []
     pending: dict[str, FetchResult] = {}  # fetched, not yet analysed
     failures = 0
-    spool = SnapshotSpool()
+    spool = spool or SnapshotSpool()
 
     async def analyse_url(url: str, analyser: Analyser) -> None:
         fetched = pending[url]
@@ -272,9 +273,15 @@ def check(
     entry_urls_only = list(urls)
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
-    crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
-    )
+    crawl_args = (urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
+    if settings.shards > 1:  # hosts split over processes (monitor/shards.py); one core starts nothing new
+        from monitor import shards
+
+        count = shards.shard_count(settings, urls, crawler_factory, analyse_page)
+        left = settings.max_runtime - (time.monotonic() - t0)
+        crawl = shards.crawl(*crawl_args, count=count, budget=left) if count > 1 else asyncio.run(_crawl(*crawl_args))
+    else:
+        crawl = asyncio.run(_crawl(*crawl_args))
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
     drift = _drift(catalog, crawl, hub_url)
