@@ -12,8 +12,10 @@ request interval, Retry-After holds and connection reuse); a host is never split
 (ties by host name, so a catalog is split the same way every night). ``K <= 1`` starts nothing: the crawl
 runs in the main process exactly as without this module, so one core, or one host, costs nothing.
 
-**A shard** is a process started with *spawn* (like the analysis workers: never forked from a process that
-may hold locks) that runs `pipeline._crawl` for its URLs with its own `Crawler` and `Analyser`. Its settings
+**A shard** is a process that runs `pipeline._crawl` for its URLs with its own `Crawler` and `Analyser`. It is
+forked when the main process has a single thread (the command line: a fork costs milliseconds where a spawned
+process imports the package again, 0.5-1 s of CPU), spawned otherwise, as the analysis workers are (a fork
+must never copy a lock another thread holds). Its settings
 are the run's with three shares: ``max_concurrency`` split evenly over the shards (so the run never has more
 requests in flight than configured), ``workers // K`` analysis workers (at least 1; 1 reads pages in a thread
 of the shard, so K shards on K cores are K busy processes, not 2K), and ``max_runtime`` whatever is left of
@@ -58,6 +60,7 @@ import os
 import pickle
 import signal
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -65,7 +68,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
-from threading import Lock
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -256,7 +258,7 @@ class _Outbox:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._lock = Lock()
+        self._lock = threading.Lock()
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._lock:
@@ -313,10 +315,10 @@ def _run_shard(job: _Job, conn: Connection) -> None:
         for got in crawled.fetched.values():
             got.body = None  # a page cut short by the budget: the main process reads no page
         outbox.send(("done", crawled))
-    except BaseException as exc:
+    except BaseException as exc:  # the edge of the shard: its failure goes to the main process as data
         with contextlib.suppress(Exception):
             outbox.send(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-        raise
+        raise SystemExit(1) from None  # no traceback on the run's stderr: --verbose shows it, once
     finally:
         analysis.shutdown()
 
@@ -353,7 +355,7 @@ def crawl(
     """`pipeline._crawl`'s crawl, run in ``count`` shard processes within ``budget`` seconds, merged."""
     deadline = time.monotonic() + budget
     groups = partition(urls, count)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context(_start_method())
     shards: list[_Shard] = []
     try:
         for index, group in enumerate(groups):
@@ -364,6 +366,19 @@ def crawl(
         for shard in shards:
             _stop(shard)
     return _merge(shards, entries_of)
+
+
+def _start_method() -> str:
+    """*fork* from a process with one thread, else *spawn*.
+
+    A forked shard starts in milliseconds with the catalog and every module at hand, where a spawned one
+    imports the package again (about 0.5-1 s of CPU, each). Forking is safe only where no other thread can
+    hold a lock at that moment: the command line's main process has none during a crawl; a program that
+    runs checks after others (the tests) keeps analysis worker threads alive, and gets spawn.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
 
 
 def _start(
@@ -381,8 +396,9 @@ def _start(
         _Inherited(spool.fileno()), progress, logging.getLogger("monitor").getEffectiveLevel(),
     )
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_run_shard, args=(job, sender), name=f"hub-monitor shard {index + 1}",
-                              daemon=True)
+    # Not a daemon: a daemon may not start children, and a shard with 2 workers or more starts its own. It
+    # cannot outlive the run: stopped in crawl()'s finally, killed with the main process (PDEATHSIG).
+    process = context.Process(target=_run_shard, args=(job, sender), name=f"hub-monitor shard {index + 1}")
     process.start()
     sender.close()  # the shard holds the only sending end: its death is an end of file here
     return _Shard(urls, process, receiver, spool)

@@ -6,6 +6,8 @@ import json
 import multiprocessing
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler
@@ -19,8 +21,8 @@ from monitor.analysis import PageJob, Verdict, analyse_page
 from monitor.catalog import load_catalog
 from monitor.cli import main
 from monitor.findings import Code
-from monitor.settings import Settings, override, parse_settings
-from monitor.shards import partition, shard_count
+from monitor.settings import HostSettings, Settings, override, parse_settings
+from monitor.shards import _shard_settings, partition, shard_count
 from monitor.state import State
 from tests.server import TestServer, html, redirect, respond, serve
 
@@ -85,10 +87,14 @@ def _without_timings(value: object) -> object:
     return value
 
 
-def _night(catalog: Path, out: Path, shards: int) -> tuple[object, object, dict[str, str]]:
-    code = main(["check", str(catalog), "--report", str(out / "latest.md"), "--json", str(out / "latest.json"),
-                 "--state", str(out / "state.json"), "--shards", str(shards), "--workers", "2", *FAST])
-    assert code == 0
+def _night(catalog: Path, out: Path, shards: int, workers: int = 2, *, alone: bool = False) -> tuple[object, ...]:
+    argv = ["check", str(catalog), "--report", str(out / "latest.md"), "--json", str(out / "latest.json"),
+            "--state", str(out / "state.json"), "--shards", str(shards), "--workers", str(workers), *FAST]
+    if alone:  # as a user runs it: a process of one thread, whose shards are forked
+        done = subprocess.run([sys.executable, "-m", "monitor", *argv], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    else:  # in this process, which has other threads: spawned shards
+        assert main(argv) == 0
     report = json.loads((out / "latest.json").read_text())
     state = json.loads((out / "state.json").read_text())
     snapshots = {p.name: p.read_text() for p in sorted((out / "snapshots").iterdir())}
@@ -99,10 +105,10 @@ def test_a_sharded_run_reports_and_remembers_what_one_process_does(tmp_path, thr
     catalog = _site(*three, tmp_path)
     NEWS[0] = "Applications are open until 1 December 2026."
     one_first = _night(catalog, tmp_path / "one", shards=1)
-    three_first = _night(catalog, tmp_path / "three", shards=3)
+    three_first = _night(catalog, tmp_path / "three", shards=3, alone=True)  # pages read in a thread of each
     NEWS[0] = "Applications are now closed."  # the second night, a page changed
     one_second = _night(catalog, tmp_path / "one", shards=1)
-    three_second = _night(catalog, tmp_path / "three", shards=3)
+    three_second = _night(catalog, tmp_path / "three", shards=2, workers=4)  # each shard with 2 worker processes
     assert three_first == one_first
     assert three_second == one_second
     report = one_second[0]
@@ -128,6 +134,17 @@ def test_hosts_are_never_split_and_shards_are_balanced_by_urls():
     assert sorted(len(g) for g in groups) == [4, 5, 6]
     assert partition(urls, 3) == groups  # the same catalog splits the same way every night
     assert partition(urls, 10) and len(partition(urls, 10)) == 5  # no more shards than hosts
+
+
+def test_a_host_reached_only_by_redirects_gets_a_share_of_its_limits_in_a_shard():
+    settings = override(Settings(), {"host_concurrency": 4, "host_request_interval": 0.1,
+                                     "hosts": {"slow.example": HostSettings(concurrency=1)}})
+    shard = _shard_settings(settings, ["https://own.example/a", "https://own.example:8443/b"], 0, 3)
+    assert (shard.for_host("own.example").concurrency, shard.for_host("own.example").request_interval) == (4, 0.1)
+    foreign = shard.for_host("publisher.example")
+    assert foreign.concurrency == 2 and foreign.request_interval == pytest.approx(0.3)
+    assert shard.for_host("slow.example").concurrency == 1  # never below one request
+    assert shard.max_concurrency == 11 and shard.workers == max(1, settings.workers // 3) and shard.shards == 1
 
 
 def test_one_host_or_one_shard_starts_nothing():
