@@ -24,7 +24,7 @@ from monitor.findings import Code
 from monitor.settings import HostSettings, Settings, override, parse_settings
 from monitor.shards import _shard_settings, partition, shard_count
 from monitor.state import State
-from tests.server import TestServer, html, redirect, respond, serve
+from tests.server import TestServer, hang, html, redirect, respond, serve
 
 FAST = ["--allow-host", "127.0.0.1", "--retry-wait-time", "10ms", "--host-request-interval", "0", "--max-retries",
         "0", "--today", "2026-11-25", "--quiet", "--confirm-after", "1", "--fail-on", "never"]  # fmt: skip
@@ -216,3 +216,23 @@ def test_ctrl_c_stops_every_shard(tmp_path, server, server2):
     with pytest.raises(KeyboardInterrupt):
         pipeline.check(load_catalog(catalog), settings, State(), today=date(2026, 11, 25), progress=interrupted)
     assert not _shards_alive()
+
+
+def test_the_run_budget_holds_across_shards(tmp_path, server, server2):
+    fine = server.route("/fine", html("Fine", "<h1>Fine</h1><p>All good.</p>"))
+    silent = server2.route("/silent", hang(server2))
+    catalog = tmp_path / "hub.yaml"
+    catalog.write_text("version: 1\nhub:\n  title: T\nentries:\n" + "".join(
+        f"  - id: {k}\n    section: S\n    title: {k}\n    url: {json.dumps(u)}\n"
+        for k, u in {"fine": fine, "silent": silent}.items()))
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "monitor", "check", str(catalog), "--report", str(out / "latest.md"), "--json",
+            str(out / "latest.json"), "--state", str(out / "state.json"), "--shards", "2", "--workers", "2",
+            "--max-runtime", "2s", "--timeout", "60s", *FAST]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    entries = {e["id"]: e for e in json.loads((out / "latest.json").read_text())["entries"]}
+    assert entries["fine"]["checked"] and entries["fine"]["findings"] == []
+    assert not entries["silent"]["checked"]
+    assert entries["silent"]["not_checked_reason"] == "the run's time budget (max_runtime 2s) ran out first"
+    assert "1 of 1 URLs not checked" in done.stderr  # the shard's own log line reached the run's stderr
