@@ -152,7 +152,7 @@ async def _crawl(
     hub_url: str | None,
     today: date,
     analyse_page: Callable[[PageJob], list[Verdict]],
-    spool: SnapshotSpool,
+    spool: SnapshotSpool | None = None,
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
@@ -162,6 +162,7 @@ async def _crawl(
     pending: dict[str, FetchResult] = {}  # fetched, not yet analysed
     hub_unread: list[HubJob] = []  # the hub's answer until it is read
     failures = 0
+    spool = spool if spool is not None else SnapshotSpool()
 
     async def analyse_url(url: str, analyser: Analyser) -> None:
         fetched = pending[url]
@@ -289,10 +290,16 @@ def check(
     entry_urls_only = list(urls)
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
-    crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page,
-               spool or SnapshotSpool())
-    )
+    crawl_args = (urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
+    crawl: Crawl | None = None
+    if settings.shards > 1:  # hosts split over processes (monitor/shards.py); one core starts nothing new
+        from monitor import shards
+
+        count = shards.shard_count(settings, urls, crawler_factory, analyse_page)
+        if count > 1:
+            crawl = shards.crawl(*crawl_args, count=count, budget=settings.max_runtime - (time.monotonic() - t0))
+    if crawl is None:
+        crawl = asyncio.run(_crawl(*crawl_args, spool))
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
     drift = _drift(catalog, crawl, hub_url)
