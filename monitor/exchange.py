@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import ssl
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpcore
@@ -169,19 +168,19 @@ class Pools:
         self._pools: dict[Origin, PinnedTransport] = {}  # in order of last use
         self._users: dict[Origin, int] = {}
 
-    @asynccontextmanager
-    async def lease(self, origin: Origin) -> AsyncIterator[PinnedTransport]:
+    def take(self, origin: Origin) -> PinnedTransport:
+        """The origin's transport, for one request; ``give_back(origin)`` once its response is closed."""
         pool = self._pools.pop(origin, None)
         if pool is None:
             pool = PinnedTransport(self._backend, self._ssl_context)
         self._pools[origin] = pool
         self._users[origin] = self._users.get(origin, 0) + 1
-        try:
-            yield pool
-        finally:
-            self._users[origin] -= 1
-            if len(self._pools) > self._keep:
-                await self._trim()
+        return pool
+
+    async def give_back(self, origin: Origin) -> None:
+        self._users[origin] -= 1
+        if len(self._pools) > self._keep:
+            await self._trim()
 
     async def _trim(self) -> None:
         while len(self._pools) > self._keep:

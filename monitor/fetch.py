@@ -60,7 +60,6 @@ import time
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -287,6 +286,8 @@ def parse_retry_after(value: str, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+# A case-blind search for "-equiv" costs a fifth of lowering the page's head to look for "http-equiv".
+_EQUIV = re.compile(rb"-equiv", re.IGNORECASE)
 _META_TAG = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _REFRESH = re.compile(r"\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(.*)", re.IGNORECASE | re.DOTALL)
@@ -295,9 +296,9 @@ _REFRESH = re.compile(r"\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(.*)", re.IGNORECASE 
 def find_meta_refresh(body: bytes) -> str | None:
     """The target of a ``<meta http-equiv="refresh">`` near the top of an HTML page, if any."""
     head = body[:META_REFRESH_WINDOW]
-    lower = head.lower()
-    if b"http-equiv" not in lower:
+    if not _EQUIV.search(head):
         return None  # most pages: no tag to read (an attribute's name cannot hide behind an entity)
+    lower = head.lower()
     for match in _META_TAG.finditer(head):
         attrs = _attributes(match.group(0).decode("latin-1"))
         if attrs.get("http-equiv", "").strip().lower() != "refresh":
@@ -646,25 +647,38 @@ class _HostState:
     calm: int = 0  # calm answers since the last 429 or the last step back up
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_ANSWERS))  # was each a 429?
+    _waiting: int = 0  # requests queued for a slot
 
     def __post_init__(self) -> None:
         self.limit = self.limit or self.ceiling
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self.changed:
-            await self.changed.wait_for(lambda: self.active < self.limit)
+    async def take_slot(self) -> None:
+        """Wait for one of the host's ``limit`` slots; ``give_slot()`` when the request is done.
+
+        Without waiters a free slot is taken at once: the condition's lock and predicate are what a request
+        pays only when it must queue (with a waiter queued, a newcomer queues too, as before).
+        """
+        if self.active < self.limit and not self._waiting:
             self.active += 1
+            return
+        self._waiting += 1
         try:
-            yield
-        finally:
             async with self.changed:
-                self.active -= 1
-                # Wake only as many waiters as may start: waking all of them on every release made each
-                # request cost O(waiting requests), and a 10,000-entry run quadratic per host.
-                # No waiter here is cancelled on its own (the per-URL deadline starts after the slot), so
-                # no wake-up is lost; the whole run's cancellation ends every waiter anyway.
-                self.changed.notify(max(0, self.limit - self.active))
+                await self.changed.wait_for(lambda: self.active < self.limit)
+                self.active += 1
+        finally:
+            self._waiting -= 1
+
+    async def give_slot(self) -> None:
+        self.active -= 1
+        if not self._waiting:
+            return
+        async with self.changed:
+            # Wake only as many waiters as may start: waking all of them on every release made each
+            # request cost O(waiting requests), and a 10,000-entry run quadratic per host.
+            # No waiter here is cancelled on its own (the per-URL deadline starts after the slot), so
+            # no wake-up is lost; the whole run's cancellation ends every waiter anyway.
+            self.changed.notify(max(0, self.limit - self.active))
 
     def slow_down(self) -> None:
         """The host answered 429 or sent Retry-After: halve its concurrency (floor 1).
@@ -704,27 +718,36 @@ class _HostState:
 
 
 class _Deadline:
-    """The network-time budget of one attempt."""
+    """The network-time budget of one attempt: ``async with deadline:`` around each hop's network time.
+
+    A class rather than an @asynccontextmanager: this runs for every request, and a generator-based
+    context manager costs several times as much.
+    """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.used = 0.0
+        self._started = 0.0
+        self._timeout: asyncio.Timeout | None = None
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        started = time.monotonic()
+    async def __aenter__(self) -> None:
+        self._started = time.monotonic()
+        self._timeout = asyncio.timeout(max(0.0, self.seconds - self.used))
+        await self._timeout.__aenter__()
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         try:
-            async with asyncio.timeout(max(0.0, self.seconds - self.used)):
-                yield
-        except TimeoutError as exc:
-            raise DeadlineExceeded(self.seconds) from exc
+            assert self._timeout is not None
+            await self._timeout.__aexit__(kind, exc, tb)  # type: ignore[arg-type]
+        except TimeoutError as timed_out:
+            raise DeadlineExceeded(self.seconds) from timed_out
         finally:
-            self.used += time.monotonic() - started
+            self.used += time.monotonic() - self._started
 
 
 def without_userinfo(url: str) -> str:
     """`url` without a "user:password@" part."""
-    return _USERINFO.sub(r"\1", url, count=1)
+    return _USERINFO.sub(r"\1", url, count=1) if "@" in url else url
 
 
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
@@ -989,21 +1012,29 @@ class Crawler:
         request.read()
         if jar:  # the cookie machinery costs as much as parsing the answer's headers
             jar.set_cookie_header(request)
-        async with host.slot():
+        await host.take_slot()
+        try:
             await self._take_turn(host)
-            async with self._global, self._pools.lease(_origin(target)) as transport:
-                self.requests += 1
-                log.debug("GET %s", target)
-                async with deadline.running():
-                    # Straight to the transport: client.send parses Location even when not following
-                    # redirects, and raises on hostile values (``javascript:``), losing the answer.
-                    response = await transport.handle_async_request(request)
-                    response.request = request
-                    host.answered(response.status_code)
-                    try:
-                        return await self._read(response, target, chain, jar)
-                    finally:
-                        await response.aclose()
+            async with self._global:
+                origin = _origin(target)
+                transport = self._pools.take(origin)
+                try:
+                    self.requests += 1
+                    log.debug("GET %s", target)
+                    async with deadline:
+                        # Straight to the transport: client.send parses Location even when not following
+                        # redirects, and raises on hostile values (``javascript:``), losing the answer.
+                        response = await transport.handle_async_request(request)
+                        response.request = request
+                        host.answered(response.status_code)
+                        try:
+                            return await self._read(response, target, chain, jar)
+                        finally:
+                            await response.aclose()
+                finally:
+                    await self._pools.give_back(origin)
+        finally:
+            await host.give_slot()
 
     async def _read(
         self, response: httpx.Response, target: httpx.URL, chain: _Chain, jar: httpx.Cookies

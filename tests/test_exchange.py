@@ -126,9 +126,11 @@ def test_idle_pools_beyond_the_limit_are_closed_oldest_first() -> None:
             pools = Pools(AsyncioBackend(), keep=2, ssl_context=ssl.create_default_context())
             leased = []
             for site, body in ((a, b"a"), (b, b"b"), (c, b"c")):
-                async with pools.lease(("http", "127.0.0.1", site.port)) as http:
-                    assert await get(http, site.url()) == (200, body)
-                    leased.append(http)
+                origin = ("http", "127.0.0.1", site.port)
+                http = pools.take(origin)
+                assert await get(http, site.url()) == (200, body)
+                await pools.give_back(origin)
+                leased.append(http)
             assert [http.origin_pool.connections for http in leased] == [0, 1, 1]
             await pools.aclose()
             assert [http.origin_pool.connections for http in leased] == [0, 0, 0]
