@@ -191,6 +191,9 @@ class _Worker:
     def reap(self) -> None:
         """Wait for a killed worker's end (at exit): its CPU then counts in the run's own rusage."""
 
+    def alive(self) -> bool:
+        return True
+
 
 class _Process(_Worker):
     def __init__(self, pool: Pool) -> None:
@@ -311,6 +314,9 @@ class _Process(_Worker):
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=2)
 
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
 
 class _Thread(_Worker):
     def __init__(self, pool: Pool) -> None:
@@ -359,6 +365,11 @@ class Pool:
         import asyncio  # the main process has it already; see the top of the module for why it is here
 
         self.loop = asyncio.get_running_loop()
+        for worker in [w for w in self.workers if not w.alive()]:
+            # Ended since the last run (the out-of-memory killer, say): replaced before it is sent a page that
+            # would then be charged with its death.
+            worker.kill()
+            self.workers.remove(worker)
         while len(self.workers) < self.count:
             self.workers.append(self._new())
         for worker in self.workers:
@@ -411,20 +422,22 @@ class Pool:
 
     def lost(self, worker: _Worker, why: Exception) -> None:
         """``worker`` is gone (or past a budget): its running call fails with ``why``, the others go again."""
+        if worker not in self.workers:
+            return  # already replaced
         worker.kill()
-        running, *behind = worker.held
-        for call in worker.held:
+        held, worker.held = list(worker.held), deque()
+        for call in held:
             if call.deadline is not None:
                 call.deadline.cancel()
-        if worker.answered or isinstance(why, BudgetSpent):
-            self._failed_starts = 0
-        else:
-            self._failed_starts += 1
-        if running.future is None:
-            behind.insert(0, running)  # it died warming up: the calls behind it never started
-        elif not running.future.done():
-            running.future.set_exception(why)
-        self.waiting.extendleft(reversed([c for c in behind if c.fn is not self.warm]))
+        started = worker.answered or isinstance(why, BudgetSpent)
+        self._failed_starts = 0 if started else self._failed_starts + 1
+        if held and held[0].future is not None:
+            # The call it was running is the one that failed (a worker that died idle, between two runs, had none).
+            running = held.pop(0)
+            if not running.future.done():
+                running.future.set_exception(why)
+        # The calls behind it never started: another worker reads them, on a budget of their own.
+        self.waiting.extendleft(reversed([call for call in held if call.future is not None]))
         self.workers[self.workers.index(worker)] = fresh = self._new()
         fresh.attach()
         self.dispatch()

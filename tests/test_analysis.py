@@ -261,3 +261,19 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
     except OSError:
         return False
+
+
+def test_a_worker_that_died_between_two_runs_is_replaced_before_the_next_reads_a_page() -> None:
+    async def read(names: list[str]) -> list[list[Verdict]]:
+        async with Analyser(2, BUDGET, heavy_or_real) as analyser:
+            return await asyncio.gather(*(analyser.run(_job(name, b"<title>P</title>")) for name in names))
+
+    asyncio.run(read(["a", "b", "c"]))
+    pids = _workers_of(os.getpid())
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)  # the kernel's out-of-memory killer, say, while no run was on
+    while _alive(victim):
+        time.sleep(0.01)
+    verdicts = asyncio.run(read([f"p{n}" for n in range(6)]))
+    assert [v[0].failure for v in verdicts] == [None] * 6
+    assert len(_workers_of(os.getpid()) - {victim}) == 2
