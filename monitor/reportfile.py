@@ -158,6 +158,8 @@ def _clean(value: Any) -> Any:
     """`value` with lone surrogates ("\\ud800" in the JSON) made U+FFFD: JSON allows them, UTF-8 does not, and
     the Markdown rendered from them could not be written."""
     if isinstance(value, str):
+        if value.isascii():
+            return value  # no surrogate in it: most values, kept without the round trip
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
