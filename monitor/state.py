@@ -21,7 +21,7 @@ from typing import IO, Any, get_args, get_origin, get_type_hints
 from monitor.atomic import FileData, StagedFile, Staging, write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
 from monitor.inputfile import SNAPSHOT_LIMIT, STATE_LIMIT, InputFileError, read_capped
-from monitor.jsontext import json_pieces
+from monitor.jsontext import json_pieces, may_hold_surrogates
 from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered, Snapshot, TextSnapshot
 
 SCHEMA = 1
@@ -166,7 +166,8 @@ def load_state(path: Path) -> LoadedState:
         if data is None:
             raise ValueError(error)
         # A valid JSON array 2,000 deep raises RecursionError: the file is as unusable as a torn one.
-        state = _from_json(json.loads(data.decode("utf-8")))
+        text = data.decode("utf-8")
+        state = _from_json(json.loads(text), clean=_clean if may_hold_surrogates(text) else _same)
     except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         aside = path.with_name(f"{path.name}.corrupt")
         try:
@@ -179,7 +180,7 @@ def load_state(path: Path) -> LoadedState:
     return LoadedState(state)
 
 
-def _from_json(raw: Any) -> State:
+def _from_json(raw: Any, clean: Callable[[Any], Any]) -> State:
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
         raise ValueError(f"expected a state object with schema {SCHEMA}")
     entries_raw = raw.get("entries")
@@ -198,16 +199,20 @@ def _from_json(raw: Any) -> State:
             # A negative count would keep a dead link unconfirmed for nights (-5 + 1 is still below 2).
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"entry {entry_id!r}: {key} is negative ({value})")
-        known = {k: _clean(v) for k, v in data.items() if k in _FIELD_TYPES}
+        known = {k: clean(v) for k, v in data.items() if k in _FIELD_TYPES}
         for key in _VALIDATORS:
             # Sent back as If-None-Match / If-Modified-Since: one that cannot be a header value (a line break,
             # a control character, past a server's 8 KiB) would fail the request and read as the server's
             # fault. Without it the fetch is unconditional, which is always correct.
             if isinstance(known.get(key), str) and not _header_safe(known[key]):
                 known[key] = None
-        entries[_clean(str(entry_id))] = EntryState(**known)
+        entries[clean(str(entry_id))] = EntryState(**known)
     updated = raw.get("updated_at")
-    return State(entries=entries, updated_at=_clean(updated) if isinstance(updated, str) else None)
+    return State(entries=entries, updated_at=clean(updated) if isinstance(updated, str) else None)
+
+
+def _same(value: Any) -> Any:
+    return value  # no lone surrogate in the file (see may_hold_surrogates)
 
 
 def _clean(value: Any) -> Any:
