@@ -144,9 +144,6 @@ def _reason(exc: OSError) -> str:
     return f"{exc.strerror or exc}{hint}"
 
 
-_FADVISE = hasattr(os, "posix_fadvise")
-
-
 class StagedFile:
     """A file's content written to a temp file by a ``Staging`` thread, ahead of ``write_all_atomic``."""
 
@@ -189,10 +186,6 @@ class StagedFile:
             view = memoryview(self._data)
             while view:
                 view = view[os.write(fd, view):]
-            if _FADVISE:
-                # Starts writing the pages to disk now (without waiting), so the run's one sync at the end
-                # finds them there already. It promises nothing: that sync is still what makes them durable.
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             self._temp = tmp
             self._data = None
         except OSError as exc:

@@ -10,10 +10,11 @@ top-level mappings at a time, so a state of ten thousand entries is never one st
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from json.encoder import encode_basestring as _quote
 
-__all__ = ["json_pieces"]
+__all__ = ["json_pieces", "may_hold_surrogates"]
 
 # Containers this deep (the document is 0) are handed over item by item; deeper ones are built whole.
 _STREAMED_DEPTH = 2
@@ -130,3 +131,14 @@ def _key(key: object) -> str:
     if isinstance(key, float):
         return _quote(_float(key))
     raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
+
+
+# A lone surrogate ("\ud800"), which UTF-8 cannot hold, can only come into parsed JSON through a "\u" escape
+# of D800-DFFF: text decoded from UTF-8 holds none. (An escaped backslash before "ud8.." matches too, which
+# only costs the reader a needless clean-up.)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def may_hold_surrogates(text: str) -> bool:
+    """Whether JSON ``text`` (decoded from UTF-8) may parse into strings holding lone surrogates."""
+    return _SURROGATE_ESCAPE.search(text) is not None

@@ -340,9 +340,13 @@ def _deeper_than(root: Node, limit: int) -> bool:
         if depth > limit:
             return True
         if isinstance(node, SequenceNode):
-            stack.extend((item, depth + 1) for item in node.value)
+            children = node.value
         elif isinstance(node, MappingNode):
-            for key, value in node.value:
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
+            children = [child for pair in node.value for child in pair]
+        else:
+            continue
+        if children and depth + 1 > limit:
+            return True
+        # Only collections go on the stack: a scalar has no children, and its depth was just checked.
+        stack.extend((child, depth + 1) for child in children if not isinstance(child, ScalarNode))
     return False

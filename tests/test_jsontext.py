@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.jsontext import json_pieces
+from monitor.jsontext import json_pieces, may_hold_surrogates
 
 
 class Colour(StrEnum):
@@ -61,3 +61,17 @@ def test_what_json_cannot_hold_is_a_type_error(value: object) -> None:
         _stdlib(value)
     with pytest.raises(TypeError):
         _ours(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None, min_codepoint=0xD7F0, max_codepoint=0xE010) | st.characters()))
+def test_text_that_parses_into_a_lone_surrogate_is_always_noticed(value: str) -> None:
+    for text in (json.dumps(value), json.dumps(value).upper().replace("\\U", "\\u")):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        try:
+            parsed.encode("utf-8")
+        except UnicodeEncodeError:
+            assert may_hold_surrogates(text)
