@@ -58,13 +58,14 @@ import logging
 import multiprocessing
 import os
 import pickle
+import resource
 import signal
 import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
@@ -298,6 +299,12 @@ def _start_shard(parent: int) -> None:
         os._exit(1)
 
 
+def _usage() -> tuple[float, float]:
+    """The shard's own CPU seconds and peak RSS in MB (analysis threads included, worker processes not)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime, own.ru_maxrss / 1024
+
+
 def _run_shard(job: _Job, conn: Connection) -> None:
     """A shard's whole life: crawl and read its URLs, send the crawl, exit."""
     _start_shard(job.parent)
@@ -314,7 +321,7 @@ def _run_shard(job: _Job, conn: Connection) -> None:
         ))
         for got in crawled.fetched.values():
             got.body = None  # a page cut short by the budget: the main process reads no page
-        outbox.send(("done", crawled))
+        outbox.send(("done", crawled, *_usage()))
     except BaseException as exc:  # the edge of the shard: its failure goes to the main process as data
         with contextlib.suppress(Exception):
             outbox.send(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
@@ -336,6 +343,7 @@ class _Shard:
     failure: str = ""
     checked: int = 0
     failures: int = 0
+    started: float = field(default_factory=time.monotonic)
 
 
 def crawl(
@@ -361,6 +369,7 @@ def crawl(
         for index, group in enumerate(groups):
             shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
                                  today, deadline, crawler_factory, analyse_page, progress is not None))
+        log.debug("%d crawl shards started", len(shards))
         _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
     finally:
         for shard in shards:
@@ -443,6 +452,8 @@ def _receive(shard: _Shard, message: tuple[Any, ...], shards: list[_Shard], prog
         logging.getLogger(record.name).handle(record)
     elif kind == "done":
         shard.result = message[1]
+        log.debug("a crawl shard of %d URL(s) is done after %.1f s: %.2f s of its own CPU, peak RSS %.0f MB",
+                  len(shard.urls), time.monotonic() - shard.started, message[2], message[3])
     elif kind == "failed":
         shard.failure = f"its crawl process failed: {message[1]}"
         log.debug("a crawl shard failed:\n%s", message[2])
