@@ -70,7 +70,8 @@ from datetime import date
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 from typing import IO, Any
-from urllib.parse import urlsplit
+
+import httpx
 
 from monitor import analysis
 from monitor.analysis import PageJob, Verdict
@@ -92,11 +93,11 @@ _GRACE = 5.0  # seconds past the budget for a shard to send what it has (its ana
 
 
 def _host_key(url: str) -> tuple[str, int]:
+    """The host as the crawler keys its politeness (httpx's reading: lower case, IDNA), and the port."""
     try:
-        parts = urlsplit(url)
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-        return (parts.hostname or "", port)
-    except ValueError:  # an unparseable URL: the crawler reports it; any shard will do
+        parsed = httpx.URL(url)
+        return parsed.host.lower(), parsed.port or (443 if parsed.scheme == "https" else 80)
+    except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError; the crawler reports it for the entry
         return ("", 0)
 
 
@@ -322,12 +323,16 @@ def _run_shard(job: _Job, conn: Connection) -> None:
         for got in crawled.fetched.values():
             got.body = None  # a page cut short by the budget: the main process reads no page
         outbox.send(("done", crawled, *_usage()))
+        code = 0
     except BaseException as exc:  # the edge of the shard: its failure goes to the main process as data
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # no traceback on the run's stderr: --verbose shows it, once
             outbox.send(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-        raise SystemExit(1) from None  # no traceback on the run's stderr: --verbose shows it, once
+        code = 1
     finally:
         analysis.shutdown()
+    # Now, not at the interpreter's exit: that would wait for a page abandoned at its budget in an analysis
+    # thread (a minute of CPU in a test), and the run for the shard.
+    os._exit(code)
 
 
 # --- the main process's side ----------------------------------------------------------------------------
@@ -438,6 +443,8 @@ def _gather(shards: list[_Shard], progress: Progress | None, total: int, kill_at
                 del open_[shard.conn]
                 continue
             _receive(shard, message, shards, progress, total)
+            if shard.result is not None or shard.failure:
+                del open_[shard.conn]  # its last message: stopped in crawl()'s finally if it lingers
 
 
 def _receive(shard: _Shard, message: tuple[Any, ...], shards: list[_Shard], progress: Progress | None,
