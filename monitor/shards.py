@@ -58,18 +58,20 @@ import logging
 import multiprocessing
 import os
 import pickle
+import resource
 import signal
 import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 from typing import IO, Any
-from urllib.parse import urlsplit
+
+import httpx
 
 from monitor import analysis
 from monitor.analysis import PageJob, Verdict
@@ -91,11 +93,11 @@ _GRACE = 5.0  # seconds past the budget for a shard to send what it has (its ana
 
 
 def _host_key(url: str) -> tuple[str, int]:
+    """The host as the crawler keys its politeness (httpx's reading: lower case, IDNA), and the port."""
     try:
-        parts = urlsplit(url)
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-        return (parts.hostname or "", port)
-    except ValueError:  # an unparseable URL: the crawler reports it; any shard will do
+        parsed = httpx.URL(url)
+        return parsed.host.lower(), parsed.port or (443 if parsed.scheme == "https" else 80)
+    except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError; the crawler reports it for the entry
         return ("", 0)
 
 
@@ -298,6 +300,12 @@ def _start_shard(parent: int) -> None:
         os._exit(1)
 
 
+def _usage() -> tuple[float, float]:
+    """The shard's own CPU seconds and peak RSS in MB (analysis threads included, worker processes not)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime, own.ru_maxrss / 1024
+
+
 def _run_shard(job: _Job, conn: Connection) -> None:
     """A shard's whole life: crawl and read its URLs, send the crawl, exit."""
     _start_shard(job.parent)
@@ -314,13 +322,17 @@ def _run_shard(job: _Job, conn: Connection) -> None:
         ))
         for got in crawled.fetched.values():
             got.body = None  # a page cut short by the budget: the main process reads no page
-        outbox.send(("done", crawled))
+        outbox.send(("done", crawled, *_usage()))
+        code = 0
     except BaseException as exc:  # the edge of the shard: its failure goes to the main process as data
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # no traceback on the run's stderr: --verbose shows it, once
             outbox.send(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-        raise SystemExit(1) from None  # no traceback on the run's stderr: --verbose shows it, once
+        code = 1
     finally:
         analysis.shutdown()
+    # Now, not at the interpreter's exit: that would wait for a page abandoned at its budget in an analysis
+    # thread (a minute of CPU in a test), and the run for the shard.
+    os._exit(code)
 
 
 # --- the main process's side ----------------------------------------------------------------------------
@@ -336,6 +348,7 @@ class _Shard:
     failure: str = ""
     checked: int = 0
     failures: int = 0
+    started: float = field(default_factory=time.monotonic)
 
 
 def crawl(
@@ -361,6 +374,7 @@ def crawl(
         for index, group in enumerate(groups):
             shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
                                  today, deadline, crawler_factory, analyse_page, progress is not None))
+        log.debug("%d crawl shards started", len(shards))
         _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
     finally:
         for shard in shards:
@@ -429,6 +443,8 @@ def _gather(shards: list[_Shard], progress: Progress | None, total: int, kill_at
                 del open_[shard.conn]
                 continue
             _receive(shard, message, shards, progress, total)
+            if shard.result is not None or shard.failure:
+                del open_[shard.conn]  # its last message: stopped in crawl()'s finally if it lingers
 
 
 def _receive(shard: _Shard, message: tuple[Any, ...], shards: list[_Shard], progress: Progress | None,
@@ -443,6 +459,8 @@ def _receive(shard: _Shard, message: tuple[Any, ...], shards: list[_Shard], prog
         logging.getLogger(record.name).handle(record)
     elif kind == "done":
         shard.result = message[1]
+        log.debug("a crawl shard of %d URL(s) is done after %.1f s: %.2f s of its own CPU, peak RSS %.0f MB",
+                  len(shard.urls), time.monotonic() - shard.started, message[2], message[3])
     elif kind == "failed":
         shard.failure = f"its crawl process failed: {message[1]}"
         log.debug("a crawl shard failed:\n%s", message[2])
