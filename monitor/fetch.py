@@ -1,10 +1,11 @@
 """The crawler: fetch every catalog URL politely and safely, and describe each answer as plain data.
 
-One ``httpx.AsyncClient`` serves the whole run. For each URL the crawler follows redirects itself, hop by
-hop (httpx's ``follow_redirects`` stays off), so that every hop is recorded in ``FetchResult.hops`` and its
-host checked against the private-address policy (``addresses.py``) after DNS resolution. ``hops`` holds
-the redirecting answers only (HTTP 301/302/303/307/308 and ``<meta http-equiv="refresh">``); the final
-answer is ``status`` / ``final_url``.
+Requests are httpx's, sent through ``httpx.AsyncHTTPTransport`` over one small connection pool per origin
+(``exchange.py``); no ``AsyncClient``: its merging of URLs, cookies and headers is done once per host here.
+For each URL the crawler follows redirects itself, hop by hop (httpx's ``follow_redirects`` stays off), so
+that every hop is recorded in ``FetchResult.hops`` and its host checked against the private-address policy
+(``addresses.py``) after DNS resolution. ``hops`` holds the redirecting answers only (HTTP
+301/302/303/307/308 and ``<meta http-equiv="refresh">``); the final answer is ``status`` / ``final_url``.
 
 Decisions worth knowing (the README's flags table repeats them):
 
