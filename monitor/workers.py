@@ -80,6 +80,9 @@ class Raised(Exception):
         super().__init__(f"{kind}: {message}" if message else kind)
         self.kind, self.message, self.trace = kind, message, trace
 
+    def __reduce__(self) -> tuple[type[Raised], tuple[str, str, str]]:
+        return Raised, (self.kind, self.message, self.trace)  # it crosses from the worker: rebuilt from all three
+
 
 def _raised(exc: BaseException) -> Raised:
     return Raised(type(exc).__name__, str(exc).strip()[:200], traceback.format_exc())
