@@ -25,12 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from monitor.extract import extract
 from monitor.findings import Code
 from monitor.models import Entry, FetchResult, PageText, Remembered
-from monitor.rules import RuleInput, analyse
-from monitor.rules.content import fingerprint
-from monitor.status import find_status_sentences
 from monitor.workers import BudgetSpent, Pool, Raised, WorkerDied
 
 if TYPE_CHECKING:
@@ -92,6 +88,12 @@ def failed(entry_id: str, exc: BaseException, trace: str = "") -> Verdict:
 
 
 def _judge(job: PageJob, item: EntryJob, pages: dict[str | None, PageText]) -> Verdict:
+    # Imported where pages are read (a worker, warmed up at its start), not by the main process, whose
+    # start-up they would cost a third of a second of regexes compiled for nothing.
+    from monitor.extract import extract
+    from monitor.rules import RuleInput, analyse
+    from monitor.rules.content import fingerprint
+
     entry, got = item.entry, job.fetched
     fragment = entry.url.split("#", 1)[1] if entry.url and "#" in entry.url else None
     page = item.page
@@ -138,6 +140,8 @@ class HubUnread(Exception):
 
 
 def _first_status_sentence(text: str) -> str | None:
+    from monitor.status import find_status_sentences
+
     sentences = find_status_sentences(text)
     return sentences[0] if sentences else None
 

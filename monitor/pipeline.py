@@ -12,17 +12,14 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.analysis import Analyser, EntryJob, HubJob, HubUnread, PageJob, Verdict, analyse_page
 from monitor.archive import WORTH_A_SUGGESTION, find_archived
 from monitor.catalog import Catalog
 from monitor.fetch import Crawler, network_state
 from monitor.findings import NEEDS_CONFIRMATION, Code, Finding
-from monitor.hub import HubPage, hub_drift
 from monitor.models import Entry, EntryResult, FetchError, FetchResult, Network, RunResult, TextSnapshot
-from monitor.rules import RuleInput, analyse
-from monitor.rules.content import fingerprint
 from monitor.settings import Settings, settings_diff, show_duration
 from monitor.state import (
     FileSnapshot,
@@ -34,6 +31,9 @@ from monitor.state import (
     remembered,
     validators,
 )
+
+if TYPE_CHECKING:
+    from monitor.hub import HubPage
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ async def _crawl(
     hub_url: str | None,
     today: date,
     analyse_page: Callable[[PageJob], list[Verdict]],
+    spool: SnapshotSpool | None = None,
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
@@ -161,7 +162,7 @@ async def _crawl(
     pending: dict[str, FetchResult] = {}  # fetched, not yet analysed
     hub_unread: list[HubJob] = []  # the hub's answer until it is read
     failures = 0
-    spool = SnapshotSpool()
+    spool = spool if spool is not None else SnapshotSpool()
 
     async def analyse_url(url: str, analyser: Analyser) -> None:
         fetched = pending[url]
@@ -272,9 +273,11 @@ def check(
     crawler_factory: Callable[..., Crawler] = Crawler,
     suggest: bool = False,
     analyse_page: Callable[[PageJob], list[Verdict]] = analyse_page,
+    spool: SnapshotSpool | None = None,
 ) -> CheckOutcome:
     """One run of `check`. ``crawler_factory`` and ``analyse_page`` (which must be importable by name, for
-    the worker processes) are injectable for tests."""
+    the worker processes) are injectable for tests; ``spool`` keeps tonight's snapshots (by default in one
+    anonymous temp file; the command's, with a ``Staging``, already in their own files beside the state)."""
     started = _utc_now()
     t0 = time.monotonic()
     entries = catalog.entries
@@ -287,9 +290,16 @@ def check(
     entry_urls_only = list(urls)
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
-    crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
-    )
+    crawl_args = (urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
+    crawl: Crawl | None = None
+    if settings.shards > 1:  # hosts split over processes (monitor/shards.py); one core starts nothing new
+        from monitor import shards
+
+        count = shards.shard_count(settings, urls, crawler_factory, analyse_page)
+        if count > 1:
+            crawl = shards.crawl(*crawl_args, count=count, budget=settings.max_runtime - (time.monotonic() - t0))
+    if crawl is None:
+        crawl = asyncio.run(_crawl(*crawl_args, spool))
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
     drift = _drift(catalog, crawl, hub_url)
@@ -298,6 +308,8 @@ def check(
     out_of_time = f"the run's time budget (max_runtime {show_duration(settings.max_runtime)}) ran out first"
     for entry in entries:
         if entry.url is None:
+            from monitor.rules import RuleInput, analyse  # the pages' rules are the workers'; these few are here
+
             results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today)) + drift.pop(entry.id, [])))
             continue
         done = crawl.analysed.get(entry.id)
@@ -353,7 +365,7 @@ def check(
         today=today.isoformat(),
         now=finished,
         confirm_after=settings.confirm_after,
-        fingerprint=fingerprint,
+        fingerprint=_fingerprint,
         facts=facts,  # every page's facts were taken on arrival, so remember() need not read pages again
     )
     left = settings.max_runtime - (time.monotonic() - t0)
@@ -380,8 +392,18 @@ def _with_archive_links(results: list[EntryResult], settings: Settings, within: 
     return out
 
 
+def _fingerprint(text: str) -> str:
+    # Imported when needed (the workers take every page's fingerprint): the main process starts without the
+    # pages' rules and their regexes.
+    from monitor.rules.content import fingerprint
+
+    return fingerprint(text)
+
+
 def _drift(catalog: Catalog, crawl: Crawl, hub_url: str | None) -> dict[str, list[Finding]]:
     """Hub-drift findings by catalog entry id; ids the catalog lacks are the hub's new entries."""
+    from monitor.hub import hub_drift
+
     if hub_url is None:
         return {}
     if crawl.hub_page is None:
