@@ -394,6 +394,14 @@ class Pool:
             else:
                 worker.detach()
 
+    def forsake(self) -> None:
+        """In a process forked from the pool's (a crawl shard): the workers are the parent's, neither to be
+        used (their answers go to whoever reads first) nor killed; only this process's ends are closed."""
+        workers, self.workers = self.workers, []
+        for worker in workers:
+            if isinstance(worker, _Process):
+                worker.sock.close()
+
     def close(self) -> None:
         workers, self.workers = self.workers, []
         for worker in workers:
