@@ -171,7 +171,7 @@ FLAGS = {
     "max_body": "--max-body", "max_runtime": "--max-runtime", "confirm_after": "--confirm-after",
     "user_agent": "--user-agent", "allow_hosts": "--allow-host", "headers": "--header", "hosts": "--host-header",
     "exclude": "--exclude", "include": "--include", "accept": "--accept", "workers": "--workers",
-    "analysis_timeout": "--analysis-timeout",
+    "analysis_timeout": "--analysis-timeout", "shards": "--shards",
 }  # fmt: skip
 
 
@@ -204,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--max-body", help="body read after decompression, e.g. 2MiB (default 2 MiB)")
     chk.add_argument("--max-runtime", help="time budget for the whole run (default 15m)")
     chk.add_argument("--workers", help="processes that read pages, off the network's thread (default: one per CPU)")
+    chk.add_argument("--shards", help="processes the crawl is split over, whole hosts each (default: one per CPU "
+                     "from 3 CPUs, else 1)")
     chk.add_argument("--analysis-timeout",
                      help="time one page's reading may take; past it the entry is too-complex (default 5s)")
     chk.add_argument("--confirm-after", help="failing runs before a failure alarms (2)")

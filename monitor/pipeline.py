@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.analysis import Analyser, EntryJob, PageJob, Verdict, analyse_page
+from monitor.analysis import Analyser, EntryJob, HubJob, HubUnread, PageJob, Verdict, analyse_page
 from monitor.archive import WORTH_A_SUGGESTION, find_archived
 from monitor.catalog import Catalog
 from monitor.fetch import Crawler, network_state
@@ -138,6 +138,10 @@ class _Deferred:
         return self._start().__await__()
 
 
+async def _both(first: Awaitable[None], second: Awaitable[None]) -> None:
+    await asyncio.gather(first, second)
+
+
 async def _crawl(
     urls: list[str],
     settings: Settings,
@@ -148,7 +152,7 @@ async def _crawl(
     hub_url: str | None,
     today: date,
     analyse_page: Callable[[PageJob], list[Verdict]],
-    spool: SnapshotSpool,
+    spool: SnapshotSpool | None = None,
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
@@ -156,7 +160,9 @@ async def _crawl(
     excluded: dict[str, str] = {}  # entry id -> why
     hub_page: list[HubPage] = []
     pending: dict[str, FetchResult] = {}  # fetched, not yet analysed
+    hub_unread: list[HubJob] = []  # the hub's answer until it is read
     failures = 0
+    spool = spool if spool is not None else SnapshotSpool()
 
     async def analyse_url(url: str, analyser: Analyser) -> None:
         fetched = pending[url]
@@ -176,6 +182,15 @@ async def _crawl(
             else:
                 analysed[entry.id] = _analysed(entry, fetched, verdict, prior, spool)
 
+    async def read_hub(job: HubJob, analyser: Analyser) -> None:
+        try:
+            hub_page.append(await analyser.read_hub(job))
+        except HubUnread as exc:  # the hub is one page among others: drift says it was unread
+            log.warning("the hub page %s could not be read: %s", hub_url, exc)
+            if exc.trace:
+                log.debug("traceback:\n%s", exc.trace)
+        hub_unread.remove(job)
+
     def on_result(url: str, fetched: FetchResult) -> Awaitable[None] | None:
         """Record one URL's answer; its analysis is returned for the crawler to await (so pages never pile up)."""
         nonlocal failures
@@ -185,14 +200,10 @@ async def _crawl(
         if progress is not None:
             host = fetched.url.split("/")[2] if "://" in fetched.url else fetched.url
             progress(len(results), len(urls), failures, host)
+        hub: HubJob | None = None
         if fetched.body is not None and url == hub_url and fetched.ok:
-            from monitor.hub import parse_hub  # only for a hub page: BeautifulSoup is slow to import
-
-            try:
-                hub_page.append(parse_hub(fetched.body, fetched.headers, fetched.final_url))
-            except Exception as exc:  # the hub is one page among others: drift says it was unread
-                log.warning("the hub page %s could not be read: %s: %s", url, type(exc).__name__, exc)
-                log.debug("traceback", exc_info=exc)
+            hub = HubJob(fetched.body, fetched.headers, fetched.final_url)  # holds the body the entries may drop
+            hub_unread.append(hub)
         entries = entries_of.get(url, [])
         if fetched.error is FetchError.NOT_CHECKED:
             # An excluded URL is not checked: its entries are listed as such, with the reason and no finding.
@@ -203,9 +214,11 @@ async def _crawl(
             entries = []
         if not entries:
             fetched.body = None
-            return None
+            return None if hub is None else _Deferred(lambda: read_hub(hub, analyser))
         pending[url] = fetched
-        return _Deferred(lambda: analyse_url(url, analyser))
+        if hub is None:
+            return _Deferred(lambda: analyse_url(url, analyser))
+        return _Deferred(lambda: _both(read_hub(hub, analyser), analyse_url(url, analyser)))
 
     entry_urls = {e.id: e.url for entries in entries_of.values() for e in entries}
     crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
@@ -220,10 +233,11 @@ async def _crawl(
                 "the run's time budget (max_runtime %s) ran out: %d of %d URLs not checked",
                 show_duration(settings.max_runtime), len(urls) - len(results), len(urls),
             )
-        if pending:
+        if pending or hub_unread:
             # Answers whose analysis was cut short by the budget (or never awaited): read them now, within
             # one more analysis budget at most when the run's own is spent; the rest carry their verdicts over.
-            jobs = asyncio.gather(*(analyse_url(url, analyser) for url in list(pending)))
+            jobs = asyncio.gather(*(analyse_url(url, analyser) for url in list(pending)),
+                                  *(read_hub(job, analyser) for job in list(hub_unread)))  # fmt: skip
             try:
                 await (asyncio.wait_for(jobs, settings.analysis_timeout) if budget_spent else jobs)
             except TimeoutError:
@@ -276,10 +290,16 @@ def check(
     entry_urls_only = list(urls)
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
-    crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page,
-               spool or SnapshotSpool())
-    )
+    crawl_args = (urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
+    crawl: Crawl | None = None
+    if settings.shards > 1:  # hosts split over processes (monitor/shards.py); one core starts nothing new
+        from monitor import shards
+
+        count = shards.shard_count(settings, urls, crawler_factory, analyse_page)
+        if count > 1:
+            crawl = shards.crawl(*crawl_args, count=count, budget=settings.max_runtime - (time.monotonic() - t0))
+    if crawl is None:
+        crawl = asyncio.run(_crawl(*crawl_args, spool))
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
     drift = _drift(catalog, crawl, hub_url)
