@@ -474,7 +474,7 @@ def _stop(shard: _Shard) -> None:
 
 
 def _merge(shards: list[_Shard], entries_of: dict[str, list[Entry]]) -> Crawl:
-    merged = Crawl({}, {}, {}, 0, (), None, {})
+    merged = Crawl(fetched={}, analysed={}, excluded={}, requests=0, hosts=(), hub_page=None, unjudged={})
     hosts: set[str] = set()
     for shard in shards:
         got = shard.result
