@@ -322,7 +322,8 @@ def test_extract_never_raises(body: bytes, content_type: str, watch: str | None)
 
 # --- the page reader before it read the body once for both texts -----------------------------------------------
 # Kept as the reference the faster reader must agree with: the old _scan (an XPath test on every element), the
-# old _text_of (a Python loop per line) and the old _html (the body and the watched region read apart).
+# old _text_of (a Python loop per line, the block marks put into the tree) and the old _html (the body and the
+# watched region read apart).
 
 
 def _reference_scan(root: etree._Element) -> ex._Scan:
@@ -352,6 +353,19 @@ def _reference_scan(root: etree._Element) -> ex._Scan:
     scan.root_dropped = root in dropped
     scan.dropped = [e for e in root.iter() if e in dropped] if dropped else []
     return scan
+
+
+def _reference_mark_blocks(root: etree._Element) -> None:
+    """Block marks put into the tree, read out by itertext, as before libxslt read the text."""
+    for element in root.iter(*ex._BLOCK_TAGS):
+        element.text = ex._BLOCK_MARK + (element.text or "")
+        element.tail = ex._BLOCK_MARK + (element.tail or "")
+    for pre in root.iter("pre"):
+        for inner in pre.iter():
+            if inner.text:
+                inner.text = inner.text.replace("\n", ex._PRE_NEWLINE)
+            if inner is not pre and inner.tail:
+                inner.tail = inner.tail.replace("\n", ex._PRE_NEWLINE)
 
 
 def _reference_text_of(root: etree._Element) -> str:
@@ -393,7 +407,7 @@ def _reference_html(text: str, charset: str, watch: str | None) -> PageText:
         body = root
     h1 = next(root.iter("h1"), None) if not scan.root_dropped else None
     heading = ex._squash(h1) if h1 is not None else ""
-    ex._mark_blocks(root)
+    _reference_mark_blocks(root)
     page_text = "" if scan.root_dropped else _reference_text_of(body)
     watched_text = (
         page_text if watched_root is body else _reference_text_of(watched_root) if watched_root is not None else ""
@@ -428,6 +442,8 @@ _MARKUP_PARTS = [
     "word", "Words, more words.", "é", "’", " ", "  ", "\n", "\n\n", "\t", "\r\n", "\u00a0", "\u2028", "\x85",
     "\x0b", "\u200b", "\u00ad", "\ufeff", "\ue000", "\ue001", "\ue002", "&#xe000;", "&#xe001;", "&#xe002;",
     "&nbsp;", "&#x200b;", "<!-- c -->",
+    # Characters lxml refuses to set in a text: such a page is read as plain text.
+    "\x0c", "&#11;", "&#xfffe;", "<pre>a\x01\nb</pre>",
 ]  # fmt: skip
 
 
