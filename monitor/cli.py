@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--max-runtime", help="time budget for the whole run (default 15m)")
     chk.add_argument("--workers", help="processes that read pages, off the network's thread (default: one per CPU)")
     chk.add_argument("--shards", help="processes the crawl is split over, whole hosts each (default: one per CPU "
-                     "from 3 CPUs, else 1)")
+                     "from 2 CPUs, else 1)")
     chk.add_argument("--analysis-timeout",
                      help="time one page's reading may take; past it the entry is too-complex (default 5s)")
     chk.add_argument("--confirm-after", help="failing runs before a failure alarms (2)")

@@ -303,9 +303,10 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-# Below this many CPUs the crawl stays in one process by default: measured on 2 shared cores (README,
-# "Crawl shards"), two shards did not pay for the second process's start-up and the pipe.
-SHARDS_FROM_CPUS = 3
+# Below this many CPUs the crawl stays in one process by default. On 2 shared cores (README, "Crawl shards")
+# two shards took 26.0 -> 22.3 s of wall and 23.5 -> 20.7 s of CPU at N = 2,000 (3 rounds, each won); one
+# core has nothing to split the work over.
+SHARDS_FROM_CPUS = 2
 
 
 def default_shards() -> int:
