@@ -24,6 +24,7 @@ the TCP connect step uses the pinned address.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -79,12 +80,14 @@ _MAX_LABEL = 63
 _MAX_NAME = 253
 
 
+@functools.lru_cache(maxsize=4096)
 def host_problem(host: str, port: int | None = None) -> str | None:
     """Why no connection can be made to ``host``/``port``, or None.
 
     The resolver and the socket layer raise UnicodeError (an empty or over-long label), IDNAError (an
     ``xn--`` label that does not decode) or OverflowError (port 65536) instead of a network error, so these
-    are judged here, before any of them is asked.
+    are judged here, before any of them is asked. Cached: the crawler asks it twice per request, and a run
+    has a few hosts for thousands of requests (an IP address costs ipaddress's parser each time).
     """
     if port is not None and not 0 < port < 65536:
         return f"has port {port}, outside 1-65535"
@@ -173,6 +176,9 @@ class AddressPolicy:
         self._resolve = resolver or system_resolver
         # Successful resolutions only: a DNS failure is retried later (the second pass may succeed).
         self._resolved: dict[str, tuple[IPAddress, ...]] = {}
+        # (host, port) that passed the check, and their addresses. Everything the check reads is fixed for
+        # the run once the name has resolved, so the verdict is too; a refusal is judged again each time.
+        self._passed: dict[tuple[str, int], tuple[IPAddress, ...]] = {}
 
     def is_allowed(self, host: str) -> bool:
         name = normalise_host(host)
@@ -181,6 +187,9 @@ class AddressPolicy:
 
     async def check(self, host: str, port: int) -> tuple[IPAddress, ...]:
         """The addresses to connect to for ``host``. Raises AddressBlocked, InvalidHost or UnresolvableHost."""
+        passed = self._passed.get((host, port))
+        if passed is not None:
+            return passed
         problem = host_problem(host, port)
         if problem is not None:
             raise InvalidHost(host, problem)
@@ -195,6 +204,7 @@ class AddressPolicy:
                 reason = blocked_reason(address)
                 if reason:
                     raise AddressBlocked(name, str(address), reason)
+        self._passed[host, port] = addresses
         return addresses
 
     async def _lookup(self, name: str, port: int) -> tuple[IPAddress, ...]:

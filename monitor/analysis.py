@@ -2,46 +2,37 @@
 
 The event loop drives every host's requests; a page that costs seconds of CPU to read must not stall it,
 or other hosts' honest answers would arrive late and come out as false timeouts. So each page's analysis
-(``analyse_page``, a pure function) runs in a worker: ``Settings.workers`` processes started with the
-*spawn* method (never forked from a process holding locks), or one thread when ``workers`` is 1 or
-processes cannot be started. Each page gets ``Settings.analysis_timeout`` of wall time in its worker;
-past it the entry is ``too-complex`` and the worker is killed (a thread is abandoned to finish on its own)
-and replaced, so nothing else waits. A worker that dies (out of memory, a crash in a C library) costs
-the entries of the page it held a ``check-failed`` finding, never the run.
+(``analyse_page``, a pure function) runs in a worker (monitor/workers.py): ``Settings.workers`` processes,
+each started with fork and exec (never a bare fork of a process holding locks), or one thread when
+``workers`` is 1 or processes cannot be started. Each page gets ``Settings.analysis_timeout`` of wall time
+in its worker, from the moment its worker starts it; past it the entry is ``too-complex`` and the worker
+is killed (a thread is abandoned to finish on its own) and replaced, so nothing else waits. A worker that
+dies (out of memory, a crash in a C library) costs the entries of the page it was reading a
+``check-failed`` finding, never the run, nor the page it held next.
 
 The processes are kept for the life of the program and reused by later runs in it (tests run hundreds):
-starting one costs about half a second of CPU. They ignore SIGINT, so Ctrl-C reaches the main process
-alone, which ends the run (exit 130) and kills them.
+starting one costs about half a second of CPU. They ignore SIGINT and have a process group of their own,
+so Ctrl-C reaches the main process alone, which ends the run (exit 130) and kills them; the kernel kills
+them when the main process dies.
 """
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import contextlib
-import ctypes
-import logging
-import multiprocessing
-import os
-import signal
-import threading
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 
-from monitor.extract import extract
 from monitor.findings import Code
 from monitor.models import Entry, FetchResult, PageText, Remembered
-from monitor.rules import RuleInput, analyse
-from monitor.rules.content import fingerprint
-from monitor.status import find_status_sentences
+from monitor.workers import BudgetSpent, Pool, Raised, WorkerDied
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from monitor.hub import HubPage
 
-__all__ = ["Analyser", "EntryJob", "PageJob", "Verdict", "analyse_page"]
+__all__ = ["Analyser", "EntryJob", "HubJob", "HubUnread", "PageJob", "Verdict", "analyse_page", "read_hub"]
 
 
 # --- the work: pure, picklable --------------------------------------------------------------------------
@@ -97,6 +88,12 @@ def failed(entry_id: str, exc: BaseException, trace: str = "") -> Verdict:
 
 
 def _judge(job: PageJob, item: EntryJob, pages: dict[str | None, PageText]) -> Verdict:
+    # Imported where pages are read (a worker, warmed up at its start), not by the main process, whose
+    # start-up they would cost a third of a second of regexes compiled for nothing.
+    from monitor.extract import extract
+    from monitor.rules import RuleInput, analyse
+    from monitor.rules.content import fingerprint
+
     entry, got = item.entry, job.fetched
     fragment = entry.url.split("#", 1)[1] if entry.url and "#" in entry.url else None
     page = item.page
@@ -120,7 +117,31 @@ def _judge(job: PageJob, item: EntryJob, pages: dict[str | None, PageText]) -> V
     return Verdict(entry.id, tuple(findings), small, watched_hash, status_line, None if keep else page.watched)
 
 
+@dataclass(frozen=True, eq=False)
+class HubJob:
+    body: bytes
+    headers: dict[str, str]
+    base_url: str  # the hub's final URL, that its relative links are read against
+
+
+def read_hub(job: HubJob) -> HubPage:
+    """The hub page's own reading (for drift), in a worker like any page: it is the largest page of the run."""
+    from monitor.hub import parse_hub  # here, not at the top: only the worker that reads the hub imports bs4
+
+    return parse_hub(job.body, job.headers, job.base_url)
+
+
+class HubUnread(Exception):
+    """Why the hub page could not be read (its exception, the budget, a worker's death)."""
+
+    def __init__(self, reason: str, trace: str = "") -> None:
+        super().__init__(reason)
+        self.trace = trace
+
+
 def _first_status_sentence(text: str) -> str | None:
+    from monitor.status import find_status_sentences
+
     sentences = find_status_sentences(text)
     return sentences[0] if sentences else None
 
@@ -128,112 +149,27 @@ def _first_status_sentence(text: str) -> str | None:
 # --- the workers ----------------------------------------------------------------------------------------
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _start_worker(parent: int) -> None:
-    """Set up a worker process: it must never outlive the run, and never hold the run's output open."""
-    # Ctrl-C is the main process's to handle: it ends the run and kills the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A run killed with SIGKILL cannot kill its workers, and an orphaned pool worker waits forever (it holds
-    # both ends of its own queue): on Linux the kernel kills it with its parent (prctl PDEATHSIG). A parent
-    # that died while this worker was starting is caught by the check after.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
-    # The workers print nothing; holding the run's stdout and stderr would keep a caller waiting for their end.
-    with contextlib.suppress(OSError):
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-
-
-def _warm(work: Callable[[PageJob], list[Verdict]]) -> int:
+def _warm(work: Callable[[PageJob], list[Verdict]]) -> None:
     """Receiving ``work`` has imported its module; reading a small page pays every first-use cost (regexes
-    compiled on demand, parsers set up) before any page's clock starts. The worker's process id."""
+    compiled on demand, parsers set up) before any page's clock starts."""
     del work
     url = "https://warm.example/"
     page = b"<title>Warm</title><main><h1>Warm</h1><p>Applications are open until 1 March 2026.</p></main>"
     got = FetchResult(url, url, 200, headers={"content-type": "text/html"}, body=page)
     entry = Entry("warm", "Warm", "Warm", url, status="Applications are open.")
     analyse_page(PageJob(got, (EntryJob(entry, None),), date(2026, 1, 1)))
-    return os.getpid()
 
 
-class _Slot:
-    """One worker: a single-process pool (so one stuck page can be killed alone) or a single thread."""
-
-    def __init__(self, processes: bool) -> None:
-        self.processes = processes
-        self.executor: Executor
-        if processes:
-            self.executor = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-                initargs=(os.getpid(),),
-            )
-        else:
-            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis")
-        # Started at once and waited for before a page's clock starts: a cold start (a process importing
-        # lxml and the rules, half a second or more) is not the page's cost.
-        self.ready: Future[int] = self.executor.submit(_warm, analyse_page)
-        self.warmed: set[Callable[[PageJob], list[Verdict]]] = {analyse_page}
-
-    def kill(self) -> None:
-        if self.processes and self.ready.done() and self.ready.exception() is None:
-            with contextlib.suppress(OSError):  # already gone
-                os.kill(self.ready.result(), signal.SIGKILL)
-        # A thread cannot be killed: it is abandoned and ends when its page is done (every step is bounded).
-        self.executor.shutdown(wait=False, cancel_futures=True)
+_shared: Pool | None = None
 
 
-class _Workers:
-    """The program's workers, shared by every run in it."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.processes = count > 1
-        self.slots: list[_Slot] = []
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        with self._lock:
-            while len(self.slots) < self.count:
-                self.slots.append(self._new())
-
-    def _new(self) -> _Slot:
-        if self.processes:
-            try:
-                return _Slot(processes=True)
-            except (OSError, RuntimeError, ValueError) as exc:  # no /dev/shm, a sandbox without fork/exec
-                log.warning("cannot start analysis worker processes (%s): reading pages in a thread", exc)
-                self.processes = False
-        return _Slot(processes=False)
-
-    def replace(self, slot: _Slot) -> _Slot:
-        slot.kill()
-        fresh = self._new()
-        with self._lock:
-            self.slots = [fresh if s is slot else s for s in self.slots]
-        return fresh
-
-    def close(self) -> None:
-        with self._lock:
-            slots, self.slots = self.slots, []
-        for slot in slots:
-            slot.kill()
-
-
-_shared: _Workers | None = None
-
-
-def _workers(count: int) -> _Workers:
+def _pool(count: int) -> Pool:
     global _shared
     if _shared is None or _shared.count != count:
         if _shared is not None:
             _shared.close()
-        _shared = _Workers(count)
-    _shared.start()
+        # One worker is a thread: a process would only add its start-up and the trips to it (one core).
+        _shared = Pool(count, threads=count == 1, warm=_warm)
     return _shared
 
 
@@ -255,25 +191,24 @@ class Analyser:
         self._count = max(1, workers)
         self._timeout = timeout
         self._work = work
-        self._free: asyncio.Queue[_Slot] | None = None
-        self._pool: _Workers | None = None
+        self._pool: Pool | None = None
 
     async def __aenter__(self) -> Analyser:
         return self
 
-    def _start(self) -> tuple[_Workers, asyncio.Queue[_Slot]]:
+    def _start(self) -> Pool:
         # On the first page, not before: a run whose pages all fail (offline, a dead catalog) starts no process.
-        if self._pool is None or self._free is None:
-            self._pool = _workers(self._count)
-            self._free = asyncio.Queue()
-            for slot in self._pool.slots:
-                self._free.put_nowait(slot)
-        return self._pool, self._free
+        if self._pool is None:
+            self._pool = _pool(self._count)
+            self._pool.attach()
+        return self._pool
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if exc_type is not None and not issubclass(exc_type, Exception):
             # Interrupted (Ctrl-C, the run cancelled): no worker may outlive the run's files being written.
             shutdown()
+        elif self._pool is not None:
+            self._pool.detach()  # a worker still holding a page is killed: the next run starts clean
 
     async def run(self, job: PageJob) -> list[Verdict]:
         """The verdicts for the job's entries; never raises but for cancellation."""
@@ -281,38 +216,27 @@ class Analyser:
             # No page to read (an error, a redirect loop, a PDF): the rules judge the answer alone, in
             # microseconds, so the job is not worth a trip to a worker; a run of failures starts no process.
             return self._work(job)
-        pool, free = self._start()
-        slot = await free.get()
         try:
-            slot = await self._ready(pool, slot)
-            if self._work not in slot.warmed:  # another work function (tests): its module is imported first
-                await asyncio.wrap_future(slot.executor.submit(_warm, self._work))
-                slot.warmed.add(self._work)
-            future = asyncio.wrap_future(slot.executor.submit(self._work, job))
-            try:
-                return await asyncio.wait_for(future, self._timeout)
-            except TimeoutError:
-                slot = pool.replace(slot)
-                return [self._too_complex(item.entry) for item in job.entries]
-            except asyncio.CancelledError:
-                slot = pool.replace(slot)  # its page may still be running: the next run starts clean
-                raise
-            except BrokenProcessPool as exc:
-                slot = pool.replace(slot)
-                return [failed(item.entry.id, exc) for item in job.entries]
-            except Exception as exc:  # a result that cannot be unpickled, and the like
-                return [failed(item.entry.id, exc, traceback.format_exc()) for item in job.entries]
-        finally:
-            free.put_nowait(slot)
+            return await self._start().call(self._work, job, self._timeout)
+        except BudgetSpent:
+            return [self._too_complex(item.entry) for item in job.entries]
+        except WorkerDied as exc:
+            return [failed(item.entry.id, exc) for item in job.entries]
+        except Raised as exc:  # not from analyse_page (it keeps its exceptions): an answer that did not unpickle
+            return [Verdict(item.entry.id, failure=Code.CHECK_FAILED, failure_detail=str(exc), trace=exc.trace)
+                    for item in job.entries]  # fmt: skip
 
-    async def _ready(self, pool: _Workers, slot: _Slot) -> _Slot:
+    async def read_hub(self, job: HubJob) -> HubPage:
+        """The hub page read in a worker, within the same budget as any page; else ``HubUnread`` says why."""
         try:
-            await asyncio.wrap_future(slot.ready)
-        except Exception as exc:  # a worker that could not start is replaced, once
-            log.warning("an analysis worker failed to start (%s); starting another", exc)
-            slot = pool.replace(slot)
-            await asyncio.wrap_future(slot.ready)
-        return slot
+            return await self._start().call(read_hub, job, self._timeout)
+        except BudgetSpent:
+            budget = f"reading it took longer than its {self._timeout:g} s budget (--analysis-timeout)"
+            raise HubUnread(budget) from None
+        except WorkerDied as exc:
+            raise HubUnread(f"WorkerDied: {exc}") from None
+        except Raised as exc:
+            raise HubUnread(str(exc), exc.trace) from None
 
     def _too_complex(self, entry: Entry) -> Verdict:
         return Verdict(

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import json
 import os
+import queue
 import re
 import signal
 import stat
@@ -30,10 +30,6 @@ TEMP_SUFFIX = ".tmp"
 TEMP_MARK = "hub-monitor"
 _TEMP_NAME = re.compile(rf"\..+\.{TEMP_MARK}\.[A-Za-z0-9_]{{8}}\.tmp")
 
-# A file's content, or a function that gives it (whole, or as pieces of text) when the file is written:
-# thousands of snapshots are then read one at a time, and a JSON document of ten thousand entries is
-# encoded straight into its file instead of being built as one string (and a million pieces) first.
-FileData = str | bytes | Callable[[], str | bytes | Iterable[str]]
 _PIECES_PER_WRITE = 4096
 
 
@@ -48,12 +44,6 @@ def _umask() -> int:
 _MODE = 0o666 & ~_umask()
 
 
-def json_pieces(value: object) -> Iterator[str]:
-    """The text of ``json.dumps(value, indent=2, ensure_ascii=False)`` and a newline, piece by piece."""
-    yield from json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value)
-    yield "\n"
-
-
 class WriteError(Exception):
     """A report or state file could not be written; the previous version is intact."""
 
@@ -65,29 +55,34 @@ def write_atomic(path: Path, data: FileData) -> None:
 def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
     """Write several files as nearly at once as a file system allows.
 
-    Every file is first written to a temp file beside it; all of them are synced at once, and only when
-    all are on disk are they renamed into place, in the order given (the state file last, so it never names
-    a snapshot that is not on disk). So a full disk or a read-only folder leaves every previous file as it
-    was, and a kill during the renames leaves each file either old or new, never partial.
+    Every file is first written to a temp file beside it (or was, by a ``Staging``); all of them are synced
+    at once, and only when all are on disk are they renamed into place, in the order given (the state file
+    last, so it never names a snapshot that is not on disk). So a full disk or a read-only folder leaves
+    every previous file as it was, and a kill during the renames leaves each file either old or new, never
+    partial.
     """
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[str, Path, StagedFile | None]] = []
     made: list[str] = []  # every temp file created, registered the moment it exists
+    folders = list(dict.fromkeys(path.parent for path, _ in files))
     done = False
     try:
+        _make_folders(folders)
         for path, data in files:
-            staged.append((_stage(path, data, made), path))
-        for _, path in staged:
+            ahead = data if isinstance(data, StagedFile) and data.folder == path.parent else None
+            staged.append((_stage(path, data, made), path, ahead))
+        for _, path, _ in staged:
             # A folder where a file should go would fail its rename after the others had landed.
             if path.is_dir():
                 raise WriteError(f"cannot write {path}: it is a folder; the previous files are intact")
-        _sync_staged(staged)
-        while staged:
-            tmp, path = staged[0]
+        _sync_staged([(tmp, path) for tmp, path, _ in staged])
+        for n, (tmp, path, ahead) in enumerate(staged):
             try:
                 os.replace(tmp, path)
             except OSError as exc:
+                del staged[:n]
                 raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
-            staged.pop(0)
+            if ahead is not None:
+                ahead.committed(path)
         done = True
     finally:
         # Also on KeyboardInterrupt: no temp file is left behind for the nightly commit to pick up. (Those
@@ -97,18 +92,34 @@ def write_all_atomic(files: Sequence[tuple[Path, FileData]]) -> None:
                 for tmp in made:
                     with contextlib.suppress(OSError):
                         os.unlink(tmp)
-    folders = list(dict.fromkeys(path.parent for path, _ in files))
     # The renames themselves must reach the disk, or a power cut could bring back the old names.
     if not _syncfs_each(folders):
         for folder in folders:
             _fsync_dir(folder)
 
 
+def _make_folders(folders: list[Path]) -> None:
+    # Once per folder, not once per file: a first night writes thousands of files into one folder.
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WriteError(f"cannot write {folder}: {exc.strerror or exc}; the previous files are intact") from exc
+
+
 def _stage(path: Path, data: FileData, made: list[str]) -> str:
     """A temp file beside ``path`` holding ``data`` (written, not yet synced); its name, also appended to
-    ``made`` at once."""
+    ``made`` at once. A file a ``Staging`` wrote ahead in the same folder is taken as it is."""
+    if isinstance(data, StagedFile):
+        if data.folder == path.parent:
+            try:
+                tmp = data.temp()
+            except OSError as exc:
+                raise WriteError(f"cannot write {path}: {_reason(exc)}; the previous files are intact") from exc
+            made.append(tmp)
+            return tmp
+        data = data.content()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with interrupts_deferred():  # a Ctrl-C between the two would leave the file unknown, so never deleted
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_MARK}.", suffix=TEMP_SUFFIX, dir=path.parent)
             made.append(tmp)
@@ -124,9 +135,141 @@ def _stage(path: Path, data: FileData, made: list[str]) -> str:
             os.unlink(tmp)
         if not isinstance(exc, OSError):
             raise
-        hint = " (disk full)" if exc.errno == errno.ENOSPC else ""
-        raise WriteError(f"cannot write {path}: {exc.strerror or exc}{hint}; the previous files are intact") from exc
+        raise WriteError(f"cannot write {path}: {_reason(exc)}; the previous files are intact") from exc
     return tmp
+
+
+def _reason(exc: OSError) -> str:
+    hint = " (disk full)" if exc.errno == errno.ENOSPC else ""
+    return f"{exc.strerror or exc}{hint}"
+
+
+class StagedFile:
+    """A file's content written to a temp file by a ``Staging`` thread, ahead of ``write_all_atomic``."""
+
+    def __init__(self, folder: Path, data: bytes) -> None:
+        self.folder = folder
+        self._data: bytes | None = data  # dropped once on disk
+        self._written = threading.Event()
+        self._temp: str | None = None
+        self._error: OSError | None = None
+        self._final: Path | None = None
+
+    def temp(self) -> str:
+        """The temp file's name, once written; the error that stopped it, raised."""
+        self._written.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._temp is not None
+        return self._temp
+
+    def content(self) -> bytes:
+        """The content: from memory while the file is queued, else from the file (OSError if unreadable)."""
+        data = self._data
+        if data is not None:
+            return data
+        self._written.wait()
+        with open(self._final or self.temp(), "rb") as handle:
+            return handle.read()
+
+    def committed(self, path: Path) -> None:
+        self._final = path
+
+    def _write(self, made: list[str]) -> None:
+        assert self._data is not None
+        fd = -1
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".staged.{TEMP_MARK}.", suffix=TEMP_SUFFIX, dir=self.folder)
+            made.append(tmp)
+            os.fchmod(fd, _MODE)
+            view = memoryview(self._data)
+            while view:
+                view = view[os.write(fd, view):]
+            self._temp = tmp
+            self._data = None
+        except OSError as exc:
+            self._error = exc
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            self._written.set()
+
+    def _cancel(self) -> None:
+        self._error = OSError(errno.ECANCELED, "the run ended before the file was written")
+        self._written.set()
+
+
+# A file's content, or a function that gives it (whole, or as pieces of text) when the file is written:
+# thousands of snapshots are then read one at a time, and a JSON document of ten thousand entries is
+# encoded straight into its file instead of being built as one string (and a million pieces) first;
+# or a file a ``Staging`` wrote ahead.
+FileData = str | bytes | Callable[[], str | bytes | Iterable[str]] | StagedFile
+
+
+class Staging:
+    """Temp files for a later ``write_all_atomic``, written by one thread while the run goes on.
+
+    A first night writes a snapshot file for every page. Written at the end, thousands of them kept the run
+    waiting (each new file a journal operation, about 1 ms on a busy disk, and 60 MB to copy); written here
+    as each page is analysed, the work overlaps the crawl, and ``write_all_atomic`` only syncs and renames
+    them. Nothing changes about what is committed, or when: the temp files carry the tool's mark, so a run
+    killed with SIGKILL leaves them to ``remove_stale_temps`` of the next run; leaving the ``with`` block
+    deletes every one not renamed into place (also on Ctrl-C).
+    """
+
+    def __init__(self, folder: Path, backlog: int = 256) -> None:
+        self.folder = folder
+        self._backlog = backlog  # files queued at most; past it, `stage` says no and the caller keeps its data
+        self._queue: queue.SimpleQueue[StagedFile | None] = queue.SimpleQueue()
+        self._made: list[str] = []
+        self._all: list[StagedFile] = []
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def stage(self, data: bytes) -> StagedFile | None:
+        """``data`` queued to be written to a temp file; None when too many are queued already."""
+        if self._closing or self._queue.qsize() >= self._backlog:
+            return None
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="hub-monitor staging", daemon=True)
+            self._thread.start()
+        item = StagedFile(self.folder, data)
+        self._all.append(item)
+        self._queue.put(item)
+        return item
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._closing:
+                item._cancel()
+            else:
+                item._write(self._made)
+
+    def close(self) -> None:
+        """Stop the thread (files still queued are not written) and delete every temp file not committed."""
+        with interrupts_deferred():
+            self._closing = True
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = None
+            committed = {item._temp for item in self._all if item._final is not None}
+            for tmp in self._made:
+                if tmp not in committed:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+            self._made.clear()
+            self._all.clear()
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _sync_staged(staged: list[tuple[str, Path]]) -> None:
@@ -144,10 +287,9 @@ def _sync_staged(staged: list[tuple[str, Path]]) -> None:
             finally:
                 os.close(fd)
     except OSError as exc:
-        hint = " (disk full)" if exc.errno == errno.ENOSPC else ""
         where = ", ".join(str(path) for _, path in staged[:3]) + (" and others" if len(staged) > 3 else "")
         raise WriteError(
-            f"cannot write {where}: {exc.strerror or exc}{hint}; the previous files are intact"
+            f"cannot write {where}: {_reason(exc)}; the previous files are intact"
         ) from exc
 
 

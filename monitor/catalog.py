@@ -15,11 +15,9 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import soupsieve
 from yaml.nodes import MappingNode, Node
 
 from monitor.addresses import host_problem
-from monitor.extract import InvalidSelector, compile_selector
 from monitor.findings import Code
 from monitor.inputfile import CATALOG_LIMIT
 from monitor.models import Acceptance, Entry, Hub, Kind
@@ -45,6 +43,8 @@ MAX_SELECTOR_PARTS = 64
 # What separates compound selectors: descendant spaces, the combinators > + ~ and commas.
 _SELECTOR_PARTS = re.compile(r"\s*[>+~,]\s*|\s+")
 _USERINFO = re.compile(r"://[^/?#]*@")
+# Any character str.isspace() calls a space (re's \s is that same set), or a control character below 32.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def url_problem(url: str) -> str | None:
     host = host_problem(parts.hostname)
     if host is not None:
         return f"{url!r}: the host {host}"
-    if any(c.isspace() or ord(c) < 32 for c in url):
+    if _SPACE_OR_CONTROL.search(url):
         return f"{url!r} contains spaces or control characters; percent-encode them (%20)"
     if "@" in parts.netloc:
         # The catalog and the reports are public: a password here would be published every night.
@@ -305,6 +305,11 @@ def _read_watch(reader: Reader, node: Node, field: str) -> str | None:
                      f"at most {MAX_SELECTOR_LENGTH} characters and {MAX_SELECTOR_PARTS} parts: name the region "
                      "by an id or a class, e.g. 'main #status'")
         return None
+    # Imported here: the selector libraries cost a third of a second of start-up, and most catalogs watch nothing.
+    import soupsieve
+
+    from monitor.extract import InvalidSelector, compile_selector
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -14,14 +14,14 @@ import traceback
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from monitor import __version__, cli_loop
 from monitor.atomic import (
     FileData,
     LockedError,
+    Staging,
     WriteError,
-    json_pieces,
     remove_stale_temps,
     run_locks,
     target_problems,
@@ -31,8 +31,12 @@ from monitor.atomic import (
 from monitor.catalog import Catalog, CatalogError, Problem, load_catalog
 from monitor.findings import Severity
 from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
+from monitor.jsontext import json_pieces
 from monitor.models import FetchResult, Network, RunResult
 from monitor.settings import Settings, load_config, settings_from_flags
+
+if TYPE_CHECKING:
+    from monitor.pipeline import CheckOutcome
 
 log = logging.getLogger("monitor")
 
@@ -166,7 +170,7 @@ FLAGS = {
     "max_body": "--max-body", "max_runtime": "--max-runtime", "confirm_after": "--confirm-after",
     "user_agent": "--user-agent", "allow_hosts": "--allow-host", "headers": "--header", "hosts": "--host-header",
     "exclude": "--exclude", "include": "--include", "accept": "--accept", "workers": "--workers",
-    "analysis_timeout": "--analysis-timeout",
+    "analysis_timeout": "--analysis-timeout", "shards": "--shards",
 }  # fmt: skip
 
 
@@ -199,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--max-body", help="body read after decompression, e.g. 2MiB (default 2 MiB)")
     chk.add_argument("--max-runtime", help="time budget for the whole run (default 15m)")
     chk.add_argument("--workers", help="processes that read pages, off the network's thread (default: one per CPU)")
+    chk.add_argument("--shards", help="processes the crawl is split over, whole hosts each (default: one per CPU "
+                     "from 3 CPUs, else 1)")
     chk.add_argument("--analysis-timeout",
                      help="time one page's reading may take; past it the entry is too-complex (default 5s)")
     chk.add_argument("--confirm-after", help="failing runs before a failure alarms (2)")
@@ -312,9 +318,8 @@ class _ProgressLine:
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
     from monitor import pipeline
-    from monitor.report import actions_links, render_markdown, step_summary, to_json
-    from monitor.reportfile import load_report
-    from monitor.state import load_state, prune_snapshots, state_files
+    from monitor.report import step_summary
+    from monitor.state import SnapshotSpool, load_state, prune_snapshots
 
     _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
                    {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
@@ -339,30 +344,16 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
         if loaded.warning:
             print(f"warning: {loaded.warning}", file=sys.stderr)
         progress = _ProgressLine() if (sys.stderr.isatty() and not args.quiet) else None
-        try:
-            outcome = pipeline.check(catalog, settings, loaded.state, today=today, progress=progress,
-                                     suggest=args.suggest)
-        finally:
-            if progress is not None:
-                progress.close()
-        try:
-            # Last night's report, to tell what changed in substance (a status that flipped, a confirmation).
-            # Read like any report (capped, regular file, shape checked): a torn or hand-edited one would
-            # otherwise fail every night after the whole crawl, or a FIFO there block the run.
-            previous = load_report(json_path) if json_path.exists() else None
-        except ValueError as exc:
-            print(f"warning: last night's report is not used to tell what changed: {exc}", file=sys.stderr)
-            previous = None
-        data = to_json(outcome.run, previous, actions_links(os.environ))
-        markdown = render_markdown(data)
-        files: list[tuple[Path, FileData]] = [
-            (json_path, lambda: json_pieces(data)),
-            (report_path, markdown),
-        ]
-        if outcome.state is not None:
-            files += state_files(state_path, outcome.state)
-        # All or nothing on a full disk: the reports never describe a run the state does not remember.
-        write_all_atomic(files)
+        # Tonight's snapshots are written to temp files beside the state while the crawl goes on; the
+        # commit below only syncs and renames them (the staging deletes any it did not commit).
+        with Staging(snapshots) as staging:
+            try:
+                outcome = pipeline.check(catalog, settings, loaded.state, today=today, progress=progress,
+                                         suggest=args.suggest, spool=SnapshotSpool(staging))
+            finally:
+                if progress is not None:
+                    progress.close()
+            data, markdown = _write_outputs(outcome, json_path, report_path, state_path)
         if outcome.state is not None:
             prune_snapshots(state_path, outcome.state, loaded.state)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -372,6 +363,34 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     if not args.quiet:
         print(_one_line(data, args.report), file=sys.stderr)
     return code
+
+
+def _write_outputs(outcome: CheckOutcome, json_path: Path, report_path: Path,
+                   state_path: Path) -> tuple[dict, str]:
+    """Write the reports and the state, all or nothing; the JSON report's data and the Markdown."""
+    from monitor.report import actions_links, render_markdown, to_json
+    from monitor.reportfile import load_report
+    from monitor.state import state_files
+
+    try:
+        # Last night's report, to tell what changed in substance (a status that flipped, a confirmation).
+        # Read like any report (capped, regular file, shape checked): a torn or hand-edited one would
+        # otherwise fail every night after the whole crawl, or a FIFO there block the run.
+        previous = load_report(json_path) if json_path.exists() else None
+    except ValueError as exc:
+        print(f"warning: last night's report is not used to tell what changed: {exc}", file=sys.stderr)
+        previous = None
+    data = to_json(outcome.run, previous, actions_links(os.environ))
+    markdown = render_markdown(data)
+    files: list[tuple[Path, FileData]] = [
+        (json_path, lambda: json_pieces(data)),
+        (report_path, markdown),
+    ]
+    if outcome.state is not None:
+        files += state_files(state_path, outcome.state)
+    # All or nothing on a full disk: the reports never describe a run the state does not remember.
+    write_all_atomic(files)
+    return data, markdown
 
 
 def _check_targets(outputs: dict[str, str], inputs: dict[str, str]) -> None:

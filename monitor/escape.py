@@ -9,6 +9,7 @@ exactly its bytes, with no escape and no joiner inside.
 
 from __future__ import annotations
 
+import functools
 import re
 
 QUOTE_LIMIT = 300
@@ -43,6 +44,22 @@ def escape_md(text: str | None, limit: int | None = QUOTE_LIMIT) -> str:
     Newlines become spaces, so the text cannot start a block or end a table row; long text is cut
     with "…" (before escaping, so no escape is cut in half). URLs come out as code spans.
     """
+    if type(text) is str and len(text) <= _CACHED_LENGTH:
+        return _escape_md_cached(text, limit)
+    return _escape_md(text, limit)
+
+
+# A report repeats most of its short texts (a section name per entry, "200", dates, finding names): of the
+# 17,000 texts a 2,000-entry report escapes, 4,000 differ. Only short ones are kept, so the cache stays small.
+_CACHED_LENGTH = 512
+
+
+@functools.lru_cache(maxsize=8192)
+def _escape_md_cached(text: str, limit: int | None) -> str:
+    return _escape_md(text, limit)
+
+
+def _escape_md(text: str | None, limit: int | None) -> str:
     flat = _flatten(text, limit)
     parts: list[str] = []
     pos = 0

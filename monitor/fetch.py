@@ -60,7 +60,6 @@ import time
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -68,7 +67,6 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Protocol
 
 import brotli
-import httpcore
 import httpx
 import zstandard
 
@@ -82,6 +80,7 @@ from monitor.addresses import (
     host_problem,
 )
 from monitor.challenge import challenge_in
+from monitor.exchange import Pools, answer_headers, raw_body
 from monitor.models import FetchError, FetchResult, Hop, Network
 from monitor.patterns import compile_pattern
 from monitor.settings import HostSettings, Settings
@@ -287,6 +286,8 @@ def parse_retry_after(value: str, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+# A case-blind search for "-equiv" costs a fifth of lowering the page's head to look for "http-equiv".
+_EQUIV = re.compile(rb"-equiv", re.IGNORECASE)
 _META_TAG = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _REFRESH = re.compile(r"\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(.*)", re.IGNORECASE | re.DOTALL)
@@ -295,9 +296,9 @@ _REFRESH = re.compile(r"\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(.*)", re.IGNORECASE 
 def find_meta_refresh(body: bytes) -> str | None:
     """The target of a ``<meta http-equiv="refresh">`` near the top of an HTML page, if any."""
     head = body[:META_REFRESH_WINDOW]
-    lower = head.lower()
-    if b"http-equiv" not in lower:
+    if not _EQUIV.search(head):
         return None  # most pages: no tag to read (an attribute's name cannot hide behind an entity)
+    lower = head.lower()
     for match in _META_TAG.finditer(head):
         attrs = _attributes(match.group(0).decode("latin-1"))
         if attrs.get("http-equiv", "").strip().lower() != "refresh":
@@ -344,10 +345,26 @@ def _is_html(content_type: str) -> bool:
     return not mime or "html" in mime
 
 
-def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
-    return {
-        name: headers[name][:MAX_HEADER_VALUE] for name in sorted(KEPT_HEADERS) if name in headers
-    }
+# The answer's headers the crawler reads: those it keeps, and Set-Cookie for the chain's cookie jar.
+_READ_HEADERS = KEPT_HEADERS | {"set-cookie"}
+_NO_BODY = httpx.ByteStream(b"")
+
+
+def _sent_headers(settings: Settings, secret: set[str], override: HostSettings | None) -> httpx.Headers:
+    """A request's headers but Host and the conditional ones, as AsyncClient.build_request merged them.
+
+    httpx.Headers replaces names case-insensitively, so "user-agent" overrides "User-Agent"; the client's
+    own defaults came first, and of them only "Connection: keep-alive" is not replaced by ours.
+    """
+    ours = httpx.Headers({"User-Agent": settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING})
+    for name, value in settings.headers.items():
+        if name.lower() not in secret:
+            ours[name] = value
+    for name, value in (override.headers if override else {}).items():
+        ours[name] = value
+    headers = httpx.Headers({"Connection": "keep-alive"})
+    headers.update(ours)
+    return headers
 
 
 def _hostname(url: str) -> str:
@@ -357,8 +374,17 @@ def _hostname(url: str) -> str:
         return ""
 
 
+# An http(s) URL whose host is plain ASCII (no IDNA label, no user, no IPv6 literal): the common case, whose
+# host and port a regular expression reads as httpx.URL would, at a fifth of the cost of parsing the URL.
+_PLAIN_ORIGIN = re.compile(r"(https?)://([a-z0-9._-]+)(?::([0-9]{0,5}))?(?:[/?#]|$)", re.IGNORECASE | re.ASCII)
+
+
 def _host_key(url: str) -> tuple[str, int]:
     """The key of the URL's host in Crawler._hosts, to queue it with that host's URLs (("", 0) if it does not parse)."""
+    plain = _PLAIN_ORIGIN.match(url)
+    if plain and url.isascii() and url.isprintable() and "xn--" not in plain[2].lower():
+        default = 443 if plain[1].lower() == "https" else 80
+        return plain[2].lower(), int(plain[3] or 0) or default
     try:
         return _host_port(httpx.URL(url))
     except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError; _attempt reports it for the entry
@@ -621,25 +647,38 @@ class _HostState:
     calm: int = 0  # calm answers since the last 429 or the last step back up
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     recent: deque[bool] = field(default_factory=lambda: deque(maxlen=RECENT_ANSWERS))  # was each a 429?
+    _waiting: int = 0  # requests queued for a slot
 
     def __post_init__(self) -> None:
         self.limit = self.limit or self.ceiling
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self.changed:
-            await self.changed.wait_for(lambda: self.active < self.limit)
+    async def take_slot(self) -> None:
+        """Wait for one of the host's ``limit`` slots; ``give_slot()`` when the request is done.
+
+        Without waiters a free slot is taken at once: the condition's lock and predicate are what a request
+        pays only when it must queue (with a waiter queued, a newcomer queues too, as before).
+        """
+        if self.active < self.limit and not self._waiting:
             self.active += 1
+            return
+        self._waiting += 1
         try:
-            yield
-        finally:
             async with self.changed:
-                self.active -= 1
-                # Wake only as many waiters as may start: waking all of them on every release made each
-                # request cost O(waiting requests), and a 10,000-entry run quadratic per host.
-                # No waiter here is cancelled on its own (the per-URL deadline starts after the slot), so
-                # no wake-up is lost; the whole run's cancellation ends every waiter anyway.
-                self.changed.notify(max(0, self.limit - self.active))
+                await self.changed.wait_for(lambda: self.active < self.limit)
+                self.active += 1
+        finally:
+            self._waiting -= 1
+
+    async def give_slot(self) -> None:
+        self.active -= 1
+        if not self._waiting:
+            return
+        async with self.changed:
+            # Wake only as many waiters as may start: waking all of them on every release made each
+            # request cost O(waiting requests), and a 10,000-entry run quadratic per host.
+            # No waiter here is cancelled on its own (the per-URL deadline starts after the slot), so
+            # no wake-up is lost; the whole run's cancellation ends every waiter anyway.
+            self.changed.notify(max(0, self.limit - self.active))
 
     def slow_down(self) -> None:
         """The host answered 429 or sent Retry-After: halve its concurrency (floor 1).
@@ -679,27 +718,36 @@ class _HostState:
 
 
 class _Deadline:
-    """The network-time budget of one attempt."""
+    """The network-time budget of one attempt: ``async with deadline:`` around each hop's network time.
+
+    A class rather than an @asynccontextmanager: this runs for every request, and a generator-based
+    context manager costs several times as much.
+    """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.used = 0.0
+        self._started = 0.0
+        self._timeout: asyncio.Timeout | None = None
 
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        started = time.monotonic()
+    async def __aenter__(self) -> None:
+        self._started = time.monotonic()
+        self._timeout = asyncio.timeout(max(0.0, self.seconds - self.used))
+        await self._timeout.__aenter__()
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         try:
-            async with asyncio.timeout(max(0.0, self.seconds - self.used)):
-                yield
-        except TimeoutError as exc:
-            raise DeadlineExceeded(self.seconds) from exc
+            assert self._timeout is not None
+            await self._timeout.__aexit__(kind, exc, tb)  # type: ignore[arg-type]
+        except TimeoutError as timed_out:
+            raise DeadlineExceeded(self.seconds) from timed_out
         finally:
-            self.used += time.monotonic() - started
+            self.used += time.monotonic() - self._started
 
 
 def without_userinfo(url: str) -> str:
     """`url` without a "user:password@" part."""
-    return _USERINFO.sub(r"\1", url, count=1)
+    return _USERINFO.sub(r"\1", url, count=1) if "@" in url else url
 
 
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
@@ -727,65 +775,6 @@ class _Chain:
             url=self.url, final_url=without_userinfo(self.final_url), status=self.status, hops=hops,
             headers=self.headers, body=self.body, truncated=self.truncated, error=error,
             error_detail=detail, elapsed_ms=round(deadline.used * 1000), not_modified=self.not_modified,
-        )
-
-
-class _Pools:
-    """One small connection pool per origin (scheme, host, port), sized by the host's concurrency.
-
-    httpcore scans every connection of a pool for every queued request; one pool of 64 connections for
-    the whole run made that scan a fifth of the run's CPU. Per-origin pools stay as small as the host's
-    ceiling. Idle pools beyond ``keep`` are closed, least recently used first, so that a catalog of
-    thousands of hosts never holds thousands of idle sockets.
-    """
-
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, keep: int, ssl_context: ssl.SSLContext) -> None:
-        self._backend = backend
-        self._ssl_context = ssl_context
-        self._keep = max(1, keep)
-        self._pools: dict[tuple[str, str, int], _PinnedTransport] = {}  # in order of last use
-        self._users: dict[tuple[str, str, int], int] = {}
-
-    @asynccontextmanager
-    async def lease(self, origin: tuple[str, str, int], size: int) -> AsyncIterator[_PinnedTransport]:
-        pool = self._pools.pop(origin, None)
-        if pool is None:
-            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-            pool = _PinnedTransport(self._backend, limits, self._ssl_context)
-        self._pools[origin] = pool
-        self._users[origin] = self._users.get(origin, 0) + 1
-        try:
-            yield pool
-        finally:
-            self._users[origin] -= 1
-            await self._trim()
-
-    async def _trim(self) -> None:
-        while len(self._pools) > self._keep:
-            idle = next((origin for origin in self._pools if not self._users.get(origin)), None)
-            if idle is None:
-                return
-            self._users.pop(idle, None)
-            await self._pools.pop(idle).aclose()
-
-    async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
-
-
-class _PinnedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits,
-                 ssl_context: ssl.SSLContext) -> None:
-        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
-        # httpx offers no public way to give its pool a network backend, so the pool it built is replaced
-        # by an identical one that connects through ours (tests/test_fetch_integration.py proves it).
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
         )
 
 
@@ -826,8 +815,9 @@ class Crawler:
         self._secret = {name.lower() for name in settings.secret_headers}
         self._hosts: dict[tuple[str, int], _HostState] = {}
         self._global = asyncio.Semaphore(settings.max_concurrency)
-        self._client: httpx.AsyncClient | None = None
-        self._pools: _Pools | None = None
+        self._sent_headers: dict[str | None, httpx.Headers] = {}
+        self._timeouts: dict[str, float | None] = {}
+        self._pools: Pools | None = None
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -836,23 +826,13 @@ class Crawler:
 
     async def __aenter__(self) -> Crawler:
         timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
+        self._timeouts = timeout.as_dict()
         # One TLS context for every pool: each loads the whole CA bundle (about 14 ms of CPU apiece).
         tls = httpx.create_ssl_context(trust_env=False)
-        self._pools = _Pools(PinnedBackend(self._policy), keep=self.settings.max_concurrency, ssl_context=tls)
-        # The client only builds requests (headers, timeouts): they are sent through the origin's pool.
-        self._client = httpx.AsyncClient(
-            transport=_PinnedTransport(PinnedBackend(self._policy), httpx.Limits(max_connections=1), tls),
-            follow_redirects=False,
-            trust_env=False,
-            timeout=timeout,
-            cookies=_closed_jar(),
-        )
+        self._pools = Pools(PinnedBackend(self._policy), keep=self.settings.max_concurrency, ssl_context=tls)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
         if self._pools is not None:
             await self._pools.aclose()
             self._pools = None
@@ -1018,41 +998,57 @@ class Crawler:
         self, target: httpx.URL, chain: _Chain, jar: httpx.Cookies, deadline: _Deadline
     ) -> httpx.URL | None:
         """Send one GET; return the next hop's URL, or None when this answer ends the chain."""
-        if self._client is None or self._pools is None:
+        if self._pools is None:
             raise RuntimeError("use Crawler as an async context manager")
         host = self._host_state(target)
         # The fragment is never sent; it stays in the chain for final_url and the anchor check.
-        sent = target if "#" not in str(target) else target.copy_with(fragment=None)
-        request = self._client.build_request("GET", sent, headers=self._headers(target, chain))
+        sent = target if not target.fragment else target.copy_with(fragment=None)
+        # What AsyncClient.build_request made, without its merging of URLs, cookies and headers: the
+        # request's headers are the client's, in its order, with Host first (see _sent_headers).
+        request = httpx.Request(
+            "GET", sent, headers=self._headers(target, chain, sent), extensions={"timeout": self._timeouts},
+            stream=_NO_BODY,
+        )  # fmt: skip
+        request.read()
         if jar:  # the cookie machinery costs as much as parsing the answer's headers
             jar.set_cookie_header(request)
-        async with host.slot():
+        await host.take_slot()
+        try:
             await self._take_turn(host)
-            # Sized by the ceiling, not the current limit: the limit may grow back while the pool lives.
-            async with self._global, self._pools.lease(_origin(target), host.ceiling) as transport:
-                self.requests += 1
-                log.debug("GET %s", target)
-                async with deadline.running():
-                    # Straight to the transport: client.send parses Location even when not following
-                    # redirects, and raises on hostile values (``javascript:``), losing the answer.
-                    response = await transport.handle_async_request(request)
-                    response.request = request
-                    host.answered(response.status_code)
-                    try:
-                        return await self._read(response, target, chain, jar)
-                    finally:
-                        await response.aclose()
+            async with self._global:
+                origin = _origin(target)
+                transport = self._pools.take(origin)
+                try:
+                    self.requests += 1
+                    log.debug("GET %s", target)
+                    async with deadline:
+                        # Straight to the transport: client.send parses Location even when not following
+                        # redirects, and raises on hostile values (``javascript:``), losing the answer.
+                        response = await transport.handle_async_request(request)
+                        response.request = request
+                        host.answered(response.status_code)
+                        try:
+                            return await self._read(response, target, chain, jar)
+                        finally:
+                            await response.aclose()
+                finally:
+                    await self._pools.give_back(origin)
+        finally:
+            await host.give_slot()
 
     async def _read(
         self, response: httpx.Response, target: httpx.URL, chain: _Chain, jar: httpx.Cookies
     ) -> httpx.URL | None:
-        if "set-cookie" in response.headers:
+        headers = answer_headers(response.headers.raw, _READ_HEADERS)
+        if "set-cookie" in headers:
             jar.extract_cookies(response)
         status = response.status_code
         chain.status = status
-        chain.headers = _kept_headers(response.headers)
+        chain.headers = {
+            name: value[:MAX_HEADER_VALUE] for name, value in sorted(headers.items()) if name in KEPT_HEADERS
+        }
         chain.body, chain.truncated = None, False
-        location = response.headers.get("location")
+        location = headers.get("location")
         if status in REDIRECT_STATUSES and location:
             following = _join(target, location)
             chain.hops.append(Hop(url=str(target), status=status, location=str(following)))
@@ -1060,11 +1056,11 @@ class Crawler:
         if status == 304:
             chain.not_modified = chain.url in self._validators
             return None
-        content_type = response.headers.get("content-type", "")
+        content_type = headers.get("content-type", "")
         if not is_text_type(content_type):
             return None
         chain.body, chain.truncated = await read_capped(
-            response.aiter_raw(), response.headers.get("content-encoding", ""), self.settings.max_body
+            raw_body(response), headers.get("content-encoding", ""), self.settings.max_body
         )
         if 200 <= status < 300 and _is_html(content_type):
             refresh = find_meta_refresh(chain.body)
@@ -1075,25 +1071,27 @@ class Crawler:
                     return following
         return None
 
-    def _headers(self, target: httpx.URL, chain: _Chain) -> httpx.Headers:
-        # httpx.Headers replaces names case-insensitively, so "user-agent" overrides "User-Agent".
-        headers = httpx.Headers(
-            {"User-Agent": self.settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
-        )
-        for name, value in self.settings.headers.items():
-            if name.lower() not in self._secret:
-                headers[name] = value
+    def _headers(self, target: httpx.URL, chain: _Chain, sent: httpx.URL) -> list[tuple[bytes, bytes]]:
+        """The request's headers: the same for every URL of a host but Host and the conditional ones."""
         override = self._override(target.host)
         if override is not None and not _stays_on_origin(target, chain):
             override = None
-        for name, value in (override.headers if override else {}).items():
-            headers[name] = value
+        key = None if override is None else target.host.lower().rstrip(".")
+        base = self._sent_headers.get(key)
+        if base is None:
+            base = self._sent_headers[key] = _sent_headers(self.settings, self._secret, override)
         etag, modified = self._validators.get(chain.url, (None, None))
-        if etag:
-            headers["If-None-Match"] = etag
-        if modified:
-            headers["If-Modified-Since"] = modified
-        return headers
+        if etag or modified:
+            headers = httpx.Headers(base)
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+            raw = headers.raw
+        else:
+            raw = base.raw
+        # httpx.Request puts Host first unless the headers name one.
+        return raw if "host" in base else [(b"Host", sent.netloc), *raw]
 
     # -- politeness
 

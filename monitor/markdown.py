@@ -17,6 +17,7 @@ Evidence keys with their own rendering (any other key is shown as a labelled, es
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -235,6 +236,13 @@ def _field_line(e: Mapping[str, Any], name: str) -> Any:
 
 def yaml_line(name: str, value: str) -> str:
     """`name: value` as one line of catalog YAML, quoted only where YAML needs it: pasted, it reads back as `value`."""
+    if type(name) is str and type(value) is str and len(value) <= 512:
+        return _yaml_line(name, value)  # each proposal is shown twice (triage and detail), in pure-Python YAML
+    return _yaml_line.__wrapped__(name, value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _yaml_line(name: str, value: str) -> str:
     return yaml.safe_dump({name: value}, allow_unicode=True, width=10**6, default_flow_style=False).rstrip("\n")
 
 

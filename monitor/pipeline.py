@@ -12,17 +12,14 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.analysis import Analyser, EntryJob, PageJob, Verdict, analyse_page
+from monitor.analysis import Analyser, EntryJob, HubJob, HubUnread, PageJob, Verdict, analyse_page
 from monitor.archive import WORTH_A_SUGGESTION, find_archived
 from monitor.catalog import Catalog
 from monitor.fetch import Crawler, network_state
 from monitor.findings import NEEDS_CONFIRMATION, Code, Finding
-from monitor.hub import HubPage, hub_drift, parse_hub
 from monitor.models import Entry, EntryResult, FetchError, FetchResult, Network, RunResult, TextSnapshot
-from monitor.rules import RuleInput, analyse
-from monitor.rules.content import fingerprint
 from monitor.settings import Settings, settings_diff, show_duration
 from monitor.state import (
     FileSnapshot,
@@ -34,6 +31,9 @@ from monitor.state import (
     remembered,
     validators,
 )
+
+if TYPE_CHECKING:
+    from monitor.hub import HubPage
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,10 @@ class _Deferred:
         return self._start().__await__()
 
 
+async def _both(first: Awaitable[None], second: Awaitable[None]) -> None:
+    await asyncio.gather(first, second)
+
+
 async def _crawl(
     urls: list[str],
     settings: Settings,
@@ -148,6 +152,7 @@ async def _crawl(
     hub_url: str | None,
     today: date,
     analyse_page: Callable[[PageJob], list[Verdict]],
+    spool: SnapshotSpool | None = None,
 ) -> Crawl:
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
@@ -155,8 +160,9 @@ async def _crawl(
     excluded: dict[str, str] = {}  # entry id -> why
     hub_page: list[HubPage] = []
     pending: dict[str, FetchResult] = {}  # fetched, not yet analysed
+    hub_unread: list[HubJob] = []  # the hub's answer until it is read
     failures = 0
-    spool = SnapshotSpool()
+    spool = spool if spool is not None else SnapshotSpool()
 
     async def analyse_url(url: str, analyser: Analyser) -> None:
         fetched = pending[url]
@@ -176,6 +182,15 @@ async def _crawl(
             else:
                 analysed[entry.id] = _analysed(entry, fetched, verdict, prior, spool)
 
+    async def read_hub(job: HubJob, analyser: Analyser) -> None:
+        try:
+            hub_page.append(await analyser.read_hub(job))
+        except HubUnread as exc:  # the hub is one page among others: drift says it was unread
+            log.warning("the hub page %s could not be read: %s", hub_url, exc)
+            if exc.trace:
+                log.debug("traceback:\n%s", exc.trace)
+        hub_unread.remove(job)
+
     def on_result(url: str, fetched: FetchResult) -> Awaitable[None] | None:
         """Record one URL's answer; its analysis is returned for the crawler to await (so pages never pile up)."""
         nonlocal failures
@@ -185,12 +200,10 @@ async def _crawl(
         if progress is not None:
             host = fetched.url.split("/")[2] if "://" in fetched.url else fetched.url
             progress(len(results), len(urls), failures, host)
+        hub: HubJob | None = None
         if fetched.body is not None and url == hub_url and fetched.ok:
-            try:
-                hub_page.append(parse_hub(fetched.body, fetched.headers, fetched.final_url))
-            except Exception as exc:  # the hub is one page among others: drift says it was unread
-                log.warning("the hub page %s could not be read: %s: %s", url, type(exc).__name__, exc)
-                log.debug("traceback", exc_info=exc)
+            hub = HubJob(fetched.body, fetched.headers, fetched.final_url)  # holds the body the entries may drop
+            hub_unread.append(hub)
         entries = entries_of.get(url, [])
         if fetched.error is FetchError.NOT_CHECKED:
             # An excluded URL is not checked: its entries are listed as such, with the reason and no finding.
@@ -201,9 +214,11 @@ async def _crawl(
             entries = []
         if not entries:
             fetched.body = None
-            return None
+            return None if hub is None else _Deferred(lambda: read_hub(hub, analyser))
         pending[url] = fetched
-        return _Deferred(lambda: analyse_url(url, analyser))
+        if hub is None:
+            return _Deferred(lambda: analyse_url(url, analyser))
+        return _Deferred(lambda: _both(read_hub(hub, analyser), analyse_url(url, analyser)))
 
     entry_urls = {e.id: e.url for entries in entries_of.values() for e in entries}
     crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
@@ -218,10 +233,11 @@ async def _crawl(
                 "the run's time budget (max_runtime %s) ran out: %d of %d URLs not checked",
                 show_duration(settings.max_runtime), len(urls) - len(results), len(urls),
             )
-        if pending:
+        if pending or hub_unread:
             # Answers whose analysis was cut short by the budget (or never awaited): read them now, within
             # one more analysis budget at most when the run's own is spent; the rest carry their verdicts over.
-            jobs = asyncio.gather(*(analyse_url(url, analyser) for url in list(pending)))
+            jobs = asyncio.gather(*(analyse_url(url, analyser) for url in list(pending)),
+                                  *(read_hub(job, analyser) for job in list(hub_unread)))  # fmt: skip
             try:
                 await (asyncio.wait_for(jobs, settings.analysis_timeout) if budget_spent else jobs)
             except TimeoutError:
@@ -257,9 +273,11 @@ def check(
     crawler_factory: Callable[..., Crawler] = Crawler,
     suggest: bool = False,
     analyse_page: Callable[[PageJob], list[Verdict]] = analyse_page,
+    spool: SnapshotSpool | None = None,
 ) -> CheckOutcome:
     """One run of `check`. ``crawler_factory`` and ``analyse_page`` (which must be importable by name, for
-    the worker processes) are injectable for tests."""
+    the worker processes) are injectable for tests; ``spool`` keeps tonight's snapshots (by default in one
+    anonymous temp file; the command's, with a ``Staging``, already in their own files beside the state)."""
     started = _utc_now()
     t0 = time.monotonic()
     entries = catalog.entries
@@ -272,9 +290,16 @@ def check(
     entry_urls_only = list(urls)
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
-    crawl = asyncio.run(
-        _crawl(urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
-    )
+    crawl_args = (urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
+    crawl: Crawl | None = None
+    if settings.shards > 1:  # hosts split over processes (monitor/shards.py); one core starts nothing new
+        from monitor import shards
+
+        count = shards.shard_count(settings, urls, crawler_factory, analyse_page)
+        if count > 1:
+            crawl = shards.crawl(*crawl_args, count=count, budget=settings.max_runtime - (time.monotonic() - t0))
+    if crawl is None:
+        crawl = asyncio.run(_crawl(*crawl_args, spool))
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
     drift = _drift(catalog, crawl, hub_url)
@@ -283,6 +308,8 @@ def check(
     out_of_time = f"the run's time budget (max_runtime {show_duration(settings.max_runtime)}) ran out first"
     for entry in entries:
         if entry.url is None:
+            from monitor.rules import RuleInput, analyse  # the pages' rules are the workers'; these few are here
+
             results.append(EntryResult(entry, analyse(RuleInput(entry, None, None, today)) + drift.pop(entry.id, [])))
             continue
         done = crawl.analysed.get(entry.id)
@@ -338,7 +365,7 @@ def check(
         today=today.isoformat(),
         now=finished,
         confirm_after=settings.confirm_after,
-        fingerprint=fingerprint,
+        fingerprint=_fingerprint,
         facts=facts,  # every page's facts were taken on arrival, so remember() need not read pages again
     )
     left = settings.max_runtime - (time.monotonic() - t0)
@@ -365,8 +392,18 @@ def _with_archive_links(results: list[EntryResult], settings: Settings, within: 
     return out
 
 
+def _fingerprint(text: str) -> str:
+    # Imported when needed (the workers take every page's fingerprint): the main process starts without the
+    # pages' rules and their regexes.
+    from monitor.rules.content import fingerprint
+
+    return fingerprint(text)
+
+
 def _drift(catalog: Catalog, crawl: Crawl, hub_url: str | None) -> dict[str, list[Finding]]:
     """Hub-drift findings by catalog entry id; ids the catalog lacks are the hub's new entries."""
+    from monitor.hub import hub_drift
+
     if hub_url is None:
         return {}
     if crawl.hub_page is None:

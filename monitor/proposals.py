@@ -18,13 +18,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from monitor.findings import Code, Finding
 from monitor.models import Entry
-from monitor.status import State, classify
+
+if TYPE_CHECKING:
+    from monitor.status import State
 
 # Codes that say the URL's target is not the resource itself (a wall, a "not found" page): a new URL found
 # through them is shown, never applied by a tool.
@@ -149,6 +151,8 @@ def _suggested(fix: str | None) -> str | None:
 
 
 def _state(text: str, today: str) -> State:
+    from monitor.status import classify  # rarely needed, and its regexes take a tenth of a second to compile
+
     try:
         day = date.fromisoformat(today[:10])
     except ValueError:

@@ -19,6 +19,7 @@ from typing import Any
 
 from monitor.findings import Severity
 from monitor.inputfile import REPORT_LIMIT, InputFileError, read_capped
+from monitor.jsontext import may_hold_surrogates
 
 SCHEMA = 1
 TOOL = "hub-monitor"
@@ -132,7 +133,8 @@ def load_report(path: Path) -> dict[str, Any]:
     except InputFileError as exc:
         raise ReportFileError(str(exc)) from exc
     try:
-        report = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        report = json.loads(text)
     except UnicodeDecodeError as exc:
         raise ReportFileError(f"{path}: not a JSON report: the file is not valid UTF-8") from exc
     except json.JSONDecodeError as exc:
@@ -148,6 +150,8 @@ def load_report(path: Path) -> dict[str, Any]:
     problems = shape_problems(report)
     if problems:
         raise ReportFileError("\n".join(f"{path}: {p}" for p in problems))
+    if not may_hold_surrogates(text):
+        return report  # nothing to clean: the walk through every value is a fifth of the reading
     try:
         return _clean(report)
     except RecursionError as exc:  # an unknown key nested just under json's own limit
@@ -158,6 +162,8 @@ def _clean(value: Any) -> Any:
     """`value` with lone surrogates ("\\ud800" in the JSON) made U+FFFD: JSON allows them, UTF-8 does not, and
     the Markdown rendered from them could not be written."""
     if isinstance(value, str):
+        if value.isascii():
+            return value  # no surrogate in it: most values, kept without the round trip
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}

@@ -23,6 +23,8 @@ Keys (lychee's names where lychee has one):
 - `max_body`: bytes, as a number or `"2MiB"`, `"512KiB"`, `"10MB"`; at most 64 MiB.
 - `workers` (1 to 64): processes that read pages off the event loop; `analysis_timeout`: a duration, the time
   one page's reading may take before its entry is `too-complex`.
+- `shards` (1 to 64): processes the crawl is split over, whole hosts each (monitor/shards.py); 1 crawls in the
+  main process. Default: from the CPUs this process may use (`default_shards`).
 - `user_agent`: text.
 - `headers`: `{Name: value}` sent to every site. Credentials (Authorization, Cookie, *token*, ...) are refused
   here because every checked site would receive them; put them under `hosts`.
@@ -94,6 +96,9 @@ class Settings:
     # Pages are read in this many worker processes (1: in one thread of the main process), off the event loop.
     workers: int = os.cpu_count() or 1
     analysis_timeout: float = 5.0  # seconds to read one page; past it the entry is too-complex
+    # The crawl runs in this many processes, each with whole hosts and its share of the workers (1: the main
+    # process alone, nothing else started).
+    shards: int = field(default_factory=lambda: default_shards())
 
     def is_excluded(self, url: str) -> bool:
         """Whether `url` is skipped: it matches an `exclude` pattern and no `include` pattern (lychee's rule)."""
@@ -290,6 +295,25 @@ def max_body_problem(size: int) -> str | None:
     return None
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on: a container's or `taskset`'s share, not the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+# Below this many CPUs the crawl stays in one process by default: measured on 2 shared cores (README,
+# "Crawl shards"), two shards did not pay for the second process's start-up and the pipe.
+SHARDS_FROM_CPUS = 3
+
+
+def default_shards() -> int:
+    """One shard per CPU from SHARDS_FROM_CPUS CPUs up; 1 below (one core must cost nothing)."""
+    cpus = available_cpus()
+    return min(cpus, MAX_WORKERS) if cpus >= SHARDS_FROM_CPUS else 1
+
+
 def workers_problem(count: int) -> str | None:
     """Why ``count`` cannot be the number of analysis workers, or None."""
     if not 1 <= count <= MAX_WORKERS:
@@ -470,6 +494,7 @@ _KEYS: dict[str, _Read] = {
     "check_hub": _read_bool,
     "workers": _read_workers,
     "analysis_timeout": partial(_read_duration, positive=True),
+    "shards": _read_workers,  # the same range, 1 to MAX_WORKERS
 }
 SETTING_KEYS: tuple[str, ...] = tuple(_KEYS)
 
@@ -539,7 +564,7 @@ FlagValue = str | list[str] | Mapping[str, "FlagValue"]
 # config file); the others are always text (`--user-agent 1.0` is the text "1.0").
 _PLAIN_KEYS = frozenset({"timeout", "max_retries", "retry_wait_time", "max_concurrency", "host_concurrency",
                          "host_request_interval", "max_redirects", "max_body", "max_runtime", "confirm_after",
-                         "accept", "workers", "analysis_timeout"})  # fmt: skip
+                         "accept", "workers", "analysis_timeout", "shards"})  # fmt: skip
 _STR = "tag:yaml.org,2002:str"
 
 

@@ -13,14 +13,15 @@ import logging
 import os
 import tempfile
 import types
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any, get_args, get_origin, get_type_hints
 
-from monitor.atomic import FileData, json_pieces, write_all_atomic
+from monitor.atomic import FileData, StagedFile, Staging, write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
 from monitor.inputfile import SNAPSHOT_LIMIT, STATE_LIMIT, InputFileError, read_capped
+from monitor.jsontext import json_pieces, may_hold_surrogates
 from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered, Snapshot, TextSnapshot
 
 SCHEMA = 1
@@ -65,19 +66,25 @@ class FileSnapshot:
 
 
 class SnapshotSpool:
-    """Tonight's new snapshots, appended to one anonymous temp file as pages arrive.
+    """Tonight's new snapshots, appended to one anonymous temp file as pages arrive, or with a ``Staging``
+    written to their own temp files beside the snapshots, ready for ``save``'s rename.
 
     A run of ten thousand pages then holds offsets, not texts (a snapshot is tens of KB), until the state
     is written. The file has no name, so a killed run leaves nothing behind; it is deleted when closed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, staging: Staging | None = None) -> None:
         self._file: IO[bytes] | None = None
         self._end = 0
         self._failed = False
+        self._staging = staging
 
     def put(self, text: str) -> Snapshot:
-        """Where ``text`` is kept: in the spool, or in memory if the spool cannot be written (a full /tmp)."""
+        """Where ``text`` is kept: in a staged file, in the spool, or in memory if the spool cannot be written
+        (a full /tmp)."""
+        staged = self._stage(text)
+        if staged is not None:
+            return StagedSnapshot(staged)
         if self._failed:
             return TextSnapshot(text)
         data = text.encode("utf-8", "surrogatepass")
@@ -95,6 +102,15 @@ class SnapshotSpool:
         self._end += len(data)
         return snapshot
 
+    def _stage(self, text: str) -> StagedFile | None:
+        if self._staging is None:
+            return None
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None  # a lone surrogate: spooled as before, and refused (as before) when the file is written
+        return self._staging.stage(data)
+
     def read(self, offset: int, length: int) -> str:
         assert self._file is not None, "nothing was spooled"
         self._file.seek(offset)
@@ -109,6 +125,19 @@ class SpooledSnapshot:
 
     def text(self) -> str | None:
         return self.spool.read(self.offset, self.length)
+
+
+@dataclass(frozen=True)
+class StagedSnapshot:
+    """A snapshot already in its temp file beside tonight's snapshots (or queued to be)."""
+
+    staged: StagedFile
+
+    def text(self) -> str | None:
+        try:
+            return self.staged.content().decode("utf-8")
+        except OSError:
+            return None
 
 
 @dataclass
@@ -137,7 +166,8 @@ def load_state(path: Path) -> LoadedState:
         if data is None:
             raise ValueError(error)
         # A valid JSON array 2,000 deep raises RecursionError: the file is as unusable as a torn one.
-        state = _from_json(json.loads(data.decode("utf-8")))
+        text = data.decode("utf-8")
+        state = _from_json(json.loads(text), clean=_clean if may_hold_surrogates(text) else _same)
     except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         aside = path.with_name(f"{path.name}.corrupt")
         try:
@@ -150,7 +180,7 @@ def load_state(path: Path) -> LoadedState:
     return LoadedState(state)
 
 
-def _from_json(raw: Any) -> State:
+def _from_json(raw: Any, clean: Callable[[Any], Any]) -> State:
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
         raise ValueError(f"expected a state object with schema {SCHEMA}")
     entries_raw = raw.get("entries")
@@ -163,21 +193,26 @@ def _from_json(raw: Any) -> State:
         for key, value in data.items():
             # A value of the wrong type would fail later, in the middle of a run (an ETag that is not text
             # cannot become a request header): the file counts as corrupt here, where that is handled.
-            if key in _FIELD_TYPES and not _fits(value, _FIELD_TYPES[key]):
+            fits = _FITS.get(key)
+            if fits is not None and not fits(value):
                 raise ValueError(f"entry {entry_id!r}: {key} is {type(value).__name__}, not {_FIELD_TYPES[key]}")
             # A negative count would keep a dead link unconfirmed for nights (-5 + 1 is still below 2).
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"entry {entry_id!r}: {key} is negative ({value})")
-        known = {k: _clean(v) for k, v in data.items() if k in _FIELD_TYPES}
+        known = {k: clean(v) for k, v in data.items() if k in _FIELD_TYPES}
         for key in _VALIDATORS:
             # Sent back as If-None-Match / If-Modified-Since: one that cannot be a header value (a line break,
             # a control character, past a server's 8 KiB) would fail the request and read as the server's
             # fault. Without it the fetch is unconditional, which is always correct.
             if isinstance(known.get(key), str) and not _header_safe(known[key]):
                 known[key] = None
-        entries[_clean(str(entry_id))] = EntryState(**known)
+        entries[clean(str(entry_id))] = EntryState(**known)
     updated = raw.get("updated_at")
-    return State(entries=entries, updated_at=_clean(updated) if isinstance(updated, str) else None)
+    return State(entries=entries, updated_at=clean(updated) if isinstance(updated, str) else None)
+
+
+def _same(value: Any) -> Any:
+    return value  # no lone surrogate in the file (see may_hold_surrogates)
 
 
 def _clean(value: Any) -> Any:
@@ -185,6 +220,8 @@ def _clean(value: Any) -> Any:
     a title holding one could never be written back (every night would fail at the end). Values are the
     entry fields: text, numbers, or the findings mapping of text to text."""
     if isinstance(value, str):
+        if value.isascii():
+            return value  # no surrogate in it: most values, kept without the round trip
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
@@ -199,17 +236,24 @@ def _header_safe(value: str) -> bool:
     return len(value) <= 1024 and all(" " <= c <= "~" or c == "\t" for c in value)
 
 
-def _fits(value: object, hint: Any) -> bool:
+def _fits(hint: Any) -> Callable[[object], bool]:
+    """Whether a value is of the type ``hint`` (a field's annotation), as a function made once per field:
+    a state of 2,000 entries checks 34,000 values, and reading the annotation each time was most of that."""
     if isinstance(hint, types.UnionType):
-        return any(_fits(value, part) for part in get_args(hint))
+        kinds = get_args(hint)
+        if all(isinstance(kind, type) and kind is not int and get_origin(kind) is None for kind in kinds):
+            return lambda value: isinstance(value, kinds)  # "str | None": one isinstance of the tuple
+        parts = tuple(_fits(part) for part in kinds)
+        return lambda value: any(fits(value) for fits in parts)
     if get_origin(hint) is dict:
-        key_type, value_type = get_args(hint)
-        return isinstance(value, dict) and all(
-            _fits(k, key_type) and _fits(v, value_type) for k, v in value.items()
-        )
+        key_fits, value_fits = (_fits(part) for part in get_args(hint))
+        return lambda value: isinstance(value, dict) and all(key_fits(k) and value_fits(v) for k, v in value.items())
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a count
-    return isinstance(value, hint)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)  # JSON true is not a count
+    return lambda value: isinstance(value, hint)
+
+
+_FITS = {name: _fits(hint) for name, hint in _FIELD_TYPES.items()}
 
 
 def _load_snapshots(folder: Path, entries: dict[str, EntryState]) -> dict[str, Snapshot]:
@@ -241,7 +285,8 @@ def state_files(path: Path, state: State) -> list[tuple[Path, FileData]]:
         target = folder / f"{entry_id}.txt"
         if isinstance(snapshot, FileSnapshot) and snapshot.path == target:
             continue  # the last run's file, still what the page says
-        files.append((target, _reader(snapshot)))
+        staged = snapshot.staged if isinstance(snapshot, StagedSnapshot) else None
+        files.append((target, staged if staged is not None and staged.folder == folder else _reader(snapshot)))
     files.append((path, lambda: _state_text(state)))
     return files
 
@@ -251,9 +296,18 @@ def _state_text(state: State) -> Iterable[str]:
     payload = {
         "schema": SCHEMA,
         "updated_at": state.updated_at,
-        "entries": {k: asdict(v) for k, v in sorted(state.entries.items())},
+        "entries": {k: _entry_json(v) for k, v in sorted(state.entries.items())},
     }
     return json_pieces(payload)
+
+
+def _entry_json(entry: EntryState) -> dict[str, Any]:
+    # What asdict() gives, without its deep copy of every value (a tenth of the state's writing): the fields
+    # are text, numbers and one mapping of text to text, which the encoder only reads.
+    return {name: getattr(entry, name) for name in _FIELD_NAMES}
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(EntryState))
 
 
 def _reader(snapshot: Snapshot) -> FileData:

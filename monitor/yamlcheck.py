@@ -68,6 +68,9 @@ class _Bad:
 BAD: Final = _Bad()
 
 
+_STR: Final = "tag:yaml.org,2002:str"
+
+
 def join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
@@ -216,6 +219,8 @@ class Reader:
         if not isinstance(node, ScalarNode):
             self.error(node, field, f"expected {expected}, got {self.describe(node)}")
             return BAD
+        if node.tag == _STR:
+            return node.value  # what the constructor gives for text, without its bookkeeping (most values)
         try:
             return self._constructor.construct_object(node)
         except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
@@ -335,9 +340,13 @@ def _deeper_than(root: Node, limit: int) -> bool:
         if depth > limit:
             return True
         if isinstance(node, SequenceNode):
-            stack.extend((item, depth + 1) for item in node.value)
+            children = node.value
         elif isinstance(node, MappingNode):
-            for key, value in node.value:
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
+            children = [child for pair in node.value for child in pair]
+        else:
+            continue
+        if children and depth + 1 > limit:
+            return True
+        # Only collections go on the stack: a scalar has no children, and its depth was just checked.
+        stack.extend((child, depth + 1) for child in children if not isinstance(child, ScalarNode))
     return False

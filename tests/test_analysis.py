@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -64,8 +66,25 @@ def test_a_page_past_its_budget_is_too_complex_and_its_worker_is_replaced() -> N
     heavy, fine, crashed, *after = asyncio.run(go())
     assert heavy[0].failure is Code.TOO_COMPLEX and "1.5 s budget" in heavy[0].failure_detail
     assert fine[0].failure is None and fine[0].page is not None
-    assert crashed[0].failure is Code.CHECK_FAILED and "BrokenProcessPool" in crashed[0].failure_detail
+    assert crashed[0].failure is Code.CHECK_FAILED
+    assert crashed[0].failure_detail == "WorkerDied: the analysis worker was killed by SIGKILL"
     assert all(v[0].failure is None and v[0].page is not None for v in after)
+
+
+def test_pages_waiting_behind_a_heavy_or_crashing_page_are_read_on_their_own_budget() -> None:
+    """Each worker holds the page it reads and the next one, so it never waits between two; a page held behind
+    one that is killed is read by another worker, and its budget starts when its reading does."""
+
+    async def go() -> list[list[Verdict]]:
+        async with Analyser(2, BUDGET, heavy_or_real) as analyser:
+            pages = [_job("heavy", b"<title>heavy</title>"), _job("crash", b"<title>crash</title>")]
+            pages += [_job(f"p{n}", b"<title>P</title><p>text</p>") for n in range(6)]
+            return await asyncio.gather(*(analyser.run(page) for page in pages))
+
+    heavy, crashed, *fine = asyncio.run(go())
+    assert heavy[0].failure is Code.TOO_COMPLEX
+    assert crashed[0].failure is Code.CHECK_FAILED
+    assert [v[0].failure for v in fine] == [None] * 6  # none charged with the heavy page's time, none lost
 
 
 def test_a_cpu_heavy_page_leaves_another_hosts_timing_and_verdict_untouched(
@@ -111,3 +130,150 @@ def test_pages_read_in_a_thread_or_in_processes_give_the_same_verdicts(tmp_path:
     codes = {r.entry.id: [f.code.value for f in r.findings] for r in outcome.run.entries}
     assert codes == {"first": [], "dead": ["dead-link"], "last": []}
     assert outcome.state is not None and set(outcome.state.snapshots) == {"first", "last"}
+
+
+class HubCrawler:
+    """A hub page listing one entry of the catalog and one the catalog lacks, and the entries' pages."""
+
+    HUB = (b"<title>Test Hub</title><main><h2>Test</h2><ul>"
+           b"<li><a href='https://site.example/first'>first</a></li>"
+           b"<li><a href='https://site.example/new'>A new resource</a></li></ul></main>")  # fmt: skip
+
+    def __init__(self, settings: Settings, **_: object) -> None:
+        self.requests = 0
+        self.hosts: tuple[str, ...] = ("site.example",)
+
+    async def __aenter__(self) -> HubCrawler:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+    async def fetch_all(self, urls: list[str], on_result: Any) -> None:
+        for url in urls:
+            body = self.HUB if url.endswith("/hub") else f"<title>{url}</title><p>Some text.</p>".encode()
+            analysis = on_result(url, FetchResult(url, url, 200, headers={"content-type": "text/html"}, body=body))
+            if analysis is not None:
+                await analysis
+
+
+def _hub_catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "hub.yaml"
+    path.write_text("version: 1\nhub:\n  title: Test Hub\n  url: https://site.example/hub\nentries:\n"
+                    "  - id: first\n    section: Test\n    title: first\n"
+                    "    url: https://site.example/first\n")
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_hub_page_is_read_off_the_event_loop_and_its_drift_found(tmp_path: Path, workers: int) -> None:
+    catalog = load_catalog(_hub_catalog(tmp_path))
+    outcome = pipeline.check(catalog, Settings(workers=workers), State(), today=TODAY, crawler_factory=HubCrawler)
+    drift = [f.evidence.get("drift") for f in outcome.run.hub_findings]
+    assert drift == ["new-on-hub"], outcome.run.hub_findings
+
+
+def test_a_hub_page_that_cannot_be_read_is_a_warning_and_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor import hub
+
+    def broken(*_: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(hub, "parse_hub", broken)  # read in this process's thread: --workers 1
+    catalog = load_catalog(_hub_catalog(tmp_path))
+    outcome = pipeline.check(catalog, Settings(workers=1), State(), today=TODAY, crawler_factory=HubCrawler)
+    assert "the hub page https://site.example/hub could not be read: RecursionError: maximum recursion" in caplog.text
+    assert ["could not be read" in f.message for f in outcome.run.hub_findings] == [True]
+    assert [f.code.value for f in outcome.run.entries[0].findings] == []
+
+
+def _workers_of(parent: int) -> set[int]:
+    """The process ids of ``parent``'s analysis workers, from /proc."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"monitor.workers" in command:
+            found.add(int(pid))
+    return found
+
+
+def test_workers_ignore_sigint_and_keep_reading() -> None:
+    """Ctrl-C is the main process's to handle (it ends the run and kills them); a worker that took it would die
+    and cost its page a check-failed finding."""
+
+    async def go() -> tuple[set[int], list[list[Verdict]], set[int]]:
+        async with Analyser(2, BUDGET, heavy_or_real) as analyser:
+            await asyncio.gather(*(analyser.run(_job(f"w{n}", b"<title>W</title>")) for n in range(4)))
+            pids = _workers_of(os.getpid())
+            for pid in pids:
+                os.kill(pid, signal.SIGINT)
+            verdicts = await asyncio.gather(*(analyser.run(_job(f"p{n}", b"<title>P</title>")) for n in range(4)))
+            return pids, verdicts, _workers_of(os.getpid())
+
+    before, verdicts, after = asyncio.run(go())
+    assert len(before) == 2 and after == before
+    assert all(v[0].failure is None for v in verdicts)
+
+
+CHILD = """
+import asyncio, sys, time
+from tests.test_analysis import _job, heavy_or_real
+from monitor.analysis import Analyser
+
+async def go():
+    async with Analyser(2, 30, heavy_or_real) as analyser:
+        await asyncio.gather(*(analyser.run(_job(f"p{n}", b"<title>P</title>")) for n in range(4)))
+        # Both workers busy for a minute: neither would notice its socket closing.
+        heavy = [asyncio.ensure_future(analyser.run(_job(f"heavy{n}", b"<title>heavy</title>"))) for n in range(2)]
+        await asyncio.sleep(0.2)
+        print("ready", flush=True)
+        await asyncio.gather(*heavy)
+
+asyncio.run(go())
+"""
+
+
+def test_workers_die_with_a_run_killed_by_sigkill() -> None:
+    """SIGKILL leaves no handler to kill them: the kernel does (PR_SET_PDEATHSIG), so none is left behind."""
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        workers = _workers_of(child.pid)
+        assert len(workers) == 2
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the kernel's kill is asynchronous: a moment, not a measured duration
+    assert not any(map(_alive, workers))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except OSError:
+        return False
+
+
+def test_a_worker_that_died_between_two_runs_is_replaced_before_the_next_reads_a_page() -> None:
+    async def read(names: list[str]) -> list[list[Verdict]]:
+        async with Analyser(2, BUDGET, heavy_or_real) as analyser:
+            return await asyncio.gather(*(analyser.run(_job(name, b"<title>P</title>")) for name in names))
+
+    asyncio.run(read(["a", "b", "c"]))
+    pids = _workers_of(os.getpid())
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)  # the kernel's out-of-memory killer, say, while no run was on
+    while _alive(victim):
+        time.sleep(0.01)
+    verdicts = asyncio.run(read([f"p{n}" for n in range(6)]))
+    assert [v[0].failure for v in verdicts] == [None] * 6
+    assert len(_workers_of(os.getpid()) - {victim}) == 2

@@ -4,7 +4,8 @@ import os
 import pytest
 
 from monitor import atomic
-from monitor.atomic import LockedError, WriteError, json_pieces, run_lock, write_all_atomic, write_atomic
+from monitor.atomic import LockedError, WriteError, run_lock, write_all_atomic, write_atomic
+from monitor.jsontext import json_pieces
 
 
 def test_write_atomic_replaces_whole_file_and_leaves_no_temp(tmp_path):
@@ -106,3 +107,23 @@ def test_second_run_on_same_folder_is_refused(tmp_path):
         pass
     with run_lock(tmp_path):  # released after the first run ends
         pass
+
+
+def test_a_file_staged_ahead_is_committed_by_rename_or_its_error_reported_then(tmp_path, monkeypatch):
+    folder = tmp_path / "snapshots"
+    with atomic.Staging(folder) as staging:
+        staged = staging.stage(b"written ahead")
+        write_all_atomic([(folder / "a.txt", staged), (tmp_path / "state.json", "{}")])
+    assert (folder / "a.txt").read_bytes() == b"written ahead"
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt"]
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", read_only)
+    with atomic.Staging(folder) as staging:
+        staged = staging.stage(b"never written")
+        with pytest.raises(WriteError, match=r"a\.txt: Read-only file system; the previous files are intact"):
+            write_all_atomic([(folder / "a.txt", staged), (tmp_path / "state.json", "{}")])
+    assert (folder / "a.txt").read_bytes() == b"written ahead"
+    assert (tmp_path / "state.json").read_text() == "{}"

@@ -16,6 +16,9 @@ import brotli
 import httpx
 import pytest
 import zstandard
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pytest_httpx import HTTPXMock
 
 from monitor import fetch as fetch_module
@@ -773,3 +776,21 @@ def _answered(host: str, status: int = 200) -> FetchResult:
 def test_network_state(results: list[FetchResult], state: Network) -> None:
     assert network_state(results) is state
     assert network_state({str(i): r for i, r in enumerate(results)}) is state
+
+
+# --- a URL's host, read without parsing the URL ------------------------------------------------------------
+
+_URL_PARTS = st.sampled_from(
+    ["http", "https", "HTTPS", "ftp", "://", "//", ":", "@", "a", "B", "xn--", "xn--bcher-kva", ".", "-", "_", "0",
+     "80", "443", "65536", "080", "/", "?", "#", "[::1]", "1.2.3.4", " ", "\x00", "é", "%41", "\\", "example.com"]
+)  # fmt: skip
+
+
+@hypothesis_settings(max_examples=500)
+@given(st.lists(_URL_PARTS, max_size=10).map("".join))
+def test_the_queue_of_a_url_is_its_host_as_httpx_reads_it(url: str) -> None:
+    try:
+        expected = fetch_module._host_port(httpx.URL(url))
+    except (httpx.InvalidURL, ValueError):
+        expected = ("", 0)
+    assert fetch_module._host_key(url) == expected

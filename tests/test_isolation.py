@@ -218,18 +218,18 @@ def test_an_exception_in_any_rule_stays_in_its_entry(
 
 
 def test_an_exception_while_reading_a_page_stays_in_its_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from monitor import analysis
+    from monitor import extract as reading
 
     urls = {name: f"https://site.example/{name}" for name in ("first", "boom", "dead", "last")}
     catalog = load_catalog(write_catalog(tmp_path / "hub.yaml", urls))
-    real = analysis.extract
+    real = reading.extract
 
     def extract(body: bytes, *args: Any) -> Any:
         if b"/boom" in body:
             raise MemoryError()
         return real(body, *args)
 
-    monkeypatch.setattr(analysis, "extract", extract)
+    monkeypatch.setattr(reading, "extract", extract)  # the analysis imports it when it reads a page
     outcome = pipeline.check(catalog, Settings(workers=1, check_hub=False), State(), today=TODAY,
                              crawler_factory=FakeCrawler)  # fmt: skip
     entries = _by_id(to_json(outcome.run))

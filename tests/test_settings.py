@@ -256,7 +256,7 @@ def test_catalog_settings_errors_name_the_catalog_line(tmp_path: Path) -> None:
         f"{path}:6: settings.colour: unknown key 'colour' (expected one of: timeout, max_retries, "
         "retry_wait_time, retry_after_cap, max_concurrency, host_concurrency, host_request_interval, max_redirects, "
         "max_body, user_agent, headers, hosts, exclude, include, accept, allow_hosts, confirm_after, max_runtime, "
-        "check_hub, workers, analysis_timeout)",
+        "check_hub, workers, analysis_timeout, shards)",
     ]
 
 

@@ -1,9 +1,13 @@
 import json
+import os
 import tempfile
 
+import pytest
+
+from monitor.atomic import Staging
 from monitor.findings import Code, Finding
 from monitor.models import Entry, EntryResult, FetchResult, PageText
-from monitor.state import SnapshotSpool, State, load_state, remember, save_state, validators
+from monitor.state import EntryState, SnapshotSpool, State, load_state, remember, save_state, validators
 
 ENTRY = Entry(id="guide", section="Learning Resources", title="Guide", url="https://example.org/guide")
 
@@ -169,3 +173,45 @@ def test_a_validator_that_cannot_be_a_header_is_dropped_and_the_fetch_is_uncondi
         assert validators(loaded.state, {"guide": ENTRY.url}).get(ENTRY.url, (None, None))[1] is None
         kept = validators(loaded.state, {"guide": ENTRY.url}).get(ENTRY.url)
         assert kept in (None, ('"v1"', None))
+
+
+def _staged_state(tmp_path, texts, staging):
+    spool = SnapshotSpool(staging)
+    snapshots = {f"e{i}": spool.put(text) for i, text in enumerate(texts)}
+    entries = {key: EntryState(url=f"https://example.org/{key}") for key in snapshots}
+    return State(entries=entries, updated_at="now", snapshots=snapshots)
+
+
+def test_snapshots_staged_during_the_run_are_the_same_files_as_spooled_ones(tmp_path):
+    texts = ["Applications open soon.", "Überblick — “quoted”\n\nline", "", "x" * 100_000, "a\ud800b"]
+    spooled, staged = tmp_path / "spooled", tmp_path / "staged"
+    plain = _staged_state(tmp_path, texts[:-1], None)
+    save_state(spooled / "state.json", plain)
+    with Staging(staged / "snapshots", backlog=2) as staging:  # a small backlog: some go to the spool instead
+        state = _staged_state(tmp_path, texts[:-1], staging)
+        assert [s.text() for s in state.snapshots.values()] == texts[:-1]
+        save_state(staged / "state.json", state)
+        assert [s.text() for s in state.snapshots.values()] == texts[:-1]  # read from the committed files
+    assert _files(staged) == _files(spooled)
+
+
+def test_a_snapshot_that_utf8_cannot_hold_is_refused_when_written_as_before(tmp_path):
+    with Staging(tmp_path / "snapshots") as staging:
+        state = _staged_state(tmp_path, ["fine", "a\ud800b"], staging)
+        with pytest.raises(UnicodeEncodeError):
+            save_state(tmp_path / "state.json", state)
+    assert _files(tmp_path) == {}
+
+
+def test_staged_snapshots_not_committed_leave_no_file(tmp_path):
+    # The run ended before its state was written (Ctrl-C, network unavailable): the staging cleans up.
+    with Staging(tmp_path / "snapshots") as staging:
+        state = _staged_state(tmp_path, ["one", "two"], staging)
+        temps = [s.staged.temp() for s in state.snapshots.values()]
+        assert [s.text() for s in state.snapshots.values()] == ["one", "two"]
+        assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == sorted(os.path.basename(t) for t in temps)
+    assert list((tmp_path / "snapshots").iterdir()) == []
+
+
+def _files(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

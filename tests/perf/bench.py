@@ -213,6 +213,8 @@ def run_hub_monitor(site: SiteProcess, work: Path, args: argparse.Namespace) -> 
     ]  # fmt: skip
     if args.workers is not None:
         argv += ["--workers", str(args.workers)]
+    if args.shards is not None:
+        argv += ["--shards", str(args.shards)]
     measured = run_measured(argv, timeout=args.timeout, cwd=ROOT)
     if measured.wall >= args.timeout:
         raise SystemExit(f"hub-monitor check did not finish within --timeout {args.timeout:g} s (stopped); with "
@@ -477,6 +479,8 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
                         help="hub-monitor's --host-request-interval (0: throttling off, to measure the tool)")
     parser.add_argument("--workers", type=int, default=None,
                         help="hub-monitor's --workers (default: its own, one per CPU)")
+    parser.add_argument("--shards", type=int, default=None,
+                        help="hub-monitor's --shards (default: its own, from the CPUs)")
     parser.add_argument("--scaling", action="store_true", help="run N = 1,000, 5,000 and 10,000")
     parser.add_argument("--peers", action="store_true", help="also run lychee, linkinator and LinkChecker")
     parser.add_argument("--peers-dir", type=Path, default=None, help="where peers are installed (venv/, node_modules/)")

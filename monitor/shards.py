@@ -1,0 +1,504 @@
+"""Crawl shards: a run's hosts split over processes, each crawling and reading its own, merged into one crawl.
+
+One process runs one event loop, and an event loop runs on one core: at a few thousand URLs the main
+process's HTTP work alone (about 2 ms of CPU per request) outlasts every network wait. With ``shards``
+(``--shards``) above 1, `pipeline.check` hands the crawl to this module, which runs it in that many processes
+and gives back one `Crawl`, as a single process would have made it; everything after the crawl (the hub's
+drift, the state, the reports) is the same code on the same data.
+
+**Partition.** URLs are grouped by host and port (the unit of the crawler's politeness: its concurrency, its
+request interval, Retry-After holds and connection reuse); a host is never split. The groups go to
+``K = min(shards, number of hosts)`` shards, the largest first onto the shard with the fewest URLs so far
+(ties by host name, so a catalog is split the same way every night). ``K <= 1`` starts nothing: the crawl
+runs in the main process exactly as without this module, so one core, or one host, costs nothing.
+
+**A shard** is a process that runs `pipeline._crawl` for its URLs with its own `Crawler` and `Analyser`. It is
+forked when the main process has a single thread (the command line: a fork costs milliseconds where a spawned
+process imports the package again, 0.5-1 s of CPU), spawned otherwise, as the analysis workers are (a fork
+must never copy a lock another thread holds). Its settings
+are the run's with three shares: ``max_concurrency`` split evenly over the shards (so the run never has more
+requests in flight than configured), ``workers // K`` analysis workers (at least 1; 1 reads pages in a thread
+of the shard, so K shards on K cores are K busy processes, not 2K), and ``max_runtime`` whatever is left of
+the run's budget when it starts.
+
+**Redirect hops to another shard's host.** A chain that leaves its host (doi.org -> a publisher) is followed
+by the shard that owns the chain's first URL, through its own per-host state for the new host: asking the
+owner would serialise chains across processes for a few percent of requests. So a host can be reached from
+K crawlers. To bound that, a shard gives a host name none of its own URLs has (a *foreign* host) ``ceil(c /
+K)`` of its concurrency ``c`` and K times its request interval: the owner plus the K - 1 others then keep at
+most ``c + (K - 1) * ceil(c / K)`` requests (under ``2c + K``) in flight to it, and at most about twice its
+request rate, and only while other hosts redirect to it. Retry-After and 429 slow-downs that a shard meets
+hold in that shard only. A host name shared by several ports (127.0.0.1 in the benchmarks) is owned by
+every shard that has one of its ports, and keeps its full concurrency there.
+
+**Results.** A shard sends one message when it is done: its `Crawl` with the pages' bodies dropped (the
+answers, the entries' results and facts, the excluded and unjudged entries, its request count and hosts, the
+hub page if it owned the hub). Snapshot texts do not cross the pipe: the main process opens one anonymous
+temp file per shard and hands it over, the shard appends the texts to it, and the state reads them from it
+when it is written, as it does the single process's spool. Progress and log records come through the same
+pipe as they happen, so the progress line counts all shards and ``--verbose`` shows every shard's lines.
+The merge is a union (the shards' URLs and entries are disjoint), the request counts a sum, the hosts a
+sorted union: the JSON report and the state of a sharded run equal a single process's, apart from timings
+(``tests/test_shards.py`` checks it on a local server with several ports).
+
+**Failures.** A shard that exits without its result (killed, out of memory, a crash in a C library) costs
+the entries of its URLs a ``check-failed`` finding naming its exit code, never the run. A shard still running
+``analysis_timeout`` + 5 s past the run's budget is killed, and its entries are not checked tonight (out of
+time), as in a single process. Shards ignore SIGINT: Ctrl-C reaches the main process, which kills them (their
+analysis workers die with them) and ends the run; a main process killed outright takes them along (Linux
+PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import pickle
+import resource
+import signal
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from multiprocessing import reduction
+from multiprocessing.connection import Connection, wait
+from typing import IO, Any
+
+import httpx
+
+from monitor import analysis
+from monitor.analysis import PageJob, Verdict
+from monitor.fetch import Crawler
+from monitor.findings import Code
+from monitor.models import Entry, TextSnapshot
+from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict
+from monitor.settings import HostSettings, Settings
+from monitor.state import FileSnapshot, SnapshotSpool, State
+
+log = logging.getLogger(__name__)
+
+__all__ = ["crawl", "partition", "shard_count"]
+
+_GRACE = 5.0  # seconds past the budget for a shard to send what it has (its analysis budget comes on top)
+
+
+# --- the plan -------------------------------------------------------------------------------------------
+
+
+def _host_key(url: str) -> tuple[str, int]:
+    """The host as the crawler keys its politeness (httpx's reading: lower case, IDNA), and the port."""
+    try:
+        parsed = httpx.URL(url)
+        return parsed.host.lower(), parsed.port or (443 if parsed.scheme == "https" else 80)
+    except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError; the crawler reports it for the entry
+        return ("", 0)
+
+
+def partition(urls: list[str], count: int) -> list[list[str]]:
+    """``urls`` in at most ``count`` groups, whole hosts each, balanced by URL count; order kept within each."""
+    by_host: dict[tuple[str, int], list[str]] = {}
+    for url in urls:
+        by_host.setdefault(_host_key(url), []).append(url)
+    loads = [0] * max(1, min(count, len(by_host)))
+    owner: dict[tuple[str, int], int] = {}
+    for key in sorted(by_host, key=lambda k: (-len(by_host[k]), k)):
+        shard = min(range(len(loads)), key=lambda i: (loads[i], i))
+        owner[key] = shard
+        loads[shard] += len(by_host[key])
+    groups: list[list[str]] = [[] for _ in loads]
+    for url in urls:
+        groups[owner[_host_key(url)]].append(url)
+    return [group for group in groups if group]
+
+
+def shard_count(settings: Settings, urls: list[str], *work: object) -> int:
+    """How many shards this crawl gets: 1 (the main process alone) unless there are hosts to split and the
+    injected work (tests' fakes) can reach another process."""
+    if settings.shards <= 1 or len({_host_key(u) for u in urls}) <= 1:
+        return 1
+    try:
+        pickle.dumps(work)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        log.debug("the crawl runs in one process: %s cannot go to a shard (%s)", work, exc)
+        return 1
+    return settings.shards
+
+
+@dataclass(frozen=True)
+class ShardSettings(Settings):
+    """The run's settings as one of ``share`` shards sees them: hosts it does not own get a 1/share part."""
+
+    own_hosts: frozenset[str] = frozenset()
+    share: int = 1
+
+    def for_host(self, host: str) -> HostSettings:
+        effective = super().for_host(host)
+        if self.share <= 1 or host.lower().rstrip(".") in self.own_hosts:
+            return effective
+        return replace(
+            effective,
+            concurrency=-(-(effective.concurrency or 1) // self.share),
+            request_interval=(effective.request_interval or 0.0) * self.share,
+        )
+
+
+def _shard_settings(settings: Settings, urls: list[str], index: int, count: int) -> ShardSettings:
+    base = {name: getattr(settings, name) for name in Settings.__dataclass_fields__}
+    total = settings.max_concurrency
+    base["max_concurrency"] = max(1, total // count + (1 if index < total % count else 0))
+    base["workers"] = max(1, settings.workers // count)
+    base["shards"] = 1
+    own = frozenset(_host_key(u)[0].rstrip(".") for u in urls)
+    return ShardSettings(**base, own_hosts=own, share=count)
+
+
+def _prior_for(prior: State, entry_ids: set[str]) -> State:
+    """The part of last night's state a shard needs, in a form that can cross to its process."""
+    snapshots: dict[str, Any] = {}
+    for entry_id in entry_ids & prior.snapshots.keys():
+        snapshot = prior.snapshots[entry_id]
+        if not isinstance(snapshot, FileSnapshot | TextSnapshot):
+            # Only a test hands over last run's state in memory (a spool of this process): read it now.
+            snapshot = TextSnapshot(snapshot.text() or "")
+        snapshots[entry_id] = snapshot
+    entries = {k: v for k, v in prior.entries.items() if k in entry_ids}
+    return State(entries=entries, updated_at=prior.updated_at, snapshots=snapshots)
+
+
+# --- snapshot texts through a file both processes hold --------------------------------------------------
+
+
+class _Inherited:
+    """An open file descriptor handed to a spawned process with its arguments (pickled while it starts)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> tuple[Callable[[Any], _Inherited], tuple[Any]]:
+        return (_received, (reduction.DupFd(self.fd),))
+
+
+def _received(dup: Any) -> _Inherited:
+    return _Inherited(dup.detach())
+
+
+@dataclass(frozen=True)
+class _SpoolRef:
+    """Where a shard put a snapshot in its file; made a `ShardSnapshot` by the main process."""
+
+    offset: int
+    length: int
+
+    def text(self) -> str | None:
+        raise RuntimeError("a shard's snapshot is read in the main process")
+
+
+class _SharedSpool(SnapshotSpool):
+    """The shard's side of the file: appends each text, returns where it went."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._at = 0
+
+    def put(self, text: str) -> Any:
+        data = text.encode("utf-8", "surrogatepass")
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(self._fd, view, self._at + len(data) - len(view))
+                view = view[written:]
+        except OSError as exc:  # a full /tmp: this text crosses in the message instead
+            log.debug("cannot spool a snapshot to the shared file (%s)", exc)
+            return TextSnapshot(text)
+        ref = _SpoolRef(self._at, len(data))
+        self._at += len(data)
+        return ref
+
+
+@dataclass(frozen=True)
+class ShardSnapshot:
+    """A snapshot a shard wrote to its file, read when the state is written."""
+
+    file: IO[bytes]
+    offset: int
+    length: int
+
+    def text(self) -> str | None:
+        return os.pread(self.file.fileno(), self.length, self.offset).decode("utf-8", "surrogatepass")
+
+
+# --- the shard process ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    parent: int
+    urls: list[str]
+    settings: ShardSettings
+    prior: State
+    entries_of: dict[str, list[Entry]]
+    hub_url: str | None
+    today: date
+    deadline: float  # time.monotonic() (system-wide on Linux) at which the run's budget ends
+    crawler_factory: Callable[..., Crawler]
+    analyse_page: Callable[[PageJob], list[Verdict]]
+    spool: _Inherited
+    progress: bool
+    log_level: int
+
+
+class _Outbox:
+    """The shard's end of the pipe; the event loop and an analysis thread may both send."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._conn.send(message)
+
+    def progress(self, checked: int, total: int, failures: int, host: str) -> None:
+        del total
+        self.send(("progress", checked, failures, host))
+
+
+class _PipeHandler(logging.Handler):
+    def __init__(self, outbox: _Outbox) -> None:
+        super().__init__()
+        self._outbox = outbox
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            # As logging.handlers.QueueHandler does: the message made here, the traceback as text.
+            record.msg = record.getMessage()
+            if record.exc_info:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.args, record.exc_info = None, None
+            self._outbox.send(("log", record))
+        except Exception:
+            self.handleError(record)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _start_shard(parent: int) -> None:
+    # Ctrl-C is the main process's to handle: it kills the shards and ends the run.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _usage() -> tuple[float, float]:
+    """The shard's own CPU seconds and peak RSS in MB (analysis threads included, worker processes not)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime, own.ru_maxrss / 1024
+
+
+def _run_shard(job: _Job, conn: Connection) -> None:
+    """A shard's whole life: crawl and read its URLs, send the crawl, exit."""
+    _start_shard(job.parent)
+    outbox = _Outbox(conn)
+    logger = logging.getLogger("monitor")
+    logger.setLevel(job.log_level)
+    logger.propagate = False
+    logger.addHandler(_PipeHandler(outbox))
+    try:
+        settings = replace(job.settings, max_runtime=max(0.001, job.deadline - time.monotonic()))
+        crawled = asyncio.run(_crawl(
+            job.urls, settings, job.prior, job.entries_of, outbox.progress if job.progress else None,
+            job.crawler_factory, job.hub_url, job.today, job.analyse_page, _SharedSpool(job.spool.fd),
+        ))
+        for got in crawled.fetched.values():
+            got.body = None  # a page cut short by the budget: the main process reads no page
+        outbox.send(("done", crawled, *_usage()))
+        code = 0
+    except BaseException as exc:  # the edge of the shard: its failure goes to the main process as data
+        with contextlib.suppress(Exception):  # no traceback on the run's stderr: --verbose shows it, once
+            outbox.send(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        code = 1
+    finally:
+        analysis.shutdown()
+    # Now, not at the interpreter's exit: that would wait for a page abandoned at its budget in an analysis
+    # thread (a minute of CPU in a test), and the run for the shard.
+    os._exit(code)
+
+
+# --- the main process's side ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Shard:
+    urls: list[str]
+    process: Any  # multiprocessing's SpawnProcess
+    conn: Connection
+    spool: IO[bytes]
+    result: Crawl | None = None
+    failure: str = ""
+    checked: int = 0
+    failures: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+def crawl(
+    urls: list[str],
+    settings: Settings,
+    prior: State,
+    entries_of: dict[str, list[Entry]],
+    progress: Progress | None,
+    crawler_factory: Callable[..., Crawler],
+    hub_url: str | None,
+    today: date,
+    analyse_page: Callable[[PageJob], list[Verdict]],
+    *,
+    count: int,
+    budget: float,
+) -> Crawl:
+    """`pipeline._crawl`'s crawl, run in ``count`` shard processes within ``budget`` seconds, merged."""
+    deadline = time.monotonic() + budget
+    groups = partition(urls, count)
+    context = multiprocessing.get_context(_start_method())
+    shards: list[_Shard] = []
+    try:
+        for index, group in enumerate(groups):
+            shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
+                                 today, deadline, crawler_factory, analyse_page, progress is not None))
+        log.debug("%d crawl shards started", len(shards))
+        _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
+    finally:
+        for shard in shards:
+            _stop(shard)
+    return _merge(shards, entries_of)
+
+
+def _start_method() -> str:
+    """*fork* from a process with one thread, else *spawn*.
+
+    A forked shard starts in milliseconds with the catalog and every module at hand, where a spawned one
+    imports the package again (about 0.5-1 s of CPU, each). Forking is safe only where no other thread can
+    hold a lock at that moment: the command line's main process has none during a crawl; a program that
+    runs checks after others (the tests) keeps analysis worker threads alive, and gets spawn.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
+def _start(
+    context: Any, urls: list[str], index: int, count: int, settings: Settings, prior: State,
+    entries_of: dict[str, list[Entry]], hub_url: str | None, today: date, deadline: float,
+    crawler_factory: Callable[..., Crawler], analyse_page: Callable[[PageJob], list[Verdict]], progress: bool,
+) -> _Shard:
+    own_entries = {url: entries_of[url] for url in urls if url in entries_of}
+    ids = {entry.id for entries in own_entries.values() for entry in entries}
+    # Anonymous, as the single process's spool: a killed run leaves nothing behind.
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the snapshots that point into it
+    job = _Job(
+        os.getpid(), urls, _shard_settings(settings, urls, index, count), _prior_for(prior, ids), own_entries,
+        hub_url if hub_url in urls else None, today, deadline, crawler_factory, analyse_page,
+        _Inherited(spool.fileno()), progress, logging.getLogger("monitor").getEffectiveLevel(),
+    )
+    receiver, sender = context.Pipe(duplex=False)
+    # Not a daemon: a daemon may not start children, and a shard with 2 workers or more starts its own. It
+    # cannot outlive the run: stopped in crawl()'s finally, killed with the main process (PDEATHSIG).
+    process = context.Process(target=_run_shard, args=(job, sender), name=f"hub-monitor shard {index + 1}")
+    process.start()
+    sender.close()  # the shard holds the only sending end: its death is an end of file here
+    return _Shard(urls, process, receiver, spool)
+
+
+def _gather(shards: list[_Shard], progress: Progress | None, total: int, kill_at: float) -> None:
+    """Read every shard's messages until each has sent its crawl or ended, or until ``kill_at``."""
+    open_ = {shard.conn: shard for shard in shards}
+    while open_:
+        left = kill_at - time.monotonic()
+        if left <= 0:
+            for shard in open_.values():
+                log.warning("a crawl shard (%d URLs) was still running past the time budget: stopped",
+                            len(shard.urls))
+            return
+        for conn in wait(list(open_), timeout=left):
+            shard = open_[conn]  # type: ignore[index]
+            try:
+                message = shard.conn.recv()
+            except (EOFError, OSError):
+                del open_[shard.conn]
+                if shard.result is None and not shard.failure:
+                    shard.process.join(timeout=1)
+                    shard.failure = f"its crawl process ended with exit code {shard.process.exitcode}"
+                continue
+            except Exception as exc:  # a message that cannot be unpickled
+                shard.failure = f"its result could not be read: {type(exc).__name__}: {exc}"
+                del open_[shard.conn]
+                continue
+            _receive(shard, message, shards, progress, total)
+            if shard.result is not None or shard.failure:
+                del open_[shard.conn]  # its last message: stopped in crawl()'s finally if it lingers
+
+
+def _receive(shard: _Shard, message: tuple[Any, ...], shards: list[_Shard], progress: Progress | None,
+             total: int) -> None:
+    kind = message[0]
+    if kind == "progress":
+        shard.checked, shard.failures = message[1], message[2]
+        if progress is not None:
+            progress(sum(s.checked for s in shards), total, sum(s.failures for s in shards), message[3])
+    elif kind == "log":
+        record: logging.LogRecord = message[1]
+        logging.getLogger(record.name).handle(record)
+    elif kind == "done":
+        shard.result = message[1]
+        log.debug("a crawl shard of %d URL(s) is done after %.1f s: %.2f s of its own CPU, peak RSS %.0f MB",
+                  len(shard.urls), time.monotonic() - shard.started, message[2], message[3])
+    elif kind == "failed":
+        shard.failure = f"its crawl process failed: {message[1]}"
+        log.debug("a crawl shard failed:\n%s", message[2])
+
+
+def _stop(shard: _Shard) -> None:
+    if shard.process.is_alive():
+        shard.process.kill()  # its analysis workers die with it (PDEATHSIG)
+    shard.process.join(timeout=5)
+    shard.conn.close()
+
+
+def _merge(shards: list[_Shard], entries_of: dict[str, list[Entry]]) -> Crawl:
+    merged = Crawl({}, {}, {}, 0, (), None, {})
+    hosts: set[str] = set()
+    for shard in shards:
+        got = shard.result
+        if got is None:
+            if shard.failure:
+                log.warning("a crawl shard of %d URL(s) stopped: %s", len(shard.urls), shard.failure)
+                for url in shard.urls:
+                    for entry in entries_of.get(url, []):
+                        merged.unjudged[entry.id] = _no_verdict(entry, Code.CHECK_FAILED, shard.failure)
+            continue
+        merged.fetched.update(got.fetched)
+        merged.excluded.update(got.excluded)
+        merged.unjudged.update(got.unjudged)
+        merged.requests += got.requests
+        hosts.update(got.hosts)
+        merged.hub_page = merged.hub_page or got.hub_page
+        for entry_id, done in got.analysed.items():
+            if done.facts is not None and isinstance(done.facts.snapshot, _SpoolRef):
+                ref = done.facts.snapshot
+                done.facts = replace(done.facts, snapshot=ShardSnapshot(shard.spool, ref.offset, ref.length))
+            merged.analysed[entry_id] = done
+    # The results name the catalog's own entries again, not copies that crossed the pipe.
+    by_id = {entry.id: entry for entries in entries_of.values() for entry in entries}
+    for done in merged.analysed.values():
+        done.result.entry = by_id.get(done.result.entry.id, done.result.entry)
+    merged.hosts = tuple(sorted(hosts))
+    return merged
