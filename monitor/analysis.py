@@ -19,6 +19,7 @@ them when the main process dies.
 from __future__ import annotations
 
 import atexit
+import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -181,7 +182,16 @@ def shutdown() -> None:
         _shared = None
 
 
+def _forsake() -> None:
+    global _shared
+    if _shared is not None:
+        _shared.forsake()
+        _shared = None
+
+
 atexit.register(shutdown)
+# A crawl shard forked from a process that has run checks before (a program that runs several) starts its own.
+os.register_at_fork(after_in_child=_forsake)
 
 
 class Analyser:

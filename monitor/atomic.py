@@ -188,14 +188,15 @@ class StagedFile:
                 view = view[os.write(fd, view):]
             self._temp = tmp
             self._data = None
-        except OSError as exc:
-            self._error = exc
+        except Exception as exc:  # anything at all: the commit must learn of it, never wait for the file
+            self._error = exc if isinstance(exc, OSError) else OSError(errno.EIO, f"{type(exc).__name__}: {exc}")
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
         finally:
             if fd >= 0:
-                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             self._written.set()
 
     def _cancel(self) -> None:

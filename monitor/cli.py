@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -630,4 +631,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry_point() -> NoReturn:
-    sys.exit(main())
+    code = main()
+    # The collection Python runs as it exits would walk every object of the run (0.2 s of CPU after a
+    # 2,000-entry check) only to free memory the system takes back anyway: they are left out of it.
+    # Nothing is lost: every file is written and closed by now, and the exit handlers still run.
+    gc.freeze()
+    sys.exit(code)

@@ -1,10 +1,11 @@
 """The crawler: fetch every catalog URL politely and safely, and describe each answer as plain data.
 
-One ``httpx.AsyncClient`` serves the whole run. For each URL the crawler follows redirects itself, hop by
-hop (httpx's ``follow_redirects`` stays off), so that every hop is recorded in ``FetchResult.hops`` and its
-host checked against the private-address policy (``addresses.py``) after DNS resolution. ``hops`` holds
-the redirecting answers only (HTTP 301/302/303/307/308 and ``<meta http-equiv="refresh">``); the final
-answer is ``status`` / ``final_url``.
+Requests are httpx's, sent through ``httpx.AsyncHTTPTransport`` over one small connection pool per origin
+(``exchange.py``); no ``AsyncClient``: its merging of URLs, cookies and headers is done once per host here.
+For each URL the crawler follows redirects itself, hop by hop (httpx's ``follow_redirects`` stays off), so
+that every hop is recorded in ``FetchResult.hops`` and its host checked against the private-address policy
+(``addresses.py``) after DNS resolution. ``hops`` holds the redirecting answers only (HTTP
+301/302/303/307/308 and ``<meta http-equiv="refresh">``); the final answer is ``status`` / ``final_url``.
 
 Decisions worth knowing (the README's flags table repeats them):
 
@@ -365,6 +366,17 @@ def _sent_headers(settings: Settings, secret: set[str], override: HostSettings |
     headers = httpx.Headers({"Connection": "keep-alive"})
     headers.update(ours)
     return headers
+
+
+async def _end_of_empty_body(response: httpx.Response, status: int, headers: Mapping[str, str]) -> None:
+    """Read an answer's end when it has no body to wait for (304, "Content-Length: 0"), so that its
+    connection is kept for the next request: closed before its end, a connection is dropped, and a
+    redirect cost a new connection (a TLS handshake on https). A body that needs reading is left unread."""
+    if response.is_stream_consumed:
+        return  # a test double's answer, read already
+    if status == 304 or headers.get("content-length", "").strip() == "0":
+        async for _ in raw_body(response):
+            pass
 
 
 def _hostname(url: str) -> str:
@@ -1052,9 +1064,11 @@ class Crawler:
         if status in REDIRECT_STATUSES and location:
             following = _join(target, location)
             chain.hops.append(Hop(url=str(target), status=status, location=str(following)))
+            await _end_of_empty_body(response, status, headers)
             return following
         if status == 304:
             chain.not_modified = chain.url in self._validators
+            await _end_of_empty_body(response, status, headers)
             return None
         content_type = headers.get("content-type", "")
         if not is_text_type(content_type):

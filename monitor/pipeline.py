@@ -79,9 +79,23 @@ def _analysed(entry: Entry, got: FetchResult, verdict: Verdict, prior: State, sp
     if verdict.page is not None and verdict.watched_hash is not None:
         before = remembered(prior, entry.id, entry.url)
         kept = before.snapshot if verdict.watched is None and before is not None else None
-        snapshot = kept or spool.put(verdict.watched or "")
+        # A failing page's text is never kept (remember() keeps last night's snapshot for it): it is not
+        # spooled, so a first night does not write, and then delete, a file for each dead or soft-404 page.
+        failing = any(f.code in NEEDS_CONFIRMATION for f in verdict.findings)
+        snapshot = kept or (_NOT_KEPT if failing else spool.put(verdict.watched or ""))
         facts = PageFacts(verdict.watched_hash, verdict.status_line, snapshot)
     return _Analysed(result, facts)
+
+
+@dataclass(frozen=True)
+class _NotKept:
+    """The snapshot of a page with a failing verdict, which the state never keeps (nor reads)."""
+
+    def text(self) -> str | None:
+        return None
+
+
+_NOT_KEPT = _NotKept()
 
 
 def _no_verdict(entry: Entry, code: Code, detail: str) -> Finding:

@@ -300,10 +300,15 @@ def _start_shard(parent: int) -> None:
         os._exit(1)
 
 
-def _usage() -> tuple[float, float]:
-    """The shard's own CPU seconds and peak RSS in MB (analysis threads included, worker processes not)."""
+def _usage() -> tuple[float, float, float]:
+    """The shard's own CPU seconds and peak RSS in MB (analysis threads included, worker processes not), and
+    the seconds its event loop's thread spent ready to run but waiting for a CPU (Linux; else 0)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    return own.ru_utime + own.ru_stime, own.ru_maxrss / 1024
+    waited = 0.0
+    schedstat = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+    with contextlib.suppress(OSError, ValueError, IndexError), open(schedstat) as stat:
+        waited = int(stat.read().split()[1]) / 1e9
+    return own.ru_utime + own.ru_stime, own.ru_maxrss / 1024, waited
 
 
 def _run_shard(job: _Job, conn: Connection) -> None:
@@ -459,8 +464,9 @@ def _receive(shard: _Shard, message: tuple[Any, ...], shards: list[_Shard], prog
         logging.getLogger(record.name).handle(record)
     elif kind == "done":
         shard.result = message[1]
-        log.debug("a crawl shard of %d URL(s) is done after %.1f s: %.2f s of its own CPU, peak RSS %.0f MB",
-                  len(shard.urls), time.monotonic() - shard.started, message[2], message[3])
+        log.debug("a crawl shard of %d URL(s) is done after %.1f s: %.2f s of its own CPU, %.1f s waiting for a "
+                  "CPU, peak RSS %.0f MB", len(shard.urls), time.monotonic() - shard.started, message[2], message[4],
+                  message[3])
     elif kind == "failed":
         shard.failure = f"its crawl process failed: {message[1]}"
         log.debug("a crawl shard failed:\n%s", message[2])
@@ -474,7 +480,7 @@ def _stop(shard: _Shard) -> None:
 
 
 def _merge(shards: list[_Shard], entries_of: dict[str, list[Entry]]) -> Crawl:
-    merged = Crawl({}, {}, {}, 0, (), None, {})
+    merged = Crawl(fetched={}, analysed={}, excluded={}, requests=0, hosts=(), hub_page=None, unjudged={})
     hosts: set[str] = set()
     for shard in shards:
         got = shard.result

@@ -80,6 +80,9 @@ class Raised(Exception):
         super().__init__(f"{kind}: {message}" if message else kind)
         self.kind, self.message, self.trace = kind, message, trace
 
+    def __reduce__(self) -> tuple[type[Raised], tuple[str, str, str]]:
+        return Raised, (self.kind, self.message, self.trace)  # it crosses from the worker: rebuilt from all three
+
 
 def _raised(exc: BaseException) -> Raised:
     return Raised(type(exc).__name__, str(exc).strip()[:200], traceback.format_exc())
@@ -390,6 +393,14 @@ class Pool:
                 self.workers.remove(worker)
             else:
                 worker.detach()
+
+    def forsake(self) -> None:
+        """In a process forked from the pool's (a crawl shard): the workers are the parent's, neither to be
+        used (their answers go to whoever reads first) nor killed; only this process's ends are closed."""
+        workers, self.workers = self.workers, []
+        for worker in workers:
+            if isinstance(worker, _Process):
+                worker.sock.close()
 
     def close(self) -> None:
         workers, self.workers = self.workers, []

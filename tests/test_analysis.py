@@ -8,6 +8,7 @@ nothing else, and the worker it held is killed and replaced.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from monitor import pipeline
+from monitor import analysis, pipeline
 from monitor.analysis import Analyser, EntryJob, PageJob, Verdict, analyse_page
 from monitor.catalog import load_catalog
 from monitor.fetch import Crawler
@@ -277,3 +278,26 @@ def test_a_worker_that_died_between_two_runs_is_replaced_before_the_next_reads_a
     verdicts = asyncio.run(read([f"p{n}" for n in range(6)]))
     assert [v[0].failure for v in verdicts] == [None] * 6
     assert len(_workers_of(os.getpid()) - {victim}) == 2
+
+
+def test_a_process_forked_after_a_run_starts_its_own_workers_and_leaves_the_parents_alone() -> None:
+    """A crawl shard is forked from a process with one thread: in a program that ran checks before, that
+    process holds workers, whose sockets the shard must not read from, nor kill at its end."""
+
+    async def read(names: list[str]) -> list[list[Verdict]]:
+        async with Analyser(2, BUDGET, heavy_or_real) as analyser:
+            return await asyncio.gather(*(analyser.run(_job(name, b"<title>P</title>")) for name in names))
+
+    asyncio.run(read(["a", "b"]))
+    ours = _workers_of(os.getpid())
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the forked child reports through its exit code
+        code = 1
+        with contextlib.suppress(BaseException):
+            fine = all(v[0].failure is None for v in asyncio.run(read(["c", "d", "e"])))
+            code = 0 if fine and not _workers_of(os.getpid()) & ours else 2
+        analysis.shutdown()
+        os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
+    assert [v[0].failure for v in asyncio.run(read(["f", "g", "h"]))] == [None] * 3
+    assert _workers_of(os.getpid()) == ours

@@ -127,3 +127,19 @@ def test_a_file_staged_ahead_is_committed_by_rename_or_its_error_reported_then(t
             write_all_atomic([(folder / "a.txt", staged), (tmp_path / "state.json", "{}")])
     assert (folder / "a.txt").read_bytes() == b"written ahead"
     assert (tmp_path / "state.json").read_text() == "{}"
+
+
+def test_an_unexpected_error_in_the_staging_thread_fails_the_commit_instead_of_hanging(tmp_path, monkeypatch):
+    folder = tmp_path / "snapshots"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(atomic.os, "fchmod", broken)
+    with atomic.Staging(folder) as staging:
+        first, second = staging.stage(b"one"), staging.stage(b"two")
+        with pytest.raises(WriteError, match=r"a\.txt: RuntimeError: a bug; the previous files are intact"):
+            write_all_atomic([(folder / "a.txt", first), (folder / "b.txt", second)])
+        with pytest.raises(OSError):
+            second.temp()  # the thread went on to the next file
+    assert list(folder.iterdir()) == []

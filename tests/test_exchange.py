@@ -15,8 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.exchange import PinnedTransport, Pools, answer_headers
+from monitor.fetch import Crawler
 from monitor.netstream import AsyncioBackend
-from tests.test_netstream import FIVE_SECONDS, Site, ok, run, server_context, trusting
+from monitor.settings import Settings
+from tests.test_netstream import FIVE_SECONDS, Answer, Site, ok, run, server_context, trusting
 
 
 def transport(ssl_context: ssl.SSLContext | None = None) -> PinnedTransport:
@@ -154,3 +156,36 @@ def test_answer_headers_reads_what_httpx_headers_would(raw: list[tuple[bytes, by
     headers = httpx.Headers(raw)
     expected = {name: headers[name] for name in names if name in headers}
     assert answer_headers(raw, names) == expected
+
+
+# --- the crawler keeps its connections over answers without a body ---------------------------------------
+
+
+def _answers(*raw: bytes) -> Answer:
+    async def answer(site: Site, writer: asyncio.StreamWriter) -> bool:
+        writer.write(raw[min(site.requests, len(raw)) - 1])
+        await writer.drain()
+        return True
+
+    return answer
+
+
+def test_a_redirect_and_a_304_without_a_body_keep_their_connection() -> None:
+    moved = b"HTTP/1.1 301 Moved Permanently\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n"
+    page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n<p>hi</p>"
+    unchanged = b'HTTP/1.1 304 Not Modified\r\nETag: "e"\r\n\r\n'
+
+    async def scenario() -> None:
+        async with Site(_answers(moved, page, unchanged, page)) as site:
+            old, known = site.url("/old"), site.url("/known")
+            settings = Settings(allow_hosts=frozenset({"127.0.0.1"}), max_retries=0)
+            async with Crawler(settings, validators={known: ('"e"', None)}) as crawler:
+                redirected = await crawler.fetch(old)
+                unchanged_page = await crawler.fetch(known)
+                again = await crawler.fetch(site.url("/other"))
+        assert [h.status for h in redirected.hops] == [301]
+        assert (redirected.status, redirected.final_url) == (200, site.url("/new"))
+        assert unchanged_page.not_modified and again.status == 200
+        assert (site.connections, site.requests) == (1, 4)
+
+    run(scenario())

@@ -144,10 +144,19 @@ def _replay(argv: list[str], recorded: Path, spawned: float) -> None:
         setattr(module, name, timed(name, getattr(module, name)))
     # cli imported write_all_atomic by name at its own import.
     cli.write_all_atomic = sys.modules["monitor.atomic"].write_all_atomic
-    code = cli.main(argv)
-    figures["main_returned"] = {"wall": time.time(), "cpu": _cpu()}
-    figures["code"] = code
-    print(json.dumps(figures), flush=True)
+    real_main = cli.main
+
+    def main(given: list[str] | None = None) -> int:
+        code = real_main(given)
+        figures["main_returned"] = {"wall": time.time(), "cpu": _cpu()}
+        figures["code"] = code
+        print(json.dumps(figures), flush=True)
+        return code
+
+    # The way the command exits, through its entry point (which calls main by name).
+    cli.main = main
+    sys.argv = ["hub-monitor", *argv]
+    cli.entry_point()
 
 
 # --- the parent ------------------------------------------------------------------------------------------------
