@@ -529,10 +529,26 @@ def _as_lines(read: str) -> str:
     return raw
 
 
+# The whitespace str.split() splits on, but for the space and the line break.
+_OTHER_SPACES = tuple(char for char in map(chr, range(0x3001)) if char.isspace() and char not in " \n")
+
+
 def _lines(raw: str) -> str:
-    # str.split() splits on exactly the whitespace _SPACES matches; map and filter keep the per-line loop in C
-    # (most lines are the empty ones between adjacent block edges).
-    return "\n".join(filter(None, map(" ".join, map(str.split, raw.split("\n")))))
+    """The "\n"-separated lines of `raw`, each with its whitespace runs made one space and stripped, none empty.
+
+    What "\n".join(filter(None, (" ".join(line.split()) for line in raw.split("\n")))) gives, by str.replace
+    (in C) instead of splitting out every word: a third of the cost. Each halving pass is linear, and a run of
+    n spaces or line breaks takes log2(n) of them.
+    """
+    for char in _OTHER_SPACES:
+        if char in raw:
+            raw = raw.replace(char, " ")
+    while "  " in raw:
+        raw = raw.replace("  ", " ")
+    raw = raw.replace(" \n", "\n").replace("\n ", "\n")
+    while "\n\n" in raw:
+        raw = raw.replace("\n\n", "\n")
+    return raw.strip(" \n")
 
 
 # Put at both edges of the watched region while the body is read, so that one read gives both texts.

@@ -583,6 +583,10 @@ _STEMS = ("appl", "admission", "regist", "enrol", "expression", "deadline", "coh
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
 
 
+# The line breaks of str.splitlines but "\n" ("\r\n" holds "\r").
+_OTHER_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
 def _candidate_lines(text: str) -> list[str]:
     """The lines of `text` (as str.splitlines gives them, in order) that may hold an _ABOUT_APPLYING word."""
     if any(char in text for char in _FOLD_TO_ASCII):
@@ -596,6 +600,11 @@ def _candidate_lines(text: str) -> list[str]:
             at = lowered.find(stem, at + 1)
     if not hits:
         return []
+    if not any(brk in text for brk in _OTHER_LINE_BREAKS):
+        # Lines end at "\n" only (as in extract's texts): each hit's line is found around it, not by cutting
+        # the whole page into lines. A hit never holds a line break, so its line is the one it starts in.
+        starts = sorted({text.rfind("\n", 0, at) + 1 for at in hits})
+        return [text[start:end if (end := text.find("\n", start)) != -1 else len(text)] for start in starts]
     lines = text.splitlines(keepends=True)
     ends = list(accumulate(map(len, lines)))
     wanted = sorted({bisect_right(ends, at) for at in hits})

@@ -548,7 +548,7 @@ _OUTDATED_PARTS = [
     "stale", "no longer maintained", "No longer being updated", "no longer", "accurate", "repository", "by the owner",
     "see", "See", "the", "v2", "version 3", "newer version", "new version", "updated version", "please", "I", "don't",
     "do not", "recommend", "endorse", "stand by", "[Deprecated]", "[", "Archived", ",", ".", "!", "?", "\n", " ",
-    "\t", "word", "é", "’",
+    "\t", "word", "é", "’", "moved", "removed", "recommended", "we've", "my blog", "now lives", "v\u0663",
     # Characters re.IGNORECASE matches to ASCII letters of the words.
     "ſee v2", "obſolete", "archıved", "ARCHİVED", "\u212a", "ſtale", "ſuperſeded", "unmaıntaıned",
 ]  # fmt: skip
@@ -563,7 +563,8 @@ _OUTDATED_NOTICES = [
     "See version 2", "See the newer version", "See new version", "see updated version", "See the updated version",
     "Superseded by X.", "I don't recommend it.", "I do not endorse this.", "I don't stand by this.",
     "No longer maintained.", "[Deprecated] x", "Archived", "obsolete", "  Outdated", "Thiſ poſt iſ ſtale.",
-    "ſee the v3 docs.", "I don't ſtand by this.", "THIS PAGE IS ARCHİVED",
+    "ſee the v3 docs.", "I don't ſtand by this.", "THIS PAGE IS ARCHİVED", "This blog has moved.",
+    "We’ve moved to a new home.", "We have moved.", "Our posts now live elsewhere.", "See v\u0663 for more.",
 ]  # fmt: skip
 
 
