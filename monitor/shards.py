@@ -53,13 +53,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import multiprocessing
 import os
 import pickle
 import resource
-import signal
 import tempfile
 import threading
 import time
@@ -81,6 +79,7 @@ from monitor.models import Entry, TextSnapshot
 from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict
 from monitor.settings import HostSettings, Settings
 from monitor.state import FileSnapshot, SnapshotSpool, State
+from monitor.workers import tie_to_parent
 
 log = logging.getLogger(__name__)
 
@@ -288,18 +287,6 @@ class _PipeHandler(logging.Handler):
             self.handleError(record)
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _start_shard(parent: int) -> None:
-    # Ctrl-C is the main process's to handle: it kills the shards and ends the run.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def _usage() -> tuple[float, float, float]:
     """The shard's own CPU seconds and peak RSS in MB (analysis threads included, worker processes not), and
     the seconds its event loop's thread spent ready to run but waiting for a CPU (Linux; else 0)."""
@@ -313,7 +300,8 @@ def _usage() -> tuple[float, float, float]:
 
 def _run_shard(job: _Job, conn: Connection) -> None:
     """A shard's whole life: crawl and read its URLs, send the crawl, exit."""
-    _start_shard(job.parent)
+    # Ctrl-C is the main process's to handle: it kills the shards and ends the run.
+    tie_to_parent(job.parent)
     outbox = _Outbox(conn)
     logger = logging.getLogger("monitor")
     logger.setLevel(job.log_level)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # the worker processes import this module: asyncio would add 
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BudgetSpent", "Pool", "Raised", "WorkerDied", "serve"]
+__all__ = ["BudgetSpent", "Pool", "Raised", "WorkerDied", "serve", "tie_to_parent"]
 
 DEPTH = 2  # calls a worker holds: the one it runs and the next, so it never idles between two
 _FRAME = struct.Struct("!I")  # the length of the pickle that follows
@@ -102,7 +102,7 @@ class _Call:
 
 def serve(fd: int, parent: int) -> None:
     """A worker process's life: answer each call that arrives on socket ``fd`` until the main process goes."""
-    _detach(parent)
+    tie_to_parent(parent)
     sock = socket.socket(fileno=fd)
     while True:
         header = sock.recv(_FRAME.size, socket.MSG_WAITALL)
@@ -121,8 +121,8 @@ def serve(fd: int, parent: int) -> None:
         sock.sendall(_FRAME.pack(len(reply)) + reply)
 
 
-def _detach(parent: int) -> None:
-    """Set up a worker process: it must never outlive the run, nor answer the run's Ctrl-C."""
+def tie_to_parent(parent: int) -> None:
+    """Set up a worker or a crawl shard: it must never outlive the run, nor answer the run's Ctrl-C."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A run killed with SIGKILL cannot kill its workers: the kernel does (prctl PDEATHSIG). A parent that died
     # while this worker was starting is caught by the check after.
