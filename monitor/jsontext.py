@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from json.encoder import encode_basestring as _quote
+from typing import Any
 
-__all__ = ["json_pieces", "may_hold_surrogates"]
+__all__ = ["json_pieces", "may_hold_surrogates", "without_lone_surrogates"]
 
 # Containers this deep (the document is 0) are handed over item by item; deeper ones are built whole.
 _STREAMED_DEPTH = 2
@@ -142,3 +143,17 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 def may_hold_surrogates(text: str) -> bool:
     """Whether JSON ``text`` (decoded from UTF-8) may parse into strings holding lone surrogates."""
     return _SURROGATE_ESCAPE.search(text) is not None
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """Parsed JSON ``value`` with lone surrogates made U+FFFD: JSON allows them, UTF-8 does not, so a text
+    holding one could never be written back (to the state, or to the Markdown rendered from a report)."""
+    if isinstance(value, str):
+        if value.isascii():
+            return value  # no surrogate in it: most values, kept without the round trip
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    return value

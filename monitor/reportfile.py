@@ -19,7 +19,7 @@ from typing import Any
 
 from monitor.findings import Severity
 from monitor.inputfile import REPORT_LIMIT, InputFileError, read_capped
-from monitor.jsontext import may_hold_surrogates
+from monitor.jsontext import may_hold_surrogates, without_lone_surrogates
 
 SCHEMA = 1
 TOOL = "hub-monitor"
@@ -153,23 +153,9 @@ def load_report(path: Path) -> dict[str, Any]:
     if not may_hold_surrogates(text):
         return report  # nothing to clean: the walk through every value is a fifth of the reading
     try:
-        return _clean(report)
+        return without_lone_surrogates(report)
     except RecursionError as exc:  # an unknown key nested just under json's own limit
         raise ReportFileError(f"{path}: not a hub-monitor JSON report: nested too deeply") from exc
-
-
-def _clean(value: Any) -> Any:
-    """`value` with lone surrogates ("\\ud800" in the JSON) made U+FFFD: JSON allows them, UTF-8 does not, and
-    the Markdown rendered from them could not be written."""
-    if isinstance(value, str):
-        if value.isascii():
-            return value  # no surrogate in it: most values, kept without the round trip
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
 
 
 def shape_problems(report: object, shape: Any = None, where: str = "") -> list[str]:

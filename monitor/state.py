@@ -21,7 +21,7 @@ from typing import IO, Any, get_args, get_origin, get_type_hints
 from monitor.atomic import FileData, StagedFile, Staging, write_all_atomic
 from monitor.findings import NEEDS_CONFIRMATION, Finding
 from monitor.inputfile import SNAPSHOT_LIMIT, STATE_LIMIT, InputFileError, read_capped
-from monitor.jsontext import json_pieces, may_hold_surrogates
+from monitor.jsontext import json_pieces, may_hold_surrogates, without_lone_surrogates
 from monitor.models import Change, EntryResult, FetchResult, PageText, Remembered, Snapshot, TextSnapshot
 
 SCHEMA = 1
@@ -167,7 +167,7 @@ def load_state(path: Path) -> LoadedState:
             raise ValueError(error)
         # A valid JSON array 2,000 deep raises RecursionError: the file is as unusable as a torn one.
         text = data.decode("utf-8")
-        state = _from_json(json.loads(text), clean=_clean if may_hold_surrogates(text) else _same)
+        state = _from_json(json.loads(text), clean=without_lone_surrogates if may_hold_surrogates(text) else _same)
     except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         aside = path.with_name(f"{path.name}.corrupt")
         try:
@@ -213,19 +213,6 @@ def _from_json(raw: Any, clean: Callable[[Any], Any]) -> State:
 
 def _same(value: Any) -> Any:
     return value  # no lone surrogate in the file (see may_hold_surrogates)
-
-
-def _clean(value: Any) -> Any:
-    """`value` with lone surrogates ("\\ud800" in the JSON) made U+FFFD: JSON allows them, UTF-8 does not, and
-    a title holding one could never be written back (every night would fail at the end). Values are the
-    entry fields: text, numbers, or the findings mapping of text to text."""
-    if isinstance(value, str):
-        if value.isascii():
-            return value  # no surrogate in it: most values, kept without the round trip
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items()}
-    return value
 
 
 _FIELD_TYPES: dict[str, Any] = get_type_hints(EntryState)
