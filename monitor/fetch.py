@@ -391,7 +391,7 @@ def _hostname(url: str) -> str:
 _PLAIN_ORIGIN = re.compile(r"(https?)://([a-z0-9._-]+)(?::([0-9]{0,5}))?(?:[/?#]|$)", re.IGNORECASE | re.ASCII)
 
 
-def _host_key(url: str) -> tuple[str, int]:
+def host_key(url: str) -> tuple[str, int]:
     """The key of the URL's host in Crawler._hosts, to queue it with that host's URLs (("", 0) if it does not parse)."""
     plain = _PLAIN_ORIGIN.match(url)
     if plain and url.isascii() and url.isprintable() and "xn--" not in plain[2].lower():
@@ -904,7 +904,7 @@ class Crawler:
         """
         queues: dict[tuple[str, int], deque[str]] = {}
         for url in urls:
-            queues.setdefault(_host_key(url), deque()).append(url)
+            queues.setdefault(host_key(url), deque()).append(url)
 
         async def worker(queue: deque[str]) -> None:
             while queue:

@@ -69,11 +69,9 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 from typing import IO, Any
 
-import httpx
-
 from monitor import analysis
 from monitor.analysis import PageJob, Verdict
-from monitor.fetch import Crawler
+from monitor.fetch import Crawler, host_key
 from monitor.findings import Code
 from monitor.models import Entry, TextSnapshot
 from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict
@@ -91,20 +89,12 @@ _GRACE = 5.0  # seconds past the budget for a shard to send what it has (its ana
 # --- the plan -------------------------------------------------------------------------------------------
 
 
-def _host_key(url: str) -> tuple[str, int]:
-    """The host as the crawler keys its politeness (httpx's reading: lower case, IDNA), and the port."""
-    try:
-        parsed = httpx.URL(url)
-        return parsed.host.lower(), parsed.port or (443 if parsed.scheme == "https" else 80)
-    except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError; the crawler reports it for the entry
-        return ("", 0)
-
-
 def partition(urls: list[str], count: int) -> list[list[str]]:
     """``urls`` in at most ``count`` groups, whole hosts each, balanced by URL count; order kept within each."""
+    keys = [host_key(url) for url in urls]
     by_host: dict[tuple[str, int], list[str]] = {}
-    for url in urls:
-        by_host.setdefault(_host_key(url), []).append(url)
+    for key, url in zip(keys, urls, strict=True):
+        by_host.setdefault(key, []).append(url)
     loads = [0] * max(1, min(count, len(by_host)))
     owner: dict[tuple[str, int], int] = {}
     for key in sorted(by_host, key=lambda k: (-len(by_host[k]), k)):
@@ -112,15 +102,15 @@ def partition(urls: list[str], count: int) -> list[list[str]]:
         owner[key] = shard
         loads[shard] += len(by_host[key])
     groups: list[list[str]] = [[] for _ in loads]
-    for url in urls:
-        groups[owner[_host_key(url)]].append(url)
+    for key, url in zip(keys, urls, strict=True):
+        groups[owner[key]].append(url)
     return [group for group in groups if group]
 
 
 def shard_count(settings: Settings, urls: list[str], *work: object) -> int:
     """How many shards this crawl gets: 1 (the main process alone) unless there are hosts to split and the
     injected work (tests' fakes) can reach another process."""
-    if settings.shards <= 1 or len({_host_key(u) for u in urls}) <= 1:
+    if settings.shards <= 1 or len({host_key(u) for u in urls}) <= 1:
         return 1
     try:
         pickle.dumps(work)
@@ -154,7 +144,7 @@ def _shard_settings(settings: Settings, urls: list[str], index: int, count: int)
     base["max_concurrency"] = max(1, total // count + (1 if index < total % count else 0))
     base["workers"] = max(1, settings.workers // count)
     base["shards"] = 1
-    own = frozenset(_host_key(u)[0].rstrip(".") for u in urls)
+    own = frozenset(host_key(u)[0].rstrip(".") for u in urls)
     return ShardSettings(**base, own_hosts=own, share=count)
 
 

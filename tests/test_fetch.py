@@ -793,4 +793,4 @@ def test_the_queue_of_a_url_is_its_host_as_httpx_reads_it(url: str) -> None:
         expected = fetch_module._host_port(httpx.URL(url))
     except (httpx.InvalidURL, ValueError):
         expected = ("", 0)
-    assert fetch_module._host_key(url) == expected
+    assert fetch_module.host_key(url) == expected
