@@ -381,3 +381,22 @@ def test_a_long_host_interval_is_waited_not_taken_for_a_retry_after(server: Test
     results = run(go())
     assert [(r.status, r.error) for r in results.values()] == [(200, None)] * 3
     assert now[0] >= 2 * 61  # the interval was honoured, in full
+
+
+def test_a_sprinkle_of_429s_does_not_press_a_host_but_a_run_of_them_does() -> None:
+    # The synthetic site's worst stretch at 5% 429s: five in twenty answers. That is bad luck, not a
+    # host rate-limiting the crawler, and must not halve the host's concurrency for everyone.
+    host = fetch_module._HostState("example.org", ceiling=32, interval=0.0)
+    pressed = []
+    for status in [429, 200, 200, 429, 200, 200, 200, 429, 200, 200, 200, 200, 429, 200, 200, 200, 429] + [200] * 23:
+        host.answered(status)
+        pressed.append(host.pressed)
+    assert not any(pressed)
+    # A host that answers 429 to everything is pressed by its tenth 429.
+    for _ in range(40):
+        host.answered(200)
+    for _ in range(9):
+        host.answered(429)
+    assert not host.pressed
+    host.answered(429)
+    assert host.pressed

@@ -10,6 +10,8 @@
 5% 429 with ``Retry-After: 1``, 3% soft-404, 3% slow pages (+500 ms), 5% HEAD-405; every tool at 32 requests
 in flight and no per-host throttle (host concurrency 32, no request interval). ``--rounds R`` runs every
 tool R times, interleaved, and adds a table of medians with the spread (min-max) of wall and CPU time.
+``--pages lean`` serves 1-4 KB bare pages instead of 20-80 KB rich ones (see site.py): issue 15 does not say
+how large its site's pages were, and with rich pages reading them is most of hub-monitor's CPU.
 
 The site runs in its own process (site.py), and so does every checker, so wall time, CPU time
 (``ru_utime + ru_stime`` of the checker process) and peak RSS (``ru_maxrss``) are the checker's own.
@@ -135,7 +137,7 @@ class SiteProcess:
         argv = [
             sys.executable, str(HERE / "site.py"), "--entries", str(entries), "--hosts", str(args.hosts),
             "--latency-ms", str(args.latency_ms), "--slow-ms", str(args.slow_ms), "--seed", str(args.seed),
-            "--out", str(out), "--lifetime", "1200", "--mix", args.mix,
+            "--out", str(out), "--lifetime", "1200", "--mix", args.mix, "--pages", args.pages,
         ]  # fmt: skip
         if args.ratelimited_share is not None:
             argv += ["--ratelimited-share", str(args.ratelimited_share)]
@@ -464,6 +466,8 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--mix", choices=sorted(MIX_DEFAULTS), default="calm",
                         help="calm: the README's scaling mix; cross: issue 15's (see above)")
+    parser.add_argument("--pages", choices=("rich", "lean"), default="rich",
+                        help="rich: 20-80 KB pages with navigation, style and script; lean: 1-4 KB bare pages")
     parser.add_argument("--slow-ms", type=float, default=None,
                         help="extra delay of the slow pages (calm: 250, cross: 500)")
     parser.add_argument("--seed", type=int, default=6)
@@ -521,7 +525,8 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(bench_peer(peer, binary, sizes[-1], args, work))
                     print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     share = "the mix's" if args.ratelimited_share is None else f"{args.ratelimited_share:g}"
-    print(f"\nmix {args.mix}, {args.hosts} hosts, {args.latency_ms:g} ms latency, slow pages +{args.slow_ms:g} ms, "
+    print(f"\nmix {args.mix}, {args.pages} pages, {args.hosts} hosts, {args.latency_ms:g} ms latency, "
+          f"slow pages +{args.slow_ms:g} ms, "
           f"429 share {share}, "
           f"host concurrency {args.host_concurrency}, max concurrency {args.max_concurrency}, "
           f"hub-monitor host interval {args.host_request_interval_ms:g} ms\n")

@@ -66,6 +66,10 @@ EXPECTED_CODE = {"dead": "dead-link", "moved": "moved-permanently", "soft404": "
 STATUS_SENTENCE = "Applications are accepted on a rolling basis."
 MIN_PAGE = 20_000
 MAX_PAGE = 80_000
+# --pages lean: a bare page (title, heading, status sentence, a few paragraphs; no navigation, style or
+# script), 1-4 KB, like a small docs or landing page; the checker's cost is then mostly its own per-request work.
+LEAN_MIN_PAGE = 1_000
+LEAN_MAX_PAGE = 4_000
 _WORDS = (  # noqa: SIM905  (a sentence of words reads better than a list of 52 strings)
     "interpretability circuits features attention heads residual stream superposition probing sparse "
     "autoencoders transformer neurons activation patching causal tracing ablation logit lens induction "
@@ -127,8 +131,11 @@ def plan(entries: int, hosts: int, seed: int, ratelimited_share: float | None = 
 class Pages:
     """Renders pages from per-host fragment pools: deterministic, cheap, and 20-80 KB each."""
 
-    def __init__(self, hosts: int, seed: int) -> None:
-        self._chrome = [self._host_chrome(h, random.Random(seed * 1000 + h)) for h in range(hosts)]
+    def __init__(self, hosts: int, seed: int, lean: bool = False) -> None:
+        self.lean = lean
+        chrome = self._lean_chrome if lean else self._host_chrome
+        self._chrome = [chrome(h, random.Random(seed * 1000 + h)) for h in range(hosts)]
+        self._sizes = (LEAN_MIN_PAGE, LEAN_MAX_PAGE) if lean else (MIN_PAGE, MAX_PAGE)
         rng = random.Random(seed)
         self._paragraphs = [self._paragraph(rng, i).encode() for i in range(400)]
 
@@ -167,13 +174,21 @@ class Pages:
         )
         return head.encode(), foot.encode()
 
+    @staticmethod
+    def _lean_chrome(host: int, rng: random.Random) -> tuple[bytes, bytes]:
+        head = (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{{title}} | Research Hub {host}</title></head>\n<body><main>\n"
+        )
+        return head.encode(), b"</main></body></html>\n"
+
     def _frame(self, host: int, title: str, inner: list[bytes]) -> bytes:
         head, foot = self._chrome[host]
         return b"".join([head.replace(b"{title}", title.encode()), *inner, foot])
 
     def ok(self, host: int, item_seed: int, slug: str) -> bytes:
         rng = random.Random(item_seed)
-        size = rng.randrange(MIN_PAGE, MAX_PAGE)
+        size = rng.randrange(*self._sizes)
         title = f"{slug.rsplit('/', 1)[-1].replace('-', ' ').title()}"
         inner = [
             f'<article><h1 id="top">{title}</h1>\n<p class="byline">Updated 3 March 2026</p>\n'
@@ -190,7 +205,7 @@ class Pages:
     def not_found(self, host: int) -> bytes:
         inner = [
             b'<h1>Page not found</h1>\n<p>Sorry, the page you were looking for does not exist or has been moved.</p>\n',
-            *self._paragraphs[:12],
+            *self._paragraphs[: 2 if self.lean else 12],
         ]
         return self._frame(host, "Page not found", inner)
 
@@ -202,8 +217,8 @@ class Site:
     """Answers for every host: routes by (port index, path); keeps which 429s were already sent."""
 
     def __init__(self, planned: list[Planned], hosts: int, seed: int, latency: float, slow: float,
-                 retry_after: int) -> None:
-        self.pages = Pages(hosts, seed)
+                 retry_after: int, lean: bool = False) -> None:
+        self.pages = Pages(hosts, seed, lean)
         self.latency = latency
         self.slow = slow
         self.retry_after = retry_after
@@ -328,7 +343,8 @@ def outcome_counts(planned: list[Planned]) -> dict[str, int]:
 
 async def run(args: argparse.Namespace) -> None:
     planned = plan(args.entries, args.hosts, args.seed, args.ratelimited_share, args.mix)
-    site = Site(planned, args.hosts, args.seed, args.latency_ms / 1000, args.slow_ms / 1000, args.retry_after)
+    site = Site(planned, args.hosts, args.seed, args.latency_ms / 1000, args.slow_ms / 1000, args.retry_after,
+                args.pages == "lean")
     servers = []
     for host in range(args.hosts):
 
@@ -361,6 +377,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--mix", choices=sorted(MIXES), default="calm", help="the outcome mix (see above)")
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--pages", choices=("rich", "lean"), default="rich",
+                        help="rich: 20-80 KB pages with navigation, style and script; lean: 1-4 KB bare pages")
     parser.add_argument("--slow-ms", type=float, default=1000.0, help="extra delay of the slow pages")
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds of the 429 answers")
     parser.add_argument("--ratelimited-share", type=float, default=None,
