@@ -417,8 +417,6 @@ def _fingerprint(text: str) -> str:
 
 def _drift(catalog: Catalog, crawl: Crawl, hub_url: str | None) -> dict[str, list[Finding]]:
     """Hub-drift findings by catalog entry id; ids the catalog lacks are the hub's new entries."""
-    from monitor.hub import hub_drift
-
     if hub_url is None:
         return {}
     if crawl.hub_page is None:
@@ -428,6 +426,10 @@ def _drift(catalog: Catalog, crawl: Crawl, hub_url: str | None) -> dict[str, lis
         reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
         note = Finding(Code.HUB_DRIFT, f"the hub page {hub_url} could not be read ({reason}): drift not checked")
         return {"": [note]}
+    # Imported only here: the hub's reader (bs4 and the status reader, 0.3 s of CPU) is needed only to compare
+    # a hub page that was read, and then it is loaded already (the page came from it).
+    from monitor.hub import hub_drift
+
     by_entry: dict[str, list[Finding]] = {}
     for item in hub_drift(catalog.entries, crawl.hub_page):
         by_entry.setdefault(item.entry_id, []).append(item.finding())
