@@ -419,6 +419,10 @@ def _drift(catalog: Catalog, crawl: Crawl, hub_url: str | None) -> dict[str, lis
     """Hub-drift findings by catalog entry id; ids the catalog lacks are the hub's new entries."""
     if hub_url is None:
         return {}
+    # Imported only for a hub to compare: monitor.hub brings bs4 and the status rules, a third of a second of
+    # the main process's CPU at the end of a run that has no hub page.
+    from monitor.hub import hub_drift
+
     if crawl.hub_page is None:
         got = crawl.fetched.get(hub_url)
         if got is None:
@@ -426,10 +430,6 @@ def _drift(catalog: Catalog, crawl: Crawl, hub_url: str | None) -> dict[str, lis
         reason = got.error_detail or (f"HTTP {got.status}" if got.status else "no answer")
         note = Finding(Code.HUB_DRIFT, f"the hub page {hub_url} could not be read ({reason}): drift not checked")
         return {"": [note]}
-    # Imported only here: the hub's reader (bs4 and the status reader, 0.3 s of CPU) is needed only to compare
-    # a hub page that was read, and then it is loaded already (the page came from it).
-    from monitor.hub import hub_drift
-
     by_entry: dict[str, list[Finding]] = {}
     for item in hub_drift(catalog.entries, crawl.hub_page):
         by_entry.setdefault(item.entry_id, []).append(item.finding())
