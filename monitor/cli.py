@@ -369,6 +369,14 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
 def _write_outputs(outcome: CheckOutcome, json_path: Path, report_path: Path,
                    state_path: Path) -> tuple[dict, str]:
     """Write the reports and the state, all or nothing; the JSON report's data and the Markdown."""
+    from monitor.pipeline import collector_paused
+
+    with collector_paused():  # rendering and writing the reports: all they build is kept to the end
+        return _render_and_write(outcome, json_path, report_path, state_path)
+
+
+def _render_and_write(outcome: CheckOutcome, json_path: Path, report_path: Path,
+                      state_path: Path) -> tuple[dict, str]:
     from monitor.report import actions_links, render_markdown, to_json
     from monitor.reportfile import load_report
     from monitor.state import state_files

@@ -85,7 +85,7 @@ from monitor.atomic import StagedFile, Staging
 from monitor.fetch import Crawler, host_key
 from monitor.findings import Code
 from monitor.models import Entry, TextSnapshot
-from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict
+from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict, collector_paused
 from monitor.settings import HostSettings, Settings
 from monitor.state import FileSnapshot, SnapshotSpool, StagedSnapshot, State
 from monitor.workers import tie_to_parent
@@ -403,11 +403,14 @@ def crawl(
             shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
                                  today, deadline, crawler_factory, analyse_page, progress is not None, staging))
         log.debug("%d crawl shards started", len(shards))
-        _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
+        # Only now, not before the shards are forked: they must not inherit a paused collector.
+        with collector_paused():
+            _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
     finally:
         for shard in shards:
             _stop(shard)
-    return _merge(shards, entries_of, staging)
+    with collector_paused():
+        return _merge(shards, entries_of, staging)
 
 
 def _start_method() -> str:
