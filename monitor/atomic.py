@@ -173,10 +173,10 @@ class StagedFile:
     @classmethod
     def on_disk(cls, folder: Path, temp: str) -> StagedFile:
         """A temp file in ``folder`` that another process (a crawl shard) staged for this run's commit."""
-        staged = cls(folder, b"")
-        staged._data = None
-        staged._temp = temp
-        staged._written.set()
+        staged = cls.__new__(cls)
+        staged.folder, staged._data, staged._temp = folder, None, temp
+        staged._written = _ALREADY  # never set again: shared (an Event each was a third of a shard's merge)
+        staged._error, staged._final = None, None
         return staged
 
     def temp(self) -> str:
@@ -229,6 +229,9 @@ class StagedFile:
         self._error = OSError(errno.ECANCELED, "the run ended before the file was written")
         self._written.set()
 
+
+_ALREADY = threading.Event()
+_ALREADY.set()
 
 # A file's content, or a function that gives it (whole, or as pieces of text) when the file is written:
 # thousands of snapshots are then read one at a time, and a JSON document of ten thousand entries is

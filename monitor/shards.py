@@ -87,7 +87,7 @@ from monitor.findings import Code
 from monitor.models import Entry, TextSnapshot
 from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict, collector_paused
 from monitor.settings import HostSettings, Settings
-from monitor.state import FileSnapshot, SnapshotSpool, StagedSnapshot, State
+from monitor.state import FileSnapshot, PageFacts, SnapshotSpool, StagedSnapshot, State
 from monitor.workers import tie_to_parent
 
 log = logging.getLogger(__name__)
@@ -530,8 +530,8 @@ def _merge(shards: list[_Shard], entries_of: dict[str, list[Entry]], staging: Pa
                 done.facts = replace(done.facts, snapshot=ShardSnapshot(shard.spool, ref.offset, ref.length))
             elif done.facts is not None and isinstance(done.facts.snapshot, _StagedRef):
                 assert staging is not None, "a shard staged a file without a folder to stage in"
-                staged = StagedFile.on_disk(staging, done.facts.snapshot.temp)
-                done.facts = replace(done.facts, snapshot=StagedSnapshot(staged))
+                facts, staged = done.facts, StagedFile.on_disk(staging, done.facts.snapshot.temp)
+                done.facts = PageFacts(facts.watched_hash, facts.status_sentence, StagedSnapshot(staged))
             merged.analysed[entry_id] = done
     # The results name the catalog's own entries again, not copies that crossed the pipe.
     by_id = {entry.id: entry for entries in entries_of.values() for entry in entries}
