@@ -34,7 +34,7 @@ from monitor.findings import Severity
 from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
 from monitor.jsontext import json_pieces
 from monitor.models import FetchResult, Network, RunResult
-from monitor.settings import Settings, load_config, settings_from_flags
+from monitor.settings import Settings, default_shards, load_config, settings_from_flags
 
 if TYPE_CHECKING:
     from monitor.pipeline import CheckOutcome
@@ -317,17 +317,27 @@ class _ProgressLine:
             sys.stderr.write("\r" + " " * 78 + "\r")
 
 
+def _ready_the_crawl(args: argparse.Namespace) -> None:
+    """The crawl's code imported, and with crawl shards likely, warmed once here for every shard to share."""
+    from monitor import pipeline, report, shards, state  # noqa: F401 - imported now, while the catalog is read
+
+    if args.shards != "1" and (args.shards is not None or default_shards() > 1):
+        shards.prepare()
+
+
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
-    from monitor import pipeline
-    from monitor.report import step_summary
-    from monitor.state import SnapshotSpool, load_state, prune_snapshots
+    from monitor.preload import read_catalog_aside
 
     _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
                    {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
     snapshots = Path(args.state).parent / "snapshots"
     if snapshots.exists() and not snapshots.is_dir():
         raise UsageError(f"error: --state {args.state}: {snapshots} must be a folder for the snapshots; it is a file")
-    catalog = load_catalog(Path(args.catalog))
+    catalog = read_catalog_aside(Path(args.catalog), lambda: _ready_the_crawl(args))
+    from monitor import pipeline
+    from monitor.report import step_summary
+    from monitor.state import SnapshotSpool, load_state, prune_snapshots
+
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     settings = _settings_for(args, catalog)

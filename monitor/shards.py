@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -81,7 +82,7 @@ from monitor.workers import tie_to_parent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["crawl", "partition", "shard_count"]
+__all__ = ["crawl", "partition", "prepare", "shard_count"]
 
 _GRACE = 5.0  # seconds past the budget for a shard to send what it has (its analysis budget comes on top)
 
@@ -351,18 +352,34 @@ def crawl(
     """`pipeline._crawl`'s crawl, run in ``count`` shard processes within ``budget`` seconds, merged."""
     deadline = time.monotonic() + budget
     groups = partition(urls, count)
-    context = multiprocessing.get_context(_start_method())
+    method = _start_method()
+    context = multiprocessing.get_context(method)
     shards: list[_Shard] = []
     try:
-        for index, group in enumerate(groups):
-            shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
-                                 today, deadline, crawler_factory, analyse_page, progress is not None))
+        # A forked shard's collections never walk the objects it was born with (the catalog, the modules), so
+        # they are never copied into it for nothing; this process's collections walk them again after.
+        frozen = method == "fork"
+        if frozen:
+            gc.freeze()
+        try:
+            for index, group in enumerate(groups):
+                shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
+                                     today, deadline, crawler_factory, analyse_page, progress is not None))
+        finally:
+            if frozen:
+                gc.unfreeze()
         log.debug("%d crawl shards started", len(shards))
         _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
     finally:
         for shard in shards:
             _stop(shard)
     return _merge(shards, entries_of)
+
+
+def prepare() -> None:
+    """What every forked shard would otherwise do at its first page, done once in this process before the
+    shards are forked (which then share it): the page readers imported, their regexes compiled."""
+    analysis._warm(analysis.analyse_page)
 
 
 def _start_method() -> str:

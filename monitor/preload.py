@@ -1,0 +1,106 @@
+"""Start-up side by side: the catalog read in a helper process while the main process readies the crawl.
+
+Before its first request `check` needs two things that do not depend on each other: the catalog, read and
+validated (about a quarter of a second of CPU at 2,000 entries, libyaml's and ours), and the crawl's code,
+imported and, for crawl shards, warmed: the page readers imported and their regexes compiled once in the
+main process, so that every shard forked from it has them without paying for them again (monitor/shards.py).
+On two CPUs or more, `read_catalog_aside` forks a helper that reads the catalog and sends it back pickled
+while the main process does the other, so the crawl starts after the longer of the two, not after both.
+
+The helper only ever hands over a good catalog. Anything else (a catalog with problems, a file that cannot
+be read, a helper that dies or is killed) and the main process reads the catalog itself, by the same code as
+without a helper: every problem is found and worded as before, the exit code is the same, and nothing is
+fetched. A helper is forked only where that is safe and worth it: a process with a single thread (the command
+line; a program that runs checks one after another may hold worker threads) and more than one CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from monitor.catalog import Catalog, load_catalog
+from monitor.settings import available_cpus
+from monitor.workers import tie_to_parent
+
+__all__ = ["read_catalog_aside"]
+
+
+def read_catalog_aside(path: Path, meanwhile: Callable[[], None]) -> Catalog:
+    """`load_catalog(path)`, with ``meanwhile()`` run beside it (once, before the catalog is returned).
+
+    Raises CatalogError exactly as `load_catalog` does; ``meanwhile`` may then have run or not.
+    """
+    if not _helper_possible():
+        catalog = load_catalog(path)
+        meanwhile()
+        return catalog
+    reader, writer = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the helper
+        os.close(reader)
+        _read_and_send(path, writer, parent)
+    os.close(writer)
+    try:
+        meanwhile()
+        data = _read_all(reader)
+    except BaseException:  # Ctrl-C, or a failure getting ready: the helper's work is not wanted any more
+        _kill(pid)
+        raise
+    finally:
+        os.close(reader)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    return _received(data) or load_catalog(path)
+
+
+def _helper_possible() -> bool:
+    return hasattr(os, "fork") and threading.active_count() == 1 and available_cpus() >= 2
+
+
+def _read_and_send(path: Path, fd: int, parent: int) -> NoReturn:
+    code = 1
+    try:
+        tie_to_parent(parent)
+        # The objects inherited from the main process stay out of this process's collections: walking them
+        # would copy their pages for nothing.
+        gc.freeze()
+        data = pickle.dumps(load_catalog(path), protocol=pickle.HIGHEST_PROTOCOL)
+        with open(fd, "wb") as out:
+            out.write(data)
+        code = 0
+    except BaseException:  # a bad catalog or a failure here: the main process reads it and says why
+        pass
+    finally:
+        # Never the main process's exit handlers or its buffered output, copied at the fork.
+        os._exit(code)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _received(data: bytes) -> Catalog | None:
+    if not data:
+        return None
+    try:
+        catalog = pickle.loads(data)  # written by our own helper a moment ago
+    except Exception:
+        return None
+    return catalog if isinstance(catalog, Catalog) else None
