@@ -12,6 +12,7 @@ import os
 import sys
 import textwrap
 import traceback
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
@@ -317,12 +318,18 @@ class _ProgressLine:
             sys.stderr.write("\r" + " " * 78 + "\r")
 
 
-def _ready_the_crawl(args: argparse.Namespace) -> None:
-    """The crawl's code imported, and with crawl shards likely, warmed once here for every shard to share."""
-    from monitor import pipeline, report, shards, state  # noqa: F401 - imported now, while the catalog is read
+def _ready_the_crawl() -> None:
+    from monitor import pipeline, report, state  # noqa: F401 - imported now, while the catalog is read
 
-    if args.shards != "1" and (args.shards is not None or default_shards() > 1):
-        shards.prepare()
+
+def _warm_up_the_shards(args: argparse.Namespace) -> Iterator[Callable[[], object]]:
+    """The shards' warm-up steps when shards are likely (the catalog's settings are not known yet); a generator,
+    so that monitor.shards is imported only when the steps are asked for, beside the catalog's reading."""
+    if args.shards == "1" or (args.shards is None and default_shards() <= 1):
+        return
+    from monitor import shards
+
+    yield from shards.warm_up()
 
 
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
@@ -333,7 +340,7 @@ def _cmd_check(args: argparse.Namespace) -> ExitCode:
     snapshots = Path(args.state).parent / "snapshots"
     if snapshots.exists() and not snapshots.is_dir():
         raise UsageError(f"error: --state {args.state}: {snapshots} must be a folder for the snapshots; it is a file")
-    catalog = read_catalog_aside(Path(args.catalog), lambda: _ready_the_crawl(args))
+    catalog = read_catalog_aside(Path(args.catalog), _ready_the_crawl, _warm_up_the_shards(args))
     from monitor import pipeline
     from monitor.report import step_summary
     from monitor.state import SnapshotSpool, load_state, prune_snapshots

@@ -2,10 +2,12 @@
 
 Before its first request `check` needs two things that do not depend on each other: the catalog, read and
 validated (about a quarter of a second of CPU at 2,000 entries, libyaml's and ours), and the crawl's code,
-imported and, for crawl shards, warmed: the page readers imported and their regexes compiled once in the
-main process, so that every shard forked from it has them without paying for them again (monitor/shards.py).
-On two CPUs or more, `read_catalog_aside` forks a helper that reads the catalog and sends it back pickled
-while the main process does the other, so the crawl starts after the longer of the two, not after both.
+imported. On two CPUs or more, `read_catalog_aside` forks a helper that reads the catalog and sends it back
+pickled while the main process imports the crawl, so the crawl starts after the longer of the two, not after
+both. If the main process is done first, it fills the wait with work of the crawl shards: the page readers
+imported and their regexes compiled once here, so that every shard forked from it has them without paying for
+them again (monitor/shards.py); it stops at the first step that finds the catalog read, so that work never
+delays the crawl (on a busy machine, the helper may not get a CPU of its own).
 
 The helper only ever hands over a good catalog. Anything else (a catalog with problems, a file that cannot
 be read, a helper that dies or is killed) and the main process reads the catalog itself, by the same code as
@@ -20,9 +22,10 @@ import contextlib
 import gc
 import os
 import pickle
+import select
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NoReturn
 
@@ -33,8 +36,11 @@ from monitor.workers import tie_to_parent
 __all__ = ["read_catalog_aside"]
 
 
-def read_catalog_aside(path: Path, meanwhile: Callable[[], None]) -> Catalog:
-    """`load_catalog(path)`, with ``meanwhile()`` run beside it (once, before the catalog is returned).
+def read_catalog_aside(path: Path, meanwhile: Callable[[], object],
+                       while_waiting: Iterable[Callable[[], object]] = ()) -> Catalog:
+    """`load_catalog(path)`, with ``meanwhile()`` run beside it (once, before the catalog is returned), then the
+    steps of ``while_waiting`` one by one for as long as the catalog is not read yet, never longer: they are
+    worth doing only where they cost no time (on a busy machine the helper may be done first).
 
     Raises CatalogError exactly as `load_catalog` does; ``meanwhile`` may then have run or not.
     """
@@ -51,6 +57,10 @@ def read_catalog_aside(path: Path, meanwhile: Callable[[], None]) -> Catalog:
     os.close(writer)
     try:
         meanwhile()
+        for step in while_waiting:
+            if _readable(reader):  # the helper has written the catalog, or ended
+                break
+            step()
         data = _read_all(reader)
     except BaseException:  # Ctrl-C, or a failure getting ready: the helper's work is not wanted any more
         _kill(pid)
@@ -82,6 +92,10 @@ def _read_and_send(path: Path, fd: int, parent: int) -> NoReturn:
     finally:
         # Never the main process's exit handlers or its buffered output, copied at the fork.
         os._exit(code)
+
+
+def _readable(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 def _read_all(fd: int) -> bytes:

@@ -54,6 +54,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import logging
 import multiprocessing
 import os
@@ -66,6 +67,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 from typing import IO, Any
@@ -82,7 +84,7 @@ from monitor.workers import tie_to_parent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["crawl", "partition", "prepare", "shard_count"]
+__all__ = ["crawl", "partition", "shard_count", "warm_up"]
 
 _GRACE = 5.0  # seconds past the budget for a shard to send what it has (its analysis budget comes on top)
 
@@ -376,10 +378,17 @@ def crawl(
     return _merge(shards, entries_of)
 
 
-def prepare() -> None:
-    """What every forked shard would otherwise do at its first page, done once in this process before the
-    shards are forked (which then share it): the page readers imported, their regexes compiled."""
-    analysis._warm(analysis.analyse_page)
+# The page readers' modules, each a step of the warm-up: most of its cost is their regexes, compiled as they
+# are imported (monitor.dates and monitor.status, a tenth of a second each).
+_READERS = ("monitor.extract", "monitor.dates", "monitor.status", "monitor.rules.content", "monitor.rules.links")
+
+
+def warm_up() -> list[Callable[[], object]]:
+    """What every forked shard would otherwise do at its first page, in steps, for this process to do before
+    the shards are forked (they then share it): the page readers imported, then a small page read, which pays
+    the first-use costs left. Any steps not taken are taken by each shard, as without this."""
+    steps: list[Callable[[], object]] = [partial(importlib.import_module, name) for name in _READERS]
+    return [*steps, partial(analysis._warm, analysis.analyse_page)]
 
 
 def _start_method() -> str:

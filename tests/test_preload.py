@@ -120,3 +120,28 @@ def test_the_command_refuses_a_bad_catalog_as_before_and_fetches_nothing(tmp_pat
     assert done.returncode == 3
     assert done.stderr == f"{path}:5: entries[1].id: duplicate id 'one' (first used on line 4)\n"
     assert not server.requests and not (tmp_path / "r.json").exists()
+
+
+def test_the_waiting_work_stops_once_the_catalog_is_read(tmp_path: Path, helper: None,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[int] = []
+
+    def readable(fd: int) -> bool:  # the catalog is read while the first step runs
+        asked.append(fd)
+        return len(asked) > 1
+
+    monkeypatch.setattr(preload, "_readable", readable)
+    done: list[str] = []
+    path = write(tmp_path, RICH)
+    steps = [lambda: done.append("first"), lambda: done.append("second")]
+    assert preload.read_catalog_aside(path, lambda: done.append("needed"), steps) == load_catalog(path)
+    assert done == ["needed", "first"]
+
+
+def test_every_step_of_the_shards_warm_up_runs() -> None:
+    from monitor import shards
+
+    steps = shards.warm_up()
+    assert len(steps) > 1
+    for step in steps:
+        step()
