@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -145,3 +146,12 @@ def test_every_step_of_the_shards_warm_up_runs() -> None:
     assert len(steps) > 1
     for step in steps:
         step()
+
+
+def test_collections_are_back_on_after_a_failure_beside_the_helper(tmp_path: Path, helper: None) -> None:
+    def fails() -> None:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        preload.read_catalog_aside(write(tmp_path, RICH), fails)
+    assert gc.isenabled()
