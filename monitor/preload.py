@@ -12,8 +12,9 @@ delays the crawl (on a busy machine, the helper may not get a CPU of its own).
 The helper only ever hands over a good catalog. Anything else (a catalog with problems, a file that cannot
 be read, a helper that dies or is killed) and the main process reads the catalog itself, by the same code as
 without a helper: every problem is found and worded as before, the exit code is the same, and nothing is
-fetched. A helper is forked only where that is safe and worth it: a process with a single thread (the command
-line; a program that runs checks one after another may hold worker threads) and more than one CPU.
+fetched. A helper is forked only where that is safe and worth it: on Linux, in a process with a single thread
+(the command line; a program that runs checks one after another may hold worker threads), with two CPUs or
+more.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import pickle
 import select
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -86,7 +88,8 @@ def _beside(pid: int, reader: int, meanwhile: Callable[[], object],
 
 
 def _helper_possible() -> bool:
-    return hasattr(os, "fork") and threading.active_count() == 1 and available_cpus() >= 2
+    # Linux only: elsewhere a bare fork may copy a system framework's state it cannot use (macOS spawns).
+    return sys.platform == "linux" and threading.active_count() == 1 and available_cpus() >= 2
 
 
 def _read_and_send(path: Path, fd: int, parent: int) -> NoReturn:
