@@ -6,8 +6,9 @@ imported. On two CPUs or more, `read_catalog_aside` forks a helper that reads th
 pickled while the main process imports the crawl, so the crawl starts after the longer of the two, not after
 both. If the main process is done first, it fills the wait with work of the crawl shards: the page readers
 imported and their regexes compiled once here, so that every shard forked from it has them without paying for
-them again (monitor/shards.py); it stops at the first step that finds the catalog read, so that work never
-delays the crawl (on a busy machine, the helper may not get a CPU of its own).
+them again (monitor/shards.py). It checks before each step whether the catalog is in, so that this work delays
+the crawl by one step at most (a tenth of a second), even on a busy machine where the helper gets no CPU of
+its own; the steps not taken are each shard's, as before.
 
 The helper only ever hands over a good catalog. Anything else (a catalog with problems, a file that cannot
 be read, a helper that dies or is killed) and the main process reads the catalog itself, by the same code as
@@ -41,8 +42,8 @@ __all__ = ["read_catalog_aside"]
 def read_catalog_aside(path: Path, meanwhile: Callable[[], object],
                        while_waiting: Iterable[Callable[[], object]] = ()) -> Catalog:
     """`load_catalog(path)`, with ``meanwhile()`` run beside it (once, before the catalog is returned), then the
-    steps of ``while_waiting`` one by one for as long as the catalog is not read yet, never longer: they are
-    worth doing only where they cost no time (on a busy machine the helper may be done first).
+    steps of ``while_waiting`` one by one for as long as the catalog is not read yet: they are worth doing only
+    where they cost no time (on a busy machine the helper may be done first).
 
     Raises CatalogError exactly as `load_catalog` does; ``meanwhile`` may then have run or not.
     """
