@@ -311,7 +311,8 @@ def check(
 
         count = shards.shard_count(settings, urls, crawler_factory, analyse_page)
         if count > 1:
-            crawl = shards.crawl(*crawl_args, count=count, budget=settings.max_runtime - (time.monotonic() - t0))
+            crawl = shards.crawl(*crawl_args, count=count, budget=settings.max_runtime - (time.monotonic() - t0),
+                                 staging=spool.lend_staging() if spool is not None else None)
     if crawl is None:
         crawl = asyncio.run(_crawl(*crawl_args, spool))
     fetched = crawl.fetched
