@@ -633,3 +633,13 @@ def test_the_line_diff_is_a_shortest_edit_script(a: list[str], b: list[str]) -> 
     # As short as difflib's: no more lines changed than the longest matching its blocks leave.
     matched = sum(size for _, _, size in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
     assert sum(i2 - i1 for eq, i1, i2, _, _ in ops if eq) >= matched
+
+
+def test_fingerprint_of_a_page_just_read_is_that_of_the_same_text_anywhere_else() -> None:
+    # fingerprint() trusts the tidiness of the texts extract() has just returned: the hash must not depend on it.
+    body = (b"<main><h1>Grants</h1>\n<p>Updated  12:30 \t today</p><ul><li> One </li><li>Two\xc2\xa0three</li></ul>"
+            b"<pre>a\n\n  b</pre><p>Last updated 3 March 2026, 1,204 views.</p></main>")
+    page = extract(body, {"content-type": "text/html; charset=utf-8"})
+    elsewhere = "".join(list(page.watched))  # equal, but another string object
+    assert elsewhere is not page.watched
+    assert fingerprint(page.watched) == fingerprint(elsewhere) == fingerprint(page.watched.replace("\n", "\n\n"))

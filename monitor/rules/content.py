@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+import sys
 from collections.abc import Iterable
 from datetime import date
 
@@ -612,8 +613,12 @@ _OTHER_SPACES = tuple(char for char in map(chr, range(0x3001)) if char.isspace()
 def _is_tidy(text: str) -> bool:
     """Whether `text` is already as _denoise tidies it: lines of words joined by single spaces, none empty.
 
-    The texts extract() gives are: testing that with str.find (in C) costs a tenth of tidying them again.
+    The texts extract() gives are: testing that with str.find (in C) costs a tenth of tidying them again, and
+    for the texts of the page just read (the fingerprint a worker takes) extract() already knows.
     """
+    reader = sys.modules.get("monitor.extract")  # not imported for this: the main process never loads lxml
+    if reader is not None and reader.read_tidy(text):
+        return True
     if text.startswith((" ", "\n")) or text.endswith((" ", "\n")):
         return False
     if "  " in text or " \n" in text or "\n " in text or "\n\n" in text:
