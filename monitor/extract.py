@@ -13,6 +13,7 @@ import contextlib
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import NamedTuple
 
 from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
@@ -266,13 +267,16 @@ def _html(text: str, charset: str, watch: str | None, utf8: bytes | None = None)
         body = root
     h1 = next(root.iter("h1"), None) if not scan.root_dropped else None
     heading = _squash(h1) if h1 is not None else ""
-    if _may_hold_unsettable(text):
+    # A search for "&" (memchr) first: one for "&#" walks the text several times slower.
+    references = "&" in text and "&#" in text
+    if _may_hold_unsettable(text, references):
         _refuse_unsettable(root)
+    marks = _marks_for(text, references)
     if watched_root is not None and not _within(watched_root, root):
-        page_text = "" if scan.root_dropped else _text_of(body)
-        watched_text = _unmarked_text_of(watched_root)
+        page_text = "" if scan.root_dropped else _text_of(body, marks)
+        watched_text = _unmarked_text_of(watched_root, marks)
     else:
-        page_text, watched_text = _texts(body, watched_root, scan.root_dropped)
+        page_text, watched_text = _texts(body, watched_root, scan.root_dropped, marks)
     if watched_text == page_text:
         # Usually <main> is all the page shows: one string, not two, for every entry held until the report.
         watched_text = page_text
@@ -305,7 +309,7 @@ _INVISIBLE = "".join(map(chr, _INVISIBLE_CHARS))
 
 def _parse(text: str, utf8: bytes | None) -> etree._Element | None:
     """The page's tree; from its UTF-8 bytes when they are at hand (libxml2 then skips converting the text)."""
-    # The private-use characters mark block edges in the text read (see _READ); a page's own are noise.
+    # The private-use characters mark block edges in the text read (see _STYLESHEET); a page's own are noise.
     # Both marks start with the same two bytes: one scan of the body rules both out.
     if utf8 is not None and (
         _MARKS_UTF8 not in utf8 or (_BLOCK_MARK_UTF8 not in utf8 and _PRE_NEWLINE_UTF8 not in utf8)
@@ -509,39 +513,85 @@ _BLOCKS = " | ".join(sorted(_BLOCK_TAGS))
 _STYLESHEET = f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
 <xsl:output method="text" encoding="UTF-8"/>
 {{start}}
-<xsl:template match="{_BLOCKS}">&#xE000;<xsl:apply-templates/>&#xE000;</xsl:template>
-<xsl:template match="pre">&#xE000;<xsl:apply-templates mode="pre"/>&#xE000;</xsl:template>
-<xsl:template match="{_BLOCKS}" mode="pre">&#xE000;<xsl:apply-templates mode="pre"/>&#xE000;</xsl:template>
-<xsl:template match="text()" mode="pre"><xsl:value-of select="translate(., '&#10;', '&#xE001;')"/></xsl:template>
+<xsl:template match="{_BLOCKS}">{{block}}<xsl:apply-templates/>{{block}}</xsl:template>
+<xsl:template match="pre">{{block}}<xsl:apply-templates mode="pre"/>{{block}}</xsl:template>
+<xsl:template match="{_BLOCKS}" mode="pre">{{block}}<xsl:apply-templates mode="pre"/>{{block}}</xsl:template>
+<xsl:template match="text()" mode="pre"><xsl:value-of select="translate(., '&#10;', '{{pre}}')"/></xsl:template>
 </xsl:stylesheet>"""
 # An element is read as a tree of its own (lxml hands libxslt the element alone, without its tail), so one inside
 # a <pre> starts in the pre mode. Given the page's root element, lxml hands libxslt the whole document, which can
 # hold elements after </html> outside the root: the first element is the one to read.
 _START = '<xsl:template match="/"><xsl:apply-templates select="*[1]" {mode}/></xsl:template>'
-_READ = etree.XSLT(etree.XML(_STYLESHEET.replace("{start}", _START.format(mode=""))))
-_READ_IN_PRE = etree.XSLT(etree.XML(_STYLESHEET.replace("{start}", _START.format(mode='mode="pre"'))))
 
 
-def _text_of(root: etree._Element) -> str:
+class _Marks(NamedTuple):
+    """The characters a reading marks block edges, line breaks in <pre> and the watched region with."""
+
+    block: str
+    pre: str
+    region: str
+    read: etree.XSLT
+    read_in_pre: etree.XSLT
+
+
+def _marks(block: str, pre: str, region: str) -> _Marks:
+    def reader(mode: str) -> etree.XSLT:
+        sheet = _STYLESHEET.replace("{start}", _START.format(mode=mode))
+        return etree.XSLT(etree.XML(sheet.replace("{block}", f"&#{ord(block)};").replace("{pre}", f"&#{ord(pre)};")))
+
+    return _Marks(block, pre, region, reader(""), reader('mode="pre"'))
+
+
+# Private-use characters (a page's own are dropped before parsing, see _parse) can mark any page. But they make
+# the text read a string of two bytes a character, which every later pass over it (a dozen replaces and
+# searches) walks at half speed or worse: a page whose text cannot hold the C1 controls U+0080-U+0082 is marked
+# with those (valid in XML 1.0; seen neither in text nor in windows-1252, whose references libxml2 maps to
+# other characters), and its text read stays one byte a character (its reading 10% cheaper).
+_PRIVATE_MARKS = _marks(_BLOCK_MARK, _PRE_NEWLINE, "\ue002")
+_LATIN_MARKS = _marks("\x80", "\x81", "\x82")
+_MARK_CHARS = (*_PRIVATE_MARKS[:3], *_LATIN_MARKS[:3])
+_MARK_CODES = frozenset(map(ord, _MARK_CHARS))
+
+
+def _marks_for(text: str, references: bool) -> _Marks:
+    """_LATIN_MARKS when no character of either set of marks can be in the page's tree, else _PRIVATE_MARKS.
+
+    A tree's text holds the characters of the page's text and those its character references name (no HTML
+    entity names a C1 control or a private-use character): both are looked for, a reference by its digits.
+    """
+    if any(char in text for char in _MARK_CHARS):
+        return _PRIVATE_MARKS
+    if references and any(_reference_code(match) in _MARK_CODES for match in _CHAR_REFERENCE.finditer(text)):
+        return _PRIVATE_MARKS
+    return _LATIN_MARKS
+
+
+def _reference_code(match: re.Match[str]) -> int:
+    """The code a _CHAR_REFERENCE names; -1 for one too long to name a mark (never int() of a huge number)."""
+    digits = (match[1] or match[2]).lstrip("0") or "0"
+    return -1 if len(digits) > 7 else int(digits, 16 if match[1] else 10)
+
+
+def _text_of(root: etree._Element, marks: _Marks) -> str:
     """Visible text, one line per block element, no blank lines."""
-    return _lines(_raw_text(root))
+    return _lines(_raw_text(root, marks))
 
 
-def _unmarked_text_of(root: etree._Element) -> str:
+def _unmarked_text_of(root: etree._Element, marks: _Marks) -> str:
     """The text of a watched region inside a dropped element: no block edges, as the reader always gave it."""
     # (The blocks were marked in the page's tree after the dropped elements had left it.)
-    return _lines(_as_lines("".join(root.itertext())))
+    return _lines(_as_lines("".join(root.itertext()), marks))
 
 
-def _raw_text(root: etree._Element) -> str:
+def _raw_text(root: etree._Element, marks: _Marks) -> str:
     """The text under `root` with its block edges as line breaks and its invisible characters gone."""
-    read = _READ_IN_PRE if any(True for _ in root.iterancestors("pre")) else _READ
-    return _as_lines(str(read(root)))
+    read = marks.read_in_pre if any(True for _ in root.iterancestors("pre")) else marks.read
+    return _as_lines(str(read(root)), marks)
 
 
-def _as_lines(read: str) -> str:
+def _as_lines(read: str, marks: _Marks) -> str:
     """Source line breaks become spaces, the marks line breaks, invisible characters nothing."""
-    raw = read.replace("\n", " ").replace(_BLOCK_MARK, "\n").replace(_PRE_NEWLINE, "\n")
+    raw = read.replace("\n", " ").replace(marks.block, "\n").replace(marks.pre, "\n")
     for char in _INVISIBLE:
         if char in raw:
             raw = raw.replace(char, "")
@@ -570,8 +620,6 @@ def _lines(raw: str) -> str:
     return raw.strip(" \n")
 
 
-# Put at both edges of the watched region while the body is read, so that one read gives both texts.
-_REGION = "\ue002"
 
 
 # lxml refuses to set a text holding a C0 control character (other than tab, newline, carriage return) or
@@ -584,11 +632,11 @@ _UNSETTABLE = re.compile(f"[{''.join(_UNSETTABLE_CHARS)}]")
 _CHAR_REFERENCE = re.compile("&#(?:[xX]([0-9a-fA-F]+)|([0-9]+))")
 
 
-def _may_hold_unsettable(text: str) -> bool:
+def _may_hold_unsettable(text: str, references: bool) -> bool:
     # 30 searches for one character each: 25 us on a 46 KB page, a regex of them all 300 us.
     if any(char in text for char in _UNSETTABLE_CHARS):
         return True
-    return "&#" in text and any(
+    return references and any(
         (int(match[1], 16) if match[1] else int(match[2])) in _UNSETTABLE_CODES
         for match in _CHAR_REFERENCE.finditer(text)
     )
@@ -615,32 +663,33 @@ def _within(element: etree._Element, root: etree._Element) -> bool:
     return top is root
 
 
-def _texts(body: etree._Element, watched: etree._Element | None, body_dropped: bool) -> tuple[str, str]:
+def _texts(body: etree._Element, watched: etree._Element | None, body_dropped: bool,
+           marks: _Marks) -> tuple[str, str]:
     """The page's text and the watched region's, each as _text_of gives it, reading the body once if possible.
 
     A watched block element inside the body starts and ends on a block edge, so its lines are a run of the
-    body's lines: the body's text is read once with _REGION around the region, and the lines before, inside
+    body's lines: the body's text is read once with marks.region around the region, and the lines before, inside
     and after are cleaned apart (a line never spans a block edge, so this is what reading each gives).
     """
     if body_dropped:
-        return "", _text_of(watched) if watched is not None else ""
+        return "", _text_of(watched, marks) if watched is not None else ""
     if watched is body:
-        text = _text_of(body)
+        text = _text_of(body, marks)
         return text, text
     if watched is None:
-        return _text_of(body), ""
+        return _text_of(body, marks), ""
     if watched.tag in _BLOCK_TAGS and any(ancestor is body for ancestor in watched.iterancestors()):
         # The reader puts a block mark right before the region's text and right before its tail.
         text, tail = watched.text, watched.tail
-        watched.text = _REGION + (text or "")
-        watched.tail = _REGION + (tail or "")
-        parts = _raw_text(body).split(_REGION)
+        watched.text = marks.region + (text or "")
+        watched.tail = marks.region + (tail or "")
+        parts = _raw_text(body, marks).split(marks.region)
         watched.text, watched.tail = text, tail
         # More than two marks: the page itself holds the character.
         if len(parts) == 3 and parts[0].endswith("\n") and parts[1].endswith("\n"):
             before, inside, after = map(_lines, parts)
             return "\n".join(filter(None, (before, inside, after))), inside
-    return _text_of(body), _text_of(watched)
+    return _text_of(body, marks), _text_of(watched, marks)
 
 
 def _looks_js_rendered(scan: _Scan, text: str) -> bool:

@@ -505,3 +505,20 @@ def test_a_huge_page_reads_the_same_as_a_small_one(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(ex, "_LARGE_TREE", 10**9)
     assert extract(body, {"content-type": "text/html"}) == huge
     assert "tail one" in huge.text and "hidden" not in huge.text and {"a1", "anchor", "own"} <= huge.ids
+
+
+@pytest.mark.parametrize(
+    ("body", "text", "watched"),
+    [
+        # The C1 controls the reader may mark block edges with, in the page itself and by reference (libxml2
+        # keeps &#x81; as U+0081 but reads &#128; and &#130; as windows-1252's € and ‚).
+        ("<main><p>a\x80b</p><p>c</p></main><p>d\x82</p>", "a\x80b\nc\nd\x82", "a\x80b\nc"),
+        ("<main><p>a</p><p>c&#x81;</p></main><p>d</p>", "a\nc\x81\nd", "a\nc\x81"),
+        ("<article><pre>x\x81\ny</pre></article><p>&#128;&#130;</p>", "x\x81\ny\n€‚", "x\x81\ny"),
+        # The private-use characters: the page's own are dropped, one by reference marks a block edge.
+        ("<main><p>a\ue000b</p><p>c&#xE000;d</p></main>", "ab\nc\nd", "ab\nc\nd"),
+    ],
+)
+def test_the_characters_block_edges_are_marked_with_read_as_before(body: str, text: str, watched: str) -> None:
+    page = extract(body.encode(), {"content-type": "text/html; charset=utf-8"})
+    assert (page.text, page.watched) == (text, watched)
