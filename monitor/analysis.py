@@ -197,12 +197,13 @@ os.register_at_fork(after_in_child=_forsake)
 
 # Pages up to this size are read on the event loop itself when the pool would be one thread (``workers`` 1:
 # a crawl shard, or one core): with one thread nothing runs in parallel anyway (the GIL), and the trip to it
-# (a queue, a timer for the budget, a wake-up of the loop through its self-pipe, the two threads trading the
-# GIL) is saved. analyse_page's CPU grows with the page: about 0.1 ms per KB on the benchmark's pages, 2.7 ms
-# per KB at worst on pages built to be slow (numeric character references, digits, dates), so at this size it
-# holds the loop for 45 ms at most. Bigger pages, and every page of another work function, whose cost
-# nothing bounds, keep the budgeted thread.
-INLINE_MAX = 16 * 1024
+# is saved: a queue, a timer for the budget, a wake-up of the loop through its self-pipe, and above all the
+# two threads trading the GIL (strace of a 1,000-URL run on lean pages: 55,000 futex calls -> 15,000, 1,540
+# epoll_wait -> 240). analyse_page's CPU grows with the page: about 0.1 ms per KB on the benchmark's pages,
+# 2.7 ms per KB at worst on pages built to be slow (numeric character references, digits, dates), so at this
+# size it holds the loop for 0.17 s at most, far below the budget. Bigger pages, and every page of another
+# work function, whose cost nothing bounds, keep the budgeted thread.
+INLINE_MAX = 64 * 1024
 
 
 def _size(job: PageJob) -> int:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -140,8 +141,10 @@ def _corpus_jobs() -> list[PageJob]:
 def test_small_pages_read_on_the_event_loop_get_the_verdicts_a_worker_gives() -> None:
     """With one worker (a crawl shard) a page up to INLINE_MAX is read on the loop, not handed to the thread."""
     jobs = _corpus_jobs()
-    small = [job for job in jobs if len(job.fetched.body or b"") <= analysis.INLINE_MAX]
-    assert len(small) >= 5 and len(small) < len(jobs)  # both paths are taken
+    padding = b"<!--" + b"-" * analysis.INLINE_MAX + b"-->"
+    big = [replace(job, fetched=replace(job.fetched, body=(job.fetched.body or b"") + padding)) for job in jobs[:5]]
+    assert sum(len(job.fetched.body or b"") <= analysis.INLINE_MAX for job in jobs) >= 5  # read on the loop
+    jobs += big  # read in the thread
 
     async def go(work: Any) -> list[list[Verdict]]:
         async with Analyser(1, 30.0, work) as analyser:
