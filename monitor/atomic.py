@@ -155,6 +155,15 @@ class StagedFile:
         self._error: OSError | None = None
         self._final: Path | None = None
 
+    @classmethod
+    def on_disk(cls, folder: Path, temp: str) -> StagedFile:
+        """A temp file in ``folder`` that another process (a crawl shard) staged for this run's commit."""
+        staged = cls(folder, b"")
+        staged._data = None
+        staged._temp = temp
+        staged._written.set()
+        return staged
+
     def temp(self) -> str:
         """The temp file's name, once written; the error that stopped it, raised."""
         self._written.wait()
@@ -230,6 +239,15 @@ class Staging:
         self._all: list[StagedFile] = []
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._lent = False
+
+    def lend(self) -> Path:
+        """The folder, for other processes of this run (crawl shards) to stage files in with their own
+        ``Staging``, which they never close: ``close`` then also deletes every temp file of the tool's left
+        in the folder (a shard's file the run did not commit, or one of a shard that died), as
+        `remove_stale_temps` does. Only under `run_lock`, and once those processes have ended."""
+        self._lent = True
+        return self.folder
 
     def stage(self, data: bytes) -> StagedFile | None:
         """``data`` queued to be written to a temp file; None when too many are queued already."""
@@ -265,6 +283,8 @@ class Staging:
                         os.unlink(tmp)
             self._made.clear()
             self._all.clear()
+            if self._lent:
+                remove_stale_temps(self.folder)
 
     def __enter__(self) -> Staging:
         return self

@@ -28,8 +28,10 @@ Decisions worth knowing (the README's flags table repeats them):
   win the concurrency back one request at a time (every two rounds of them), up to the configured ceiling.
   The interval is not stretched: one 429 among thousands of answers must not turn a run of minutes into
   hours, nor hold back every other URL of its host for the length of a Retry-After.
-* Second pass: after the first pass, URLs that failed with connect/DNS/TLS/timeout/protocol errors,
-  5xx, 404/410, 408 or 425 are fetched once more; the later answer is kept.
+* Second pass: URLs that failed with connect/DNS/TLS/timeout/protocol errors, 5xx, 404/410, 408 or 425
+  are fetched once more, the later answer kept: each once its host has no URL left for a first try, and
+  no sooner than ``retry_wait_time`` after its first try ended (time for a momentary failure to pass).
+  Another host's Retry-After waits and slow pages are not waited for.
 * Bodies are read only for text types (HTML, XML, plain text, or no content type), streamed and
   decompressed here with bounded decoders (gzip, deflate, br, zstd): at most ``max_body`` bytes after
   decompression, so a bomb stops at the cap with ``truncated=True`` and bounded memory.
@@ -632,6 +634,21 @@ def _drop(outcome: object) -> None:
 _WORKERS_PER_SLOT = 4
 
 
+@dataclass
+class _HostQueue:
+    """One host's URLs in a crawl: those waiting for their first try, then the failures waiting for a second.
+
+    A failure is tried again no sooner than ``retry_wait_time`` (1 s by default) after its first try ended,
+    and only once the host has no URL left for a first try. The gap is what a second pass is for: a server
+    restarting, a deploy's momentary 404, a network blip get time to pass; ``retry_wait_time`` is already
+    the run's measure of that time (a retry within a pass waits as long at first). ``again`` holds the
+    failures in the order their first tries ended, so its head is always the first one due.
+    """
+
+    fresh: deque[str] = field(default_factory=deque)
+    again: deque[tuple[float, str]] = field(default_factory=deque)  # (clock time it is due, URL)
+
+
 # --- per-host politeness ------------------------------------------------------------------------------
 
 
@@ -869,10 +886,12 @@ class Crawler:
             reported.add(url)
             return on_result(url, results[url]) if on_result else None
 
-        async def first(url: str) -> None:
+        async def first(url: str) -> bool:
             results[url] = await self.fetch(url)
-            if not worth_second_pass(results[url]):
-                await _settled(report(url))
+            if worth_second_pass(results[url]):
+                return True
+            await _settled(report(url))
+            return False
 
         async def second(url: str) -> None:
             earlier = results[url]
@@ -882,42 +901,68 @@ class Crawler:
             await _settled(report(url))
 
         try:
-            await self._per_host(unique, first)
-            retry = [url for url in unique if worth_second_pass(results[url])]
-            if retry:
-                log.info("second pass over %d failed URL(s)", len(retry))
-            await self._per_host(retry, second)
+            tried_again = await self._per_host(unique, first, second)
         except asyncio.CancelledError:
             # The run's time budget ended the crawl (pipeline.py cancels it): a failure already seen is
             # still a fact, so it is reported rather than lost with the second try that never finished.
             for url in results.keys() - reported:
                 _drop(report(url))  # the caller reads what it was handed but could not await
             raise
+        if tried_again:
+            log.info("second pass over %d failed URL(s)", tried_again)
         return {url: results[url] for url in unique}
 
-    async def _per_host(self, urls: list[str], job: Callable[[str], Awaitable[None]]) -> None:
-        """Run ``job`` on every URL: a queue per host, drained by a few workers per request the host may serve.
+    async def _per_host(
+        self, urls: list[str], first: Callable[[str], Awaitable[bool]], second: Callable[[str], Awaitable[None]]
+    ) -> int:
+        """Run ``first`` on every URL, then ``second`` on those it asks again for; the count of second tries.
 
-        One task per URL made a run of ten thousand URLs hold ten thousand waiting tasks (a few KB each)
-        from its start. A worker holds its URL for the whole chain, but the host's slot only for its own hop:
-        a doi.org link's chain goes on at the publisher, and a retry waits its backoff outside any slot. So
-        each slot gets _WORKERS_PER_SLOT workers, enough to keep the host's slots busy meanwhile; the slots
-        still set the pace (a 429 halves a ceiling).
+        A queue per host, drained by a few workers per request the host may serve. One task per URL made a
+        run of ten thousand URLs hold ten thousand waiting tasks (a few KB each) from its start. A worker
+        holds its URL for the whole chain, but the host's slot only for its own hop: a doi.org link's chain
+        goes on at the publisher, and a retry waits its backoff outside any slot. So each slot gets
+        _WORKERS_PER_SLOT workers, enough to keep the host's slots busy meanwhile; the slots still set the
+        pace (a 429 halves a ceiling).
+
+        The second pass is the host's own: once none of the host's URLs waits for its first try, its workers
+        take the failures, each no sooner than ``retry_wait_time`` after its first try ended (see
+        ``_HostQueue``). Waiting for the whole crawl's first pass kept every host's slots idle through the
+        last Retry-After waits and slow pages of any host, and then ran all the second tries at once.
         """
-        queues: dict[tuple[str, int], deque[str]] = {}
+        queues: dict[tuple[str, int], _HostQueue] = {}
         for url in urls:
-            queues.setdefault(host_key(url), deque()).append(url)
+            key = host_key(url)
+            queue = queues.get(key)
+            if queue is None:
+                queue = queues[key] = _HostQueue()
+            queue.fresh.append(url)
+        gap = self.settings.retry_wait_time
+        tried_again = 0
 
-        async def worker(queue: deque[str]) -> None:
-            while queue:
-                await job(queue.popleft())
+        async def worker(queue: _HostQueue) -> None:
+            nonlocal tried_again
+            while True:
+                if queue.fresh:
+                    url = queue.fresh.popleft()
+                    if await first(url):
+                        queue.again.append((self._clock() + gap, url))
+                elif queue.again:
+                    due, url = queue.again.popleft()
+                    wait = due - self._clock()
+                    if wait > 0:
+                        await self._sleep(wait)
+                    tried_again += 1
+                    await second(url)
+                else:
+                    # Another worker still on a first try takes its own failure, if it fails.
+                    return
 
         # No more workers in all than the run's shared slots can keep busy (_WORKERS_PER_SLOT each): beyond
         # that they only queue, and a URL whose retry is due (after a 429's Retry-After) queued behind them all.
         share = -(-self.settings.max_concurrency * _WORKERS_PER_SLOT // max(1, len(queues)))
         workers = {
             key: min(
-                len(queue),
+                len(queue.fresh),
                 max(1, self.settings.for_host(key[0]).concurrency or 1) * _WORKERS_PER_SLOT,
                 max(_WORKERS_PER_SLOT, share),
             )
@@ -931,6 +976,7 @@ class Crawler:
                 for key, queue in queues.items():
                     if turn < workers[key]:
                         group.create_task(worker(queue))
+        return tried_again
 
     async def fetch(self, url: str) -> FetchResult:
         """Fetch one URL with retries; never raises (but for cancellation): whatever goes wrong is data."""

@@ -33,16 +33,25 @@ every shard that has one of its ports, and keeps its full concurrency there.
 
 **Results.** A shard sends one message when it is done: its `Crawl` with the pages' bodies dropped (the
 answers, the entries' results and facts, the excluded and unjudged entries, its request count and hosts, the
-hub page if it owned the hub). Snapshot texts do not cross the pipe: the main process opens one anonymous
-temp file per shard and hands it over, the shard appends the texts to it, and the state reads them from it
-when it is written, as it does the single process's spool. Progress and log records come through the same
-pipe as they happen, so the progress line counts all shards and ``--verbose`` shows every shard's lines.
+hub page if it owned the hub). Snapshot texts do not cross the pipe. When the run stages its snapshot files
+during the crawl (the command does, with an `atomic.Staging`), each shard stages its own with a thread of its
+own, into the same folder, as its pages are read: the thousands of new files of a first night are made on
+every core while the crawl waits on the network, and the main process only syncs and renames them; the
+shard sends each file's name. A text a shard could not stage (a full backlog, a failed write) goes, like
+every text of a run without staging, to one anonymous temp file per shard, which the main process opens and
+hands over: the shard appends the text to it, and the state reads it from there when it is written.
+Progress and log records come through the same pipe as they happen, so the progress line counts all shards
+and ``--verbose`` shows every shard's lines.
 The merge is a union (the shards' URLs and entries are disjoint), the request counts a sum, the hosts a
 sorted union: the JSON report and the state of a sharded run equal a single process's, apart from timings
 (``tests/test_shards.py`` checks it on a local server with several ports).
 
 **Failures.** A shard that exits without its result (killed, out of memory, a crash in a C library) costs
-the entries of its URLs a ``check-failed`` finding naming its exit code, never the run. A shard still running
+the entries of its URLs a ``check-failed`` finding naming its exit code, never the run. The temp files it
+staged are the run's to delete, as are those of any shard when the run commits nothing (a failed write,
+Ctrl-C): the main process's ``Staging`` deletes every temp file of the tool's left in the folder when it
+closes, after the shards have ended (the run holds the folder's lock); a run killed outright leaves them to
+the next run's `atomic.remove_stale_temps`, as it leaves its own. A shard still running
 ``analysis_timeout`` + 5 s past the run's budget is killed, and its entries are not checked tonight (out of
 time), as in a single process. Shards ignore SIGINT: Ctrl-C reaches the main process, which kills them (their
 analysis workers die with them) and ends the run; a main process killed outright takes them along (Linux
@@ -67,16 +76,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import IO, Any
 
 from monitor import analysis
 from monitor.analysis import PageJob, Verdict
+from monitor.atomic import StagedFile, Staging
 from monitor.fetch import Crawler, host_key
 from monitor.findings import Code
 from monitor.models import Entry, TextSnapshot
 from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict
 from monitor.settings import HostSettings, Settings
-from monitor.state import FileSnapshot, SnapshotSpool, State
+from monitor.state import FileSnapshot, SnapshotSpool, StagedSnapshot, State
 from monitor.workers import tie_to_parent
 
 log = logging.getLogger(__name__)
@@ -189,15 +200,41 @@ class _SpoolRef:
         raise RuntimeError("a shard's snapshot is read in the main process")
 
 
-class _SharedSpool(SnapshotSpool):
-    """The shard's side of the file: appends each text, returns where it went."""
+@dataclass(frozen=True)
+class _StagedRef:
+    """A snapshot a shard staged in its own temp file (a name in the run's snapshot folder)."""
 
-    def __init__(self, fd: int) -> None:
-        super().__init__()
+    temp: str
+
+    def text(self) -> str | None:
+        raise RuntimeError("a shard's snapshot is read in the main process")
+
+
+class _SharedSpool(SnapshotSpool):
+    """The shard's side: each text staged in its own temp file if the run stages them, else appended to the
+    shared file; `handed_over` says where it went, in a form that crosses to the main process."""
+
+    def __init__(self, fd: int, staging: Staging | None) -> None:
+        super().__init__(staging)
         self._fd = fd
         self._at = 0
 
     def put(self, text: str) -> Any:
+        staged = self._stage(text)
+        return StagedSnapshot(staged) if staged is not None else self._append(text)
+
+    def handed_over(self, snapshot: Any) -> Any:
+        """``snapshot`` as the main process gets it: a staged file by its name once written (waiting for the
+        staging thread if need be); a file that could not be written, as its text in the shared file."""
+        if not isinstance(snapshot, StagedSnapshot):
+            return snapshot
+        try:
+            return _StagedRef(snapshot.staged.temp())
+        except OSError as exc:  # the commit would fail on it: the main process writes it instead
+            log.debug("a snapshot could not be staged (%s); it goes through the shared file", exc)
+            return self._append(snapshot.staged.content().decode("utf-8"))
+
+    def _append(self, text: str) -> Any:
         data = text.encode("utf-8", "surrogatepass")
         try:
             view = memoryview(data)
@@ -240,6 +277,7 @@ class _Job:
     crawler_factory: Callable[..., Crawler]
     analyse_page: Callable[[PageJob], list[Verdict]]
     spool: _Inherited
+    staging: Path | None  # where to stage snapshot files, or None to send every text through ``spool``
     progress: bool
     log_level: int
 
@@ -299,12 +337,17 @@ def _run_shard(job: _Job, conn: Connection) -> None:
     logger.addHandler(_PipeHandler(outbox))
     try:
         settings = replace(job.settings, max_runtime=max(0.001, job.deadline - time.monotonic()))
+        # Never closed: its files are the main process's to commit or delete.
+        spool = _SharedSpool(job.spool.fd, Staging(job.staging) if job.staging is not None else None)
         crawled = asyncio.run(_crawl(
             job.urls, settings, job.prior, job.entries_of, outbox.progress if job.progress else None,
-            job.crawler_factory, job.hub_url, job.today, job.analyse_page, _SharedSpool(job.spool.fd),
+            job.crawler_factory, job.hub_url, job.today, job.analyse_page, spool,
         ))
         for got in crawled.fetched.values():
             got.body = None  # a page cut short by the budget: the main process reads no page
+        for done in crawled.analysed.values():
+            if done.facts is not None:
+                done.facts = replace(done.facts, snapshot=spool.handed_over(done.facts.snapshot))
         outbox.send(("done", crawled, *_usage()))
         code = 0
     except BaseException as exc:  # the edge of the shard: its failure goes to the main process as data
@@ -347,8 +390,10 @@ def crawl(
     *,
     count: int,
     budget: float,
+    staging: Path | None = None,
 ) -> Crawl:
-    """`pipeline._crawl`'s crawl, run in ``count`` shard processes within ``budget`` seconds, merged."""
+    """`pipeline._crawl`'s crawl, run in ``count`` shard processes within ``budget`` seconds, merged. With
+    ``staging`` (a folder lent by the run's `atomic.Staging`) the shards stage their snapshot files there."""
     deadline = time.monotonic() + budget
     groups = partition(urls, count)
     context = multiprocessing.get_context(_start_method())
@@ -356,13 +401,13 @@ def crawl(
     try:
         for index, group in enumerate(groups):
             shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
-                                 today, deadline, crawler_factory, analyse_page, progress is not None))
+                                 today, deadline, crawler_factory, analyse_page, progress is not None, staging))
         log.debug("%d crawl shards started", len(shards))
         _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
     finally:
         for shard in shards:
             _stop(shard)
-    return _merge(shards, entries_of)
+    return _merge(shards, entries_of, staging)
 
 
 def _start_method() -> str:
@@ -382,6 +427,7 @@ def _start(
     context: Any, urls: list[str], index: int, count: int, settings: Settings, prior: State,
     entries_of: dict[str, list[Entry]], hub_url: str | None, today: date, deadline: float,
     crawler_factory: Callable[..., Crawler], analyse_page: Callable[[PageJob], list[Verdict]], progress: bool,
+    staging: Path | None,
 ) -> _Shard:
     own_entries = {url: entries_of[url] for url in urls if url in entries_of}
     ids = {entry.id for entries in own_entries.values() for entry in entries}
@@ -390,7 +436,7 @@ def _start(
     job = _Job(
         os.getpid(), urls, _shard_settings(settings, urls, index, count), _prior_for(prior, ids), own_entries,
         hub_url if hub_url in urls else None, today, deadline, crawler_factory, analyse_page,
-        _Inherited(spool.fileno()), progress, logging.getLogger("monitor").getEffectiveLevel(),
+        _Inherited(spool.fileno()), staging, progress, logging.getLogger("monitor").getEffectiveLevel(),
     )
     receiver, sender = context.Pipe(duplex=False)
     # Not a daemon: a daemon may not start children, and a shard with 2 workers or more starts its own. It
@@ -457,7 +503,7 @@ def _stop(shard: _Shard) -> None:
     shard.conn.close()
 
 
-def _merge(shards: list[_Shard], entries_of: dict[str, list[Entry]]) -> Crawl:
+def _merge(shards: list[_Shard], entries_of: dict[str, list[Entry]], staging: Path | None) -> Crawl:
     merged = Crawl(fetched={}, analysed={}, excluded={}, requests=0, hosts=(), hub_page=None, unjudged={})
     hosts: set[str] = set()
     for shard in shards:
@@ -479,6 +525,10 @@ def _merge(shards: list[_Shard], entries_of: dict[str, list[Entry]]) -> Crawl:
             if done.facts is not None and isinstance(done.facts.snapshot, _SpoolRef):
                 ref = done.facts.snapshot
                 done.facts = replace(done.facts, snapshot=ShardSnapshot(shard.spool, ref.offset, ref.length))
+            elif done.facts is not None and isinstance(done.facts.snapshot, _StagedRef):
+                assert staging is not None, "a shard staged a file without a folder to stage in"
+                staged = StagedFile.on_disk(staging, done.facts.snapshot.temp)
+                done.facts = replace(done.facts, snapshot=StagedSnapshot(staged))
             merged.analysed[entry_id] = done
     # The results name the catalog's own entries again, not copies that crossed the pipe.
     by_id = {entry.id: entry for entries in entries_of.values() for entry in entries}

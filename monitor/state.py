@@ -102,6 +102,11 @@ class SnapshotSpool:
         self._end += len(data)
         return snapshot
 
+    def lend_staging(self) -> Path | None:
+        """The folder where crawl shards may stage tonight's snapshot files themselves (see `Staging.lend`);
+        None when this spool stages none."""
+        return self._staging.lend() if self._staging is not None else None
+
     def _stage(self, text: str) -> StagedFile | None:
         if self._staging is None:
             return None

@@ -411,6 +411,27 @@ def test_second_pass_retries_failures_once_and_reports_each_url_once(httpx_mock:
     assert sorted(seen) == [(good, 200), (flaky, 200)]
 
 
+def test_a_failure_is_tried_again_after_its_hosts_other_urls_and_no_sooner_than_the_gap(
+    httpx_mock: HTTPXMock,
+) -> None:
+    # One request at a time to the host: its first tries go in catalog order, then the failure's second try,
+    # which waits out what is left of retry_wait_time since its first try ended (the others took no time).
+    order: list[str] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        order.append(request.url.path)
+        return httpx.Response(404 if request.url.path == "/gone" else 200)
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    fake, clock = timed()
+    urls = [f"https://one.example/{path}" for path in ("gone", "a", "b")]
+    settings = Settings(host_request_interval=0, host_concurrency=1, retry_wait_time=3.0)
+    results = crawl(urls, settings, **clock)
+    assert order == ["/gone", "/a", "/b", "/gone"]  # tried once more, after the host's first pass
+    assert fake.sleeps == [3.0]  # the gap between its two tries, waited in full
+    assert (results[urls[0]].status, results[urls[0]].attempts) == (404, 2)
+
+
 @pytest.mark.parametrize(
     ("result", "again"),
     [

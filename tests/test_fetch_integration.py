@@ -237,6 +237,43 @@ def test_second_pass_gets_a_failure_right(server: TestServer) -> None:
     assert server.hits("/flaky") == 2
 
 
+def test_a_failure_is_tried_again_without_waiting_for_another_hosts_retry_after(
+    server: TestServer, server2: TestServer
+) -> None:
+    # A momentary 404 and a dead link on one host; a 429 asking for 50 s on another. Each failure is tried
+    # once more, no sooner than retry_wait_time (5 s) after its first answer, and without waiting for the
+    # other host's URL to finish its Retry-After: a second pass after the whole first pass waited for it.
+    asked: dict[str, list[float]] = {"/flaky": [], "/gone": []}
+
+    def timed(path: str, route: Any) -> str:
+        def handler(h: BaseHTTPRequestHandler) -> None:
+            asked[path].append(time.monotonic())
+            route(h)
+
+        return server.route(path, handler)
+
+    flaky = timed("/flaky", sequence(respond(404, "not yet"), html("Back", "deployed")))
+    gone = timed("/gone", respond(404, "gone"))
+    limited = server2.route("/limited", sequence(respond(429, "busy", {"Retry-After": "50"}), html("OK", "fine")))
+    done: dict[str, float] = {}
+    settings = Settings(allow_hosts=frozenset({"127.0.0.1"}), host_request_interval=0, retry_wait_time=5.0)
+
+    async def go() -> dict[str, FetchResult]:
+        async with Crawler(settings, sleep=dilated_sleep, clock=dilated_clock) as crawler:
+            return await crawler.fetch_all(
+                [limited, flaky, gone], lambda url, _: done.setdefault(url, time.monotonic())
+            )
+
+    results = run(go())
+    assert (results[flaky].status, results[flaky].attempts) == (200, 2)  # the later answer is kept
+    assert (results[gone].status, results[gone].attempts) == (404, 2)
+    assert results[limited].status == 200
+    assert [len(asked["/flaky"]), len(asked["/gone"])] == [2, 2]  # once more, and only once
+    gap = 5 / SCALE
+    assert all(second - first >= gap for first, second in asked.values()), asked
+    assert done[flaky] < done[limited] and done[gone] < done[limited], done
+
+
 def test_conditional_request_against_a_server(server: TestServer) -> None:
     def handler(h: BaseHTTPRequestHandler) -> None:
         if h.headers.get("If-None-Match") == '"v1"':

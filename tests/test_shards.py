@@ -6,8 +6,10 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler
@@ -15,15 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from monitor import pipeline
+from monitor import cli, pipeline
 from monitor import settings as settings_module
 from monitor.analysis import PageJob, Verdict, analyse_page
+from monitor.atomic import Staging, WriteError
 from monitor.catalog import load_catalog
 from monitor.cli import main
 from monitor.findings import Code
 from monitor.settings import HostSettings, Settings, override, parse_settings
 from monitor.shards import _shard_settings, partition, shard_count
-from monitor.state import State
+from monitor.state import SnapshotSpool, State, save_state
 from tests.server import TestServer, hang, html, redirect, respond, serve
 
 FAST = ["--allow-host", "127.0.0.1", "--retry-wait-time", "10ms", "--host-request-interval", "0", "--max-retries",
@@ -236,3 +239,88 @@ def test_the_run_budget_holds_across_shards(tmp_path, server, server2):
     assert not entries["silent"]["checked"]
     assert entries["silent"]["not_checked_reason"] == "the run's time budget (max_runtime 2s) ran out first"
     assert "1 of 1 URLs not checked" in done.stderr  # the shard's own log line reached the run's stderr
+
+
+# --- snapshot files a shard stages itself ---------------------------------------------------------------
+
+
+def _two_hosts(tmp_path: Path, a: TestServer, b: TestServer, b_page: object = None) -> Path:
+    urls = {"a-1": a.route("/a-1", html("A", "<h1>A</h1><p>Fine.</p>")),
+            "a-2": a.route("/a-2", html("A", "<h1>A</h1><p>Fine too.</p>")),
+            "b-1": b.route("/b-1", b_page or html("B", "<h1>B</h1><p>Fine.</p>"))}  # type: ignore[arg-type]
+    catalog = tmp_path / "hub.yaml"
+    catalog.write_text("version: 1\nhub:\n  title: T\nentries:\n" + "".join(
+        f"  - id: {k}\n    section: S\n    title: {k}\n    url: {json.dumps(u)}\n" for k, u in urls.items()))
+    return catalog
+
+
+def _temps(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*.tmp"))
+
+
+@pytest.mark.parametrize(("failure", "code"), [(WriteError("disk full"), 1), (KeyboardInterrupt(), 130)])
+def test_snapshot_files_the_shards_staged_are_deleted_when_the_run_commits_nothing(
+    tmp_path, server, server2, monkeypatch, failure, code
+):
+    catalog = _two_hosts(tmp_path, server, server2)
+    out = tmp_path / "out"
+    staged: list[str] = []
+
+    def fails(*args: object) -> None:
+        staged.extend(_temps(out / "snapshots"))
+        raise failure
+
+    monkeypatch.setattr(cli, "_write_outputs", fails)
+    argv = ["check", str(catalog), "--report", str(out / "latest.md"), "--json", str(out / "latest.json"),
+            "--state", str(out / "state.json"), "--shards", "2", "--workers", "2", *FAST]
+    assert main(argv) == code
+    assert len(staged) == 3  # each shard staged its pages' files before the commit
+    assert _temps(out) == []
+    assert not (out / "state.json").exists() and list((out / "snapshots").iterdir()) == []
+
+
+def _stages_then_dies_on_b(job: PageJob) -> list[Verdict]:
+    """As a shard killed after it staged a file: one staged in the run's folder, then the process ends."""
+    if "/b-" in job.fetched.url:
+        Staging(Path(os.environ["HUB_MONITOR_TEST_SNAPSHOTS"])).stage(b"half a night").temp()  # type: ignore[union-attr]
+        os._exit(3)
+    return analyse_page(job)
+
+
+def test_a_dead_shards_staged_files_are_deleted_and_the_others_committed(tmp_path, server, server2, monkeypatch):
+    catalog = _two_hosts(tmp_path, server, server2)
+    folder = tmp_path / "out" / "snapshots"
+    monkeypatch.setenv("HUB_MONITOR_TEST_SNAPSHOTS", str(folder))
+    settings = override(Settings(), {"shards": 2, "workers": 2, "allow_hosts": ["127.0.0.1"],
+                                     "host_request_interval": 0.0, "max_retries": 0})
+    with Staging(folder) as staging:
+        outcome = pipeline.check(load_catalog(catalog), settings, State(), today=date(2026, 11, 25),
+                                 analyse_page=_stages_then_dies_on_b, spool=SnapshotSpool(staging))
+        assert outcome.state is not None
+        assert len(_temps(folder)) == 3  # the two pages of host a, and the dead shard's file
+        save_state(tmp_path / "out" / "state.json", outcome.state)
+    assert sorted(p.name for p in folder.iterdir()) == ["a-1.txt", "a-2.txt"]
+    assert (folder / "a-1.txt").read_text() == "A\nFine."
+
+
+def test_a_run_killed_while_its_shards_staged_files_leaves_them_marked_for_the_next_run(tmp_path, server, server2):
+    catalog = _two_hosts(tmp_path, server, server2, b_page=hang(server2))  # host b never answers
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "monitor", "check", str(catalog), "--report", str(out / "latest.md"), "--json",
+            str(out / "latest.json"), "--state", str(out / "state.json"), "--shards", "2", "--workers", "2",
+            "--timeout", "60s", *FAST]  # fmt: skip
+    run = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(_temps(out / "snapshots")) < 2:  # host a's pages staged by its shard; host b's shard waits
+        assert run.poll() is None, run.communicate()
+        assert time.monotonic() < deadline, "the shard never staged its files"
+        time.sleep(0.005)
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=10)
+    left = _temps(out / "snapshots")
+    assert len(left) == 2 and all(".hub-monitor." in name for name in left)
+    assert not (out / "state.json").exists()
+    done = subprocess.run([*argv, "--max-runtime", "1s"], capture_output=True, text=True, timeout=60)  # the next night
+    assert done.returncode == 0, done.stderr
+    assert _temps(out) == []
+    assert sorted(p.name for p in (out / "snapshots").iterdir()) == ["a-1.txt", "a-2.txt"]

@@ -95,12 +95,13 @@ class Row:
 # --- processes -------------------------------------------------------------------------------------------------
 
 
-def run_measured(argv: list[str], timeout: float, cwd: Path | None = None, stdout: IO[bytes] | None = None) -> Measured:
+def run_measured(argv: list[str], timeout: float, cwd: Path | None = None, stdout: IO[bytes] | None = None,
+                 env: dict[str, str] | None = None) -> Measured:
     """Run one process to completion; wall from the parent, CPU and peak RSS from its own rusage."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdout=stdout or subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                                cwd=cwd)
+                                cwd=cwd, env=env)
         try:
             status, usage = _wait(proc, started + timeout)
         finally:
@@ -200,7 +201,8 @@ def physical_bound(truth: dict[str, dict[str, str]], latency: float, slow: float
 # --- hub-monitor ----------------------------------------------------------------------------------------------
 
 
-def run_hub_monitor(site: SiteProcess, work: Path, args: argparse.Namespace) -> tuple[Measured, dict]:
+def run_hub_monitor(site: SiteProcess, work: Path, args: argparse.Namespace,
+                    checkout: Path = ROOT) -> tuple[Measured, dict]:
     reports = work / "reports"
     shutil.rmtree(reports, ignore_errors=True)
     reports.mkdir(parents=True)
@@ -217,7 +219,9 @@ def run_hub_monitor(site: SiteProcess, work: Path, args: argparse.Namespace) -> 
         argv += ["--workers", str(args.workers)]
     if args.shards is not None:
         argv += ["--shards", str(args.shards)]
-    measured = run_measured(argv, timeout=args.timeout, cwd=ROOT)
+    # Another checkout (--baseline) runs on this interpreter and its packages: its own `monitor` comes first.
+    env = None if checkout == ROOT else {**os.environ, "PYTHONPATH": str(checkout)}
+    measured = run_measured(argv, timeout=args.timeout, cwd=checkout, env=env)
     if measured.wall >= args.timeout:
         raise SystemExit(f"hub-monitor check did not finish within --timeout {args.timeout:g} s (stopped); with "
                          "429s in the mix, its per-host back-off is the usual reason: try --ratelimited-share 0")
@@ -254,18 +258,25 @@ def outcome_counts(truth: dict[str, dict[str, str]]) -> dict[str, int]:
     return counts
 
 
-def bench_hub_monitor(entries: int, args: argparse.Namespace, work: Path) -> Row:
+def bench_hub_monitor(entries: int, args: argparse.Namespace, work: Path, checkout: Path = ROOT) -> Row:
     site = SiteProcess(work / f"site-{entries}", entries, args)
     delays: list[float] = []
     try:
-        measured, report = run_hub_monitor(site, work, args)
+        measured, report = run_hub_monitor(site, work, args, checkout)
     finally:
         delays = site.close()
     concurrency = effective_concurrency(args.hosts, args.host_concurrency, args.max_concurrency,
                                         args.latency_ms / 1000, args.host_request_interval_ms / 1000)
     bound = physical_bound(site.truth, args.latency_ms / 1000, args.slow_ms / 1000, 1.0, concurrency)
-    return Row("hub-monitor", entries, measured, report["summary"].get("requests"), bound,
+    return Row(_label(checkout), entries, measured, report["summary"].get("requests"), bound,
                judge_report(report, site.truth), outcome_counts(site.truth), delays)
+
+
+def _label(checkout: Path) -> str:
+    if checkout == ROOT:
+        return "hub-monitor"
+    rev = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return f"hub-monitor @ {rev.stdout.strip() or checkout.name}"
 
 
 # --- peers ------------------------------------------------------------------------------------------------------
@@ -489,7 +500,11 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
     parser.add_argument("--peers", action="store_true", help="also run lychee, linkinator and LinkChecker")
     parser.add_argument("--peers-dir", type=Path, default=None, help="where peers are installed (venv/, node_modules/)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a checker is stopped")
+    parser.add_argument("--baseline", type=Path, action="append", default=[], metavar="CHECKOUT",
+                        help="also run hub-monitor from this checkout (e.g. a `git worktree` of an older commit) "
+                             "in every round, on this interpreter; repeatable")
     args = parser.parse_args(argv)
+    args.baseline = [b.resolve() for b in args.baseline]
     slow, host, most = MIX_DEFAULTS[args.mix]
     args.slow_ms = slow if args.slow_ms is None else args.slow_ms
     args.host_concurrency = host if args.host_concurrency is None else args.host_concurrency
@@ -512,8 +527,9 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             if not args.only_peers:
                 for n in sizes:
-                    rows.append(bench_hub_monitor(n, args, work))
-                    print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+                    for checkout in [ROOT, *args.baseline]:
+                        rows.append(bench_hub_monitor(n, args, work, checkout))
+                        print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
             if args.peers:
                 for peer in PEERS:
                     binary = find_peer(peer.binary, args.peers_dir)
