@@ -6,8 +6,9 @@ or other hosts' honest answers would arrive late and come out as false timeouts.
 each started with fork and exec (never a bare fork of a process holding locks), or one thread when
 ``workers`` is 1 or processes cannot be started. Each page gets ``Settings.analysis_timeout`` of wall time
 in its worker, from the moment its worker starts it; past it the entry is ``too-complex`` and the worker
-is killed (a thread is abandoned to finish on its own) and replaced, so nothing else waits. A worker that
-dies (out of memory, a crash in a C library) costs the entries of the page it was reading a
+is killed (a thread is abandoned to finish on its own) and replaced, so nothing else waits. With one
+worker, a page of up to ``INLINE_MAX`` is read on the event loop itself (see there why that is safe). A
+worker that dies (out of memory, a crash in a C library) costs the entries of the page it was reading a
 ``check-failed`` finding, never the run, nor the page it held next.
 
 The processes are kept for the life of the program and reused by later runs in it (tests run hundreds):
