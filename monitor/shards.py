@@ -62,6 +62,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import importlib
 import logging
 import multiprocessing
 import os
@@ -74,6 +76,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -85,14 +88,14 @@ from monitor.atomic import StagedFile, Staging
 from monitor.fetch import Crawler, host_key
 from monitor.findings import Code
 from monitor.models import Entry, TextSnapshot
-from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict
+from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict, collector_paused
 from monitor.settings import HostSettings, Settings
-from monitor.state import FileSnapshot, SnapshotSpool, StagedSnapshot, State
+from monitor.state import FileSnapshot, PageFacts, SnapshotSpool, StagedSnapshot, State
 from monitor.workers import tie_to_parent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["crawl", "partition", "shard_count"]
+__all__ = ["crawl", "partition", "shard_count", "warm_up"]
 
 _GRACE = 5.0  # seconds past the budget for a shard to send what it has (its analysis budget comes on top)
 
@@ -396,18 +399,44 @@ def crawl(
     ``staging`` (a folder lent by the run's `atomic.Staging`) the shards stage their snapshot files there."""
     deadline = time.monotonic() + budget
     groups = partition(urls, count)
-    context = multiprocessing.get_context(_start_method())
+    method = _start_method()
+    context = multiprocessing.get_context(method)
     shards: list[_Shard] = []
     try:
-        for index, group in enumerate(groups):
-            shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
-                                 today, deadline, crawler_factory, analyse_page, progress is not None, staging))
+        # A forked shard's collections never walk the objects it was born with (the catalog, the modules), so
+        # they are never copied into it for nothing; this process's collections walk them again after.
+        frozen = method == "fork"
+        if frozen:
+            gc.freeze()
+        try:
+            for index, group in enumerate(groups):
+                shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
+                                     today, deadline, crawler_factory, analyse_page, progress is not None, staging))
+        finally:
+            if frozen:
+                gc.unfreeze()
         log.debug("%d crawl shards started", len(shards))
-        _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
+        # Only now, not before the shards are forked: they must not inherit a paused collector.
+        with collector_paused():
+            _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
     finally:
         for shard in shards:
             _stop(shard)
-    return _merge(shards, entries_of, staging)
+    with collector_paused():
+        return _merge(shards, entries_of, staging)
+
+
+# The page readers' modules, each a step of the warm-up: most of its cost is their regexes, compiled as they
+# are imported (monitor.dates and monitor.status, a tenth of a second each).
+_READERS = ("monitor.extract", "monitor.dates", "monitor.status", "monitor.rules.content", "monitor.rules.links")
+
+
+def warm_up() -> list[Callable[[], object]]:
+    """What every forked shard would otherwise do at its first page, in steps, for this process to do before
+    the shards are forked (they then share it): the page readers imported, then a small page read, which pays
+    the first-use costs left. Any steps not taken are taken by each shard, as without this."""
+    steps: list[Callable[[], object]] = [partial(importlib.import_module, name) for name in _READERS]
+    return [*steps, partial(analysis._warm, analysis.analyse_page)]
 
 
 def _start_method() -> str:
@@ -527,8 +556,8 @@ def _merge(shards: list[_Shard], entries_of: dict[str, list[Entry]], staging: Pa
                 done.facts = replace(done.facts, snapshot=ShardSnapshot(shard.spool, ref.offset, ref.length))
             elif done.facts is not None and isinstance(done.facts.snapshot, _StagedRef):
                 assert staging is not None, "a shard staged a file without a folder to stage in"
-                staged = StagedFile.on_disk(staging, done.facts.snapshot.temp)
-                done.facts = replace(done.facts, snapshot=StagedSnapshot(staged))
+                facts, staged = done.facts, StagedFile.on_disk(staging, done.facts.snapshot.temp)
+                done.facts = PageFacts(facts.watched_hash, facts.status_sentence, StagedSnapshot(staged))
             merged.analysed[entry_id] = done
     # The results name the catalog's own entries again, not copies that crossed the pipe.
     by_id = {entry.id: entry for entries in entries_of.values() for entry in entries}
