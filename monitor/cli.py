@@ -12,6 +12,7 @@ import os
 import sys
 import textwrap
 import traceback
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from enum import IntEnum
 from pathlib import Path
@@ -34,7 +35,7 @@ from monitor.findings import Severity
 from monitor.inputfile import PAGE_LIMIT, InputFileError, read_capped
 from monitor.jsontext import json_pieces
 from monitor.models import FetchResult, Network, RunResult
-from monitor.settings import Settings, load_config, settings_from_flags
+from monitor.settings import Settings, default_shards, load_config, settings_from_flags
 
 if TYPE_CHECKING:
     from monitor.pipeline import CheckOutcome
@@ -317,17 +318,33 @@ class _ProgressLine:
             sys.stderr.write("\r" + " " * 78 + "\r")
 
 
+def _ready_the_crawl() -> None:
+    from monitor import pipeline, report, state  # noqa: F401 - imported now, while the catalog is read
+
+
+def _warm_up_the_shards(args: argparse.Namespace) -> Iterator[Callable[[], object]]:
+    """The shards' warm-up steps when shards are likely (the catalog's settings are not known yet); a generator,
+    so that monitor.shards is imported only when the steps are asked for, beside the catalog's reading."""
+    if args.shards == "1" or (args.shards is None and default_shards() <= 1):
+        return
+    from monitor import shards
+
+    yield from shards.warm_up()
+
+
 def _cmd_check(args: argparse.Namespace) -> ExitCode:
-    from monitor import pipeline
-    from monitor.report import step_summary
-    from monitor.state import SnapshotSpool, load_state, prune_snapshots
+    from monitor.preload import read_catalog_aside
 
     _check_targets({"--report": args.report, "--json": args.json_path, "--state": args.state},
                    {"the catalog": args.catalog, "--config": args.config or ""})  # fmt: skip
     snapshots = Path(args.state).parent / "snapshots"
     if snapshots.exists() and not snapshots.is_dir():
         raise UsageError(f"error: --state {args.state}: {snapshots} must be a folder for the snapshots; it is a file")
-    catalog = load_catalog(Path(args.catalog))
+    catalog = read_catalog_aside(Path(args.catalog), _ready_the_crawl, _warm_up_the_shards(args))
+    from monitor import pipeline
+    from monitor.report import step_summary
+    from monitor.state import SnapshotSpool, load_state, prune_snapshots
+
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     settings = _settings_for(args, catalog)

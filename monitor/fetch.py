@@ -868,7 +868,8 @@ class Crawler:
     async def fetch_all(
         self, urls: list[str], on_result: Callable[[str, FetchResult], Awaitable[None] | None] | None = None
     ) -> dict[str, FetchResult]:
-        """Fetch each distinct URL, then fetch the failures once more; ``on_result`` sees each URL once.
+        """Fetch each distinct URL, and each failure once more (``_per_host`` says when); ``on_result`` sees
+        each URL once, with its last answer.
 
         What ``on_result`` returns, if anything, is awaited before that worker fetches its next URL: the
         pipeline's analysis of the page, so pages never pile up in memory faster than they are read.

@@ -62,6 +62,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import importlib
 import logging
 import multiprocessing
 import os
@@ -74,6 +76,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -92,7 +95,7 @@ from monitor.workers import tie_to_parent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["crawl", "partition", "shard_count"]
+__all__ = ["crawl", "partition", "shard_count", "warm_up"]
 
 _GRACE = 5.0  # seconds past the budget for a shard to send what it has (its analysis budget comes on top)
 
@@ -396,12 +399,22 @@ def crawl(
     ``staging`` (a folder lent by the run's `atomic.Staging`) the shards stage their snapshot files there."""
     deadline = time.monotonic() + budget
     groups = partition(urls, count)
-    context = multiprocessing.get_context(_start_method())
+    method = _start_method()
+    context = multiprocessing.get_context(method)
     shards: list[_Shard] = []
     try:
-        for index, group in enumerate(groups):
-            shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
-                                 today, deadline, crawler_factory, analyse_page, progress is not None, staging))
+        # A forked shard's collections never walk the objects it was born with (the catalog, the modules), so
+        # they are never copied into it for nothing; this process's collections walk them again after.
+        frozen = method == "fork"
+        if frozen:
+            gc.freeze()
+        try:
+            for index, group in enumerate(groups):
+                shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
+                                     today, deadline, crawler_factory, analyse_page, progress is not None, staging))
+        finally:
+            if frozen:
+                gc.unfreeze()
         log.debug("%d crawl shards started", len(shards))
         # Only now, not before the shards are forked: they must not inherit a paused collector.
         with collector_paused():
@@ -411,6 +424,19 @@ def crawl(
             _stop(shard)
     with collector_paused():
         return _merge(shards, entries_of, staging)
+
+
+# The page readers' modules, each a step of the warm-up: most of its cost is their regexes, compiled as they
+# are imported (monitor.dates and monitor.status, a tenth of a second each).
+_READERS = ("monitor.extract", "monitor.dates", "monitor.status", "monitor.rules.content", "monitor.rules.links")
+
+
+def warm_up() -> list[Callable[[], object]]:
+    """What every forked shard would otherwise do at its first page, in steps, for this process to do before
+    the shards are forked (they then share it): the page readers imported, then a small page read, which pays
+    the first-use costs left. Any steps not taken are taken by each shard, as without this."""
+    steps: list[Callable[[], object]] = [partial(importlib.import_module, name) for name in _READERS]
+    return [*steps, partial(analysis._warm, analysis.analyse_page)]
 
 
 def _start_method() -> str:
