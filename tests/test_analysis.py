@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,52 @@ def test_a_cpu_heavy_page_leaves_another_hosts_timing_and_verdict_untouched(
     assert (entries["other"]["http_status"], entries["other"]["findings"]) == (200, [])
     assert entries["other"]["elapsed_ms"] < 2000  # well within its timeout: nothing held its answer
     assert seconds < 30  # the minute of CPU was cut at the budget
+
+
+def through_a_worker(job: PageJob) -> list[Verdict]:
+    """analyse_page under another name: the Analyser hands it to its worker whatever the page's size."""
+    return analyse_page(job)
+
+
+def _corpus_jobs() -> list[PageJob]:
+    from tests.corpus.pages import score as corpus
+
+    jobs = []
+    for page in corpus.load():
+        body = (corpus.HERE / page.file).read_bytes()
+        got = FetchResult(page.url, page.url, page.status, headers=dict(page.headers), body=body)
+        entry = Entry(page.name.replace("/", "-"), "Corpus", page.name, page.url, status="Applications are open.")
+        jobs.append(PageJob(got, (EntryJob(entry, None),), TODAY))
+    return jobs
+
+
+def test_small_pages_read_on_the_event_loop_get_the_verdicts_a_worker_gives() -> None:
+    """With one worker (a crawl shard) a page up to INLINE_MAX is read on the loop, not handed to the thread."""
+    jobs = _corpus_jobs()
+    padding = b"<!--" + b"-" * analysis.INLINE_MAX + b"-->"
+    big = [replace(job, fetched=replace(job.fetched, body=(job.fetched.body or b"") + padding)) for job in jobs[:5]]
+    assert sum(len(job.fetched.body or b"") <= analysis.INLINE_MAX for job in jobs) >= 5  # read on the loop
+    jobs += big  # read in the thread
+
+    async def go(work: Any) -> list[list[Verdict]]:
+        async with Analyser(1, 30.0, work) as analyser:
+            return list(await asyncio.gather(*(analyser.run(job) for job in jobs)))
+
+    assert asyncio.run(go(analyse_page)) == asyncio.run(go(through_a_worker))
+
+
+def test_a_small_page_read_on_the_event_loop_past_its_budget_is_too_complex() -> None:
+    """Its reading cannot be cut short there, but the verdict is a worker's: past the budget, too-complex."""
+    job = _job("small", b"<title>Small</title><p>Applications are open.</p>")
+
+    async def go(budget: float) -> list[Verdict]:
+        async with Analyser(1, budget) as analyser:
+            return await analyser.run(job)
+
+    spent = asyncio.run(go(1e-9))  # no reading takes less than a nanosecond
+    assert [v.failure for v in spent] == [Code.TOO_COMPLEX]
+    assert "1e-09 s budget" in spent[0].failure_detail
+    assert asyncio.run(go(30.0)) == analyse_page(job)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

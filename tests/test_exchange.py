@@ -44,6 +44,25 @@ def test_keep_alive_sends_every_request_over_one_connection() -> None:
     run(scenario())
 
 
+def test_a_header_that_would_smuggle_another_is_refused_though_each_set_of_headers_is_checked_once() -> None:
+    async def send(http: PinnedTransport, url: str, note: str) -> int:
+        request = httpx.Request("GET", url, headers={"X-Note": note}, extensions=FIVE_SECONDS)
+        response = await http.handle_async_request(request)
+        await response.aread()
+        await response.aclose()
+        return response.status_code
+
+    async def scenario() -> None:
+        async with Site(ok(b"hello")) as site, transport() as http:
+            assert [await send(http, site.url(f"/{n}"), "same") for n in range(2)] == [200, 200]
+            with pytest.raises(httpx.LocalProtocolError, match="Illegal header value"):
+                await send(http, site.url("/2"), "same\r\nX-Smuggled: 1")
+            assert await send(http, site.url("/3"), "same") == 200
+        assert site.requests == 3  # the refused request never left
+
+    run(scenario())
+
+
 def test_requests_at_the_same_time_get_a_connection_each_and_keep_them() -> None:
     async def scenario() -> None:
         async with Site(ok(b"hello")) as site, transport() as http:

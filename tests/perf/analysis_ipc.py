@@ -2,6 +2,7 @@
 
     python tests/perf/analysis_ipc.py --pages 400 --rounds 3
     python tests/perf/analysis_ipc.py --work real --in-flight 32
+    python tests/perf/analysis_ipc.py --work real --workers 1 --lean   # a crawl shard's one thread, lean pages
 
 Through ``monitor.analysis.Analyser`` with two worker processes (as a run on two cores has), on the synthetic
 site's pages (tests/perf/site.py, 20-80 KB, ~50 KB on average), each with one entry that claims a status:
@@ -44,13 +45,13 @@ def trivial(job: PageJob) -> list[Verdict]:
     return [Verdict(item.entry.id) for item in job.entries]
 
 
-def _pages(count: int) -> list[PageJob]:
+def _pages(count: int, lean: bool = False) -> list[PageJob]:
     spec = importlib.util.spec_from_file_location("perf_site", HERE / "site.py")
     assert spec is not None and spec.loader is not None
     site = importlib.util.module_from_spec(spec)
     sys.modules["perf_site"] = site
     spec.loader.exec_module(site)
-    pages = site.Pages(8, 6)
+    pages = site.Pages(8, 6, lean)
     jobs = []
     for i in range(count):
         url = f"http://127.0.0.1:{9000 + i % 8}/docs/page-{i}"
@@ -103,9 +104,9 @@ async def _round_trip(analyser: Analyser, jobs: list[PageJob]) -> float:
     return statistics.median(times)
 
 
-async def _measure(work: str, pages: int, in_flight: int, rounds: int, workers: int) -> None:
+async def _measure(work: str, pages: int, in_flight: int, rounds: int, workers: int, lean: bool) -> None:
     function = analyse_page if work == "real" else trivial
-    jobs = _pages(pages)
+    jobs = _pages(pages, lean)
     async with Analyser(workers, 30.0, function) as analyser:
         await asyncio.gather(*(analyser.run(job) for job in jobs[: 4 * workers]))  # started and warmed
         handed, trips = [], []
@@ -115,7 +116,7 @@ async def _measure(work: str, pages: int, in_flight: int, rounds: int, workers: 
     cpu = statistics.median(h[0] for h in handed)
     rate = statistics.median(h[1] for h in handed)
     busy = statistics.median(h[2] for h in handed)
-    print(f"work={work} workers={workers} pages={pages} in-flight={in_flight} rounds={rounds}")
+    print(f"work={work} workers={workers} pages={pages}{' lean' if lean else ''} in-flight={in_flight} rounds={rounds}")
     print(f"  main-process CPU per page handed over: {cpu * 1e3:.3f} ms "
           f"(rounds: {', '.join(f'{h[0] * 1e3:.3f}' for h in handed)})")
     print(f"  pages per wall second: {rate:.0f}; workers busy: {busy:.2f} of {workers} cores")
@@ -130,9 +131,10 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--lean", action="store_true", help="the pages of site.py --pages lean (1-4 KB)")
     args = parser.parse_args()
     for work in ("trivial", "real") if args.work == "both" else (args.work,):
-        asyncio.run(_measure(work, args.pages, args.in_flight, args.rounds, args.workers))
+        asyncio.run(_measure(work, args.pages, args.in_flight, args.rounds, args.workers, args.lean))
 
 
 if __name__ == "__main__":

@@ -500,6 +500,10 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
     parser.add_argument("--peers", action="store_true", help="also run lychee, linkinator and LinkChecker")
     parser.add_argument("--peers-dir", type=Path, default=None, help="where peers are installed (venv/, node_modules/)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a checker is stopped")
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="where the runs' reports, state and snapshot files go (default: the system's temp "
+                             "folder); a nightly run writes them in its checkout, and on some machines creating "
+                             "a file in /tmp costs several times what it costs there (see the README)")
     parser.add_argument("--baseline", type=Path, action="append", default=[], metavar="CHECKOUT",
                         help="also run hub-monitor from this checkout (e.g. a `git worktree` of an older commit) "
                              "in every round, on this interpreter; repeatable")
@@ -522,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = [1_000, 5_000, 10_000] if args.scaling else [args.entries]
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="hub-bench-", dir=args.work_dir) as tmp:
         work = Path(tmp)
         for _ in range(args.rounds):
             if not args.only_peers:

@@ -2,6 +2,7 @@
 
     python tests/perf/page_cpu.py                 # 200 synthetic pages + every page of tests/corpus/pages
     python tests/perf/page_cpu.py --pages 100 --rounds 7 --profile   # and a cProfile of analyse_page
+    python tests/perf/page_cpu.py --lean --only synthetic            # site.py --pages lean (1-4 KB)
 
 (a) pages from tests/perf/site.py's page builder (the ``ok`` pages the benchmark serves, 20-80 KB, a quarter
 of the entries claiming a status, as in its hub), built in memory, no server; (b) every saved page of
@@ -50,9 +51,9 @@ TODAY = date(2026, 11, 30)
 HEADERS = {"content-type": "text/html; charset=utf-8"}
 
 
-def synthetic_jobs(count: int, seed: int = 6, hosts: int = 8) -> list[PageJob]:
+def synthetic_jobs(count: int, seed: int = 6, hosts: int = 8, lean: bool = False) -> list[PageJob]:
     """The benchmark's ``ok`` pages, with its hub's entries (every fourth one claims the status sentence)."""
-    pages = perf_site.Pages(hosts, seed)
+    pages = perf_site.Pages(hosts, seed, lean)
     planned = perf_site.plan(count * 2, hosts, seed, mix="cross")
     jobs: list[PageJob] = []
     for i, p in enumerate(q for q in planned if q.outcome == "ok"):
@@ -128,9 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=200, help="synthetic pages (default 200)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per stage; the median is printed")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of analyse_page by own time")
+    parser.add_argument("--lean", action="store_true", help="the synthetic pages of site.py --pages lean (1-4 KB)")
     parser.add_argument("--only", choices=("synthetic", "corpus"), help="one set of pages only")
     args = parser.parse_args(argv)
-    sets = {"synthetic": synthetic_jobs(args.pages), "corpus": corpus_jobs()}
+    sets = {"synthetic": synthetic_jobs(args.pages, lean=args.lean), "corpus": corpus_jobs()}
     for name, jobs in sets.items():
         if args.only in (None, name):
             report(name, jobs, args.rounds)
