@@ -575,24 +575,29 @@ _MARK_REFERENCE = re.compile(r"&#(?:[xX]0*(?:8[012]|[eE]00[012])(?![0-9a-fA-F])|
 
 def _text_of(root: etree._Element, marks: _Marks) -> str:
     """Visible text, one line per block element, no blank lines."""
-    return _lines(_raw_text(root, marks))
+    return _lines(_raw_text(root, marks), marks.block)
 
 
 def _unmarked_text_of(root: etree._Element, marks: _Marks) -> str:
     """The text of a watched region inside a dropped element: no block edges, as the reader always gave it."""
     # (The blocks were marked in the page's tree after the dropped elements had left it.)
-    return _lines(_as_lines("".join(root.itertext()), marks))
+    return _lines(_as_lines("".join(root.itertext()), marks), marks.block)
 
 
 def _raw_text(root: etree._Element, marks: _Marks) -> str:
-    """The text under `root` with its block edges as line breaks and its invisible characters gone."""
+    """The text under `root` with its block edges as line breaks (marks.block) and its invisible characters gone."""
     read = marks.read_in_pre if any(True for _ in root.iterancestors("pre")) else marks.read
     return _as_lines(str(read(root)), marks)
 
 
 def _as_lines(read: str, marks: _Marks) -> str:
-    """Source line breaks become spaces, the marks line breaks, invisible characters nothing."""
-    raw = read.replace("\n", " ").replace(marks.block, "\n").replace(marks.pre, "\n")
+    """Source line breaks become spaces, the marks line breaks (marks.block), invisible characters nothing.
+
+    The block marks stay, and _lines splits the text at them: a pass over the text fewer than making them "\n".
+    """
+    raw = read.replace("\n", " ")
+    if marks.pre in raw:
+        raw = raw.replace(marks.pre, marks.block)
     for char in _INVISIBLE:
         if char in raw:
             raw = raw.replace(char, "")
@@ -603,8 +608,9 @@ def _as_lines(read: str, marks: _Marks) -> str:
 _OTHER_SPACES = tuple(char for char in map(chr, range(0x3001)) if char.isspace() and char not in " \n")
 
 
-def _lines(raw: str) -> str:
-    """The "\n"-separated lines of `raw`, each with its whitespace runs made one space and stripped, none empty.
+def _lines(raw: str, end: str = "\n") -> str:
+    """The lines of `raw` (separated by `end`, which is no whitespace but "\n"), "\n"-separated, each with its
+    whitespace runs made one space and stripped, none empty.
 
     What "\n".join(filter(None, (" ".join(line.split()) for line in raw.split("\n")))) gives, without splitting
     out every word: the other whitespace becomes spaces and runs of spaces one space by str.replace (in C; each
@@ -617,7 +623,7 @@ def _lines(raw: str) -> str:
             raw = raw.replace(char, " ")
     while "  " in raw:
         raw = raw.replace("  ", " ")
-    return "\n".join(filter(None, map(str.strip, raw.split("\n"))))
+    return "\n".join(filter(None, map(str.strip, raw.split(end))))
 
 
 # lxml refuses to set a text holding a C0 control character (other than tab, newline, carriage return) or
@@ -684,8 +690,8 @@ def _texts(body: etree._Element, watched: etree._Element | None, body_dropped: b
         parts = _raw_text(body, marks).split(marks.region)
         watched.text, watched.tail = text, tail
         # More than two marks: the page itself holds the character.
-        if len(parts) == 3 and parts[0].endswith("\n") and parts[1].endswith("\n"):
-            before, inside, after = map(_lines, parts)
+        if len(parts) == 3 and parts[0].endswith(marks.block) and parts[1].endswith(marks.block):
+            before, inside, after = (_lines(part, marks.block) for part in parts)
             return "\n".join(filter(None, (before, inside, after))), inside
     return _text_of(body, marks), _text_of(watched, marks)
 
