@@ -181,18 +181,22 @@ async def _both(first: Awaitable[None], second: Awaitable[None]) -> None:
     await asyncio.gather(first, second)
 
 
-async def _crawl(
-    urls: list[str],
-    settings: Settings,
-    prior: State,
-    entries_of: dict[str, list[Entry]],
-    progress: Progress | None,
-    crawler_factory: Callable[..., Crawler],
-    hub_url: str | None,
-    today: date,
-    analyse_page: Callable[[PageJob], list[Verdict]],
-    spool: SnapshotSpool | None = None,
-) -> Crawl:
+@dataclass(frozen=True)
+class CrawlJob:
+    """What one crawl fetches and reads: the run's, or one crawl shard's part of it (monitor/shards.py)."""
+
+    urls: list[str]
+    settings: Settings
+    prior: State
+    entries_of: dict[str, list[Entry]]  # by URL
+    hub_url: str | None
+    today: date
+    crawler_factory: Callable[..., Crawler]
+    analyse_page: Callable[[PageJob], list[Verdict]]
+
+
+async def _crawl(job: CrawlJob, progress: Progress | None, spool: SnapshotSpool | None = None) -> Crawl:
+    urls, settings, prior, entries_of, hub_url = job.urls, job.settings, job.prior, job.entries_of, job.hub_url
     results: dict[str, FetchResult] = {}
     analysed: dict[str, _Analysed] = {}
     unjudged: dict[str, Finding] = {}  # entry id -> why no verdict was reached (check-failed, too-complex)
@@ -206,8 +210,8 @@ async def _crawl(
     async def analyse_url(url: str, analyser: Analyser) -> None:
         fetched = pending[url]
         entries = entries_of.get(url, [])
-        job = PageJob(fetched, tuple(_entry_job(e, fetched, prior) for e in entries), today)
-        verdicts = {v.entry_id: v for v in await analyser.run(job)}
+        page_job = PageJob(fetched, tuple(_entry_job(e, fetched, prior) for e in entries), job.today)
+        verdicts = {v.entry_id: v for v in await analyser.run(page_job)}
         pending.pop(url, None)
         fetched.body = None  # only findings and small facts are kept per entry
         for entry in entries:
@@ -221,14 +225,14 @@ async def _crawl(
             else:
                 analysed[entry.id] = _analysed(entry, fetched, verdict, prior, spool)
 
-    async def read_hub(job: HubJob, analyser: Analyser) -> None:
+    async def read_hub(hub_job: HubJob, analyser: Analyser) -> None:
         try:
-            hub_page.append(await analyser.read_hub(job))
+            hub_page.append(await analyser.read_hub(hub_job))
         except HubUnread as exc:  # the hub is one page among others: drift says it was unread
             log.warning("the hub page %s could not be read: %s", hub_url, exc)
             if exc.trace:
                 log.debug("traceback:\n%s", exc.trace)
-        hub_unread.remove(job)
+        hub_unread.remove(hub_job)
 
     def on_result(url: str, fetched: FetchResult) -> Awaitable[None] | None:
         """Record one URL's answer; its analysis is returned for the crawler to await (so pages never pile up)."""
@@ -260,8 +264,8 @@ async def _crawl(
         return _Deferred(lambda: _both(read_hub(hub, analyser), analyse_url(url, analyser)))
 
     entry_urls = {e.id: e.url for entries in entries_of.values() for e in entries}
-    crawler = crawler_factory(settings, validators=validators(prior, entry_urls))
-    async with Analyser(settings.workers, settings.analysis_timeout, analyse_page) as analyser, crawler:
+    crawler = job.crawler_factory(settings, validators=validators(prior, entry_urls))
+    async with Analyser(settings.workers, settings.analysis_timeout, job.analyse_page) as analyser, crawler:
         budget_spent = False
         # Whatever finished within the budget is reported; the rest is listed as not checked.
         try:
@@ -276,7 +280,7 @@ async def _crawl(
             # Answers whose analysis was cut short by the budget (or never awaited): read them now, within
             # one more analysis budget at most when the run's own is spent; the rest carry their verdicts over.
             jobs = asyncio.gather(*(analyse_url(url, analyser) for url in list(pending)),
-                                  *(read_hub(job, analyser) for job in list(hub_unread)))  # fmt: skip
+                                  *(read_hub(hub_job, analyser) for hub_job in list(hub_unread)))  # fmt: skip
             try:
                 await (asyncio.wait_for(jobs, settings.analysis_timeout) if budget_spent else jobs)
             except TimeoutError:
@@ -329,17 +333,17 @@ def check(
     entry_urls_only = list(urls)
     if hub_url and hub_url not in urls and not settings.is_excluded(hub_url):
         urls.append(hub_url)
-    crawl_args = (urls, settings, prior, entries_of, progress, crawler_factory, hub_url, today, analyse_page)
+    job = CrawlJob(urls, settings, prior, entries_of, hub_url, today, crawler_factory, analyse_page)
     crawl: Crawl | None = None
     if settings.shards > 1:  # hosts split over processes (monitor/shards.py); one core starts nothing new
         from monitor import shards
 
         count = shards.shard_count(settings, urls, crawler_factory, analyse_page)
         if count > 1:
-            crawl = shards.crawl(*crawl_args, count=count, budget=settings.max_runtime - (time.monotonic() - t0),
+            crawl = shards.crawl(job, progress, count=count, budget=settings.max_runtime - (time.monotonic() - t0),
                                  staging=spool.lend_staging() if spool is not None else None)
     if crawl is None:
-        crawl = asyncio.run(_crawl(*crawl_args, spool))
+        crawl = asyncio.run(_crawl(job, progress, spool))
     fetched = crawl.fetched
     network = network_state([fetched[u] for u in entry_urls_only if u in fetched]) if fetched else Network.OK
     drift = _drift(catalog, crawl, hub_url)

@@ -75,7 +75,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
 from functools import partial
 from multiprocessing import reduction
 from multiprocessing.connection import Connection, wait
@@ -83,12 +82,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from monitor import analysis
-from monitor.analysis import PageJob, Verdict
 from monitor.atomic import StagedFile, Staging
-from monitor.fetch import Crawler, host_key
+from monitor.fetch import host_key
 from monitor.findings import Code
 from monitor.models import Entry, TextSnapshot
-from monitor.pipeline import Crawl, Progress, _crawl, _no_verdict, collector_paused
+from monitor.pipeline import Crawl, CrawlJob, Progress, _crawl, _no_verdict, collector_paused
 from monitor.settings import HostSettings, Settings
 from monitor.state import FileSnapshot, PageFacts, SnapshotSpool, StagedSnapshot, State
 from monitor.workers import tie_to_parent
@@ -270,15 +268,8 @@ class ShardSnapshot:
 @dataclass(frozen=True)
 class _Job:
     parent: int
-    urls: list[str]
-    settings: ShardSettings
-    prior: State
-    entries_of: dict[str, list[Entry]]
-    hub_url: str | None
-    today: date
+    crawl: CrawlJob  # the shard's own URLs, entries, prior state and settings (ShardSettings)
     deadline: float  # time.monotonic() (system-wide on Linux) at which the run's budget ends
-    crawler_factory: Callable[..., Crawler]
-    analyse_page: Callable[[PageJob], list[Verdict]]
     spool: _Inherited
     staging: Path | None  # where to stage snapshot files, or None to send every text through ``spool``
     progress: bool
@@ -339,13 +330,11 @@ def _run_shard(job: _Job, conn: Connection) -> None:
     logger.propagate = False
     logger.addHandler(_PipeHandler(outbox))
     try:
-        settings = replace(job.settings, max_runtime=max(0.001, job.deadline - time.monotonic()))
+        settings = replace(job.crawl.settings, max_runtime=max(0.001, job.deadline - time.monotonic()))
         # Never closed: its files are the main process's to commit or delete.
         spool = _SharedSpool(job.spool.fd, Staging(job.staging) if job.staging is not None else None)
-        crawled = asyncio.run(_crawl(
-            job.urls, settings, job.prior, job.entries_of, outbox.progress if job.progress else None,
-            job.crawler_factory, job.hub_url, job.today, job.analyse_page, spool,
-        ))
+        crawled = asyncio.run(_crawl(replace(job.crawl, settings=settings),
+                                     outbox.progress if job.progress else None, spool))
         for got in crawled.fetched.values():
             got.body = None  # a page cut short by the budget: the main process reads no page
         for done in crawled.analysed.values():
@@ -381,15 +370,8 @@ class _Shard:
 
 
 def crawl(
-    urls: list[str],
-    settings: Settings,
-    prior: State,
-    entries_of: dict[str, list[Entry]],
+    job: CrawlJob,
     progress: Progress | None,
-    crawler_factory: Callable[..., Crawler],
-    hub_url: str | None,
-    today: date,
-    analyse_page: Callable[[PageJob], list[Verdict]],
     *,
     count: int,
     budget: float,
@@ -398,7 +380,7 @@ def crawl(
     """`pipeline._crawl`'s crawl, run in ``count`` shard processes within ``budget`` seconds, merged. With
     ``staging`` (a folder lent by the run's `atomic.Staging`) the shards stage their snapshot files there."""
     deadline = time.monotonic() + budget
-    groups = partition(urls, count)
+    groups = partition(job.urls, count)
     method = _start_method()
     context = multiprocessing.get_context(method)
     shards: list[_Shard] = []
@@ -410,20 +392,20 @@ def crawl(
             gc.freeze()
         try:
             for index, group in enumerate(groups):
-                shards.append(_start(context, group, index, len(groups), settings, prior, entries_of, hub_url,
-                                     today, deadline, crawler_factory, analyse_page, progress is not None, staging))
+                shards.append(_start(context, job, group, index, len(groups), deadline, progress is not None,
+                                     staging))
         finally:
             if frozen:
                 gc.unfreeze()
         log.debug("%d crawl shards started", len(shards))
         # Only now, not before the shards are forked: they must not inherit a paused collector.
         with collector_paused():
-            _gather(shards, progress, len(urls), deadline + settings.analysis_timeout + _GRACE)
+            _gather(shards, progress, len(job.urls), deadline + job.settings.analysis_timeout + _GRACE)
     finally:
         for shard in shards:
             _stop(shard)
     with collector_paused():
-        return _merge(shards, entries_of, staging)
+        return _merge(shards, job.entries_of, staging)
 
 
 # The page readers' modules, each a step of the warm-up: most of its cost is their regexes, compiled as they
@@ -453,20 +435,18 @@ def _start_method() -> str:
 
 
 def _start(
-    context: Any, urls: list[str], index: int, count: int, settings: Settings, prior: State,
-    entries_of: dict[str, list[Entry]], hub_url: str | None, today: date, deadline: float,
-    crawler_factory: Callable[..., Crawler], analyse_page: Callable[[PageJob], list[Verdict]], progress: bool,
+    context: Any, run: CrawlJob, urls: list[str], index: int, count: int, deadline: float, progress: bool,
     staging: Path | None,
 ) -> _Shard:
-    own_entries = {url: entries_of[url] for url in urls if url in entries_of}
+    own_entries = {url: run.entries_of[url] for url in urls if url in run.entries_of}
     ids = {entry.id for entries in own_entries.values() for entry in entries}
+    own = replace(run, urls=urls, settings=_shard_settings(run.settings, urls, index, count),
+                  prior=_prior_for(run.prior, ids), entries_of=own_entries,
+                  hub_url=run.hub_url if run.hub_url in urls else None)
     # Anonymous, as the single process's spool: a killed run leaves nothing behind.
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the snapshots that point into it
-    job = _Job(
-        os.getpid(), urls, _shard_settings(settings, urls, index, count), _prior_for(prior, ids), own_entries,
-        hub_url if hub_url in urls else None, today, deadline, crawler_factory, analyse_page,
-        _Inherited(spool.fileno()), staging, progress, logging.getLogger("monitor").getEffectiveLevel(),
-    )
+    job = _Job(os.getpid(), own, deadline, _Inherited(spool.fileno()), staging, progress,
+               logging.getLogger("monitor").getEffectiveLevel())
     receiver, sender = context.Pipe(duplex=False)
     # Not a daemon: a daemon may not start children, and a shard with 2 workers or more starts its own. It
     # cannot outlive the run: stopped in crawl()'s finally, killed with the main process (PDEATHSIG).
