@@ -748,28 +748,79 @@ class _Deadline:
     """The network-time budget of one attempt: ``async with deadline:`` around each hop's network time.
 
     A class rather than an @asynccontextmanager: this runs for every request, and a generator-based
-    context manager costs several times as much.
+    context manager costs several times as much. Its timer is armed by ``_DeadlineWatch`` only when the
+    budget's end comes near (see there).
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, watch: _DeadlineWatch) -> None:
         self.seconds = seconds
         self.used = 0.0
+        self._watch = watch
         self._started = 0.0
         self._timeout: asyncio.Timeout | None = None
 
     async def __aenter__(self) -> None:
         self._started = time.monotonic()
-        self._timeout = asyncio.timeout(max(0.0, self.seconds - self.used))
+        # The time the budget ends, as asyncio.timeout(seconds left) reckons it; no timer yet.
+        when = asyncio.get_running_loop().time() + max(0.0, self.seconds - self.used)
+        self._timeout = asyncio.timeout(None)
         await self._timeout.__aenter__()
+        self._watch.add(self._timeout, when)
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         try:
             assert self._timeout is not None
+            self._watch.discard(self._timeout)
             await self._timeout.__aexit__(kind, exc, tb)  # type: ignore[arg-type]
         except TimeoutError as timed_out:
             raise DeadlineExceeded(self.seconds) from timed_out
         finally:
             self.used += time.monotonic() - self._started
+
+
+class _DeadlineWatch:
+    """Arms each hop's deadline timer when its end comes within ``2 * PERIOD``, from one tick per ``PERIOD``.
+
+    A timer per hop cost each request a timer handle pushed into the event loop's heap and cancelled again
+    (about a dozen Python-level comparisons of timer handles per request), though nearly every answer comes
+    long before its budget ends. Here a hop's timer is armed only when its end is near: at once for a budget
+    shorter than two periods, else by the tick (one timer for all hops). An armed timer fires at the very time
+    the hop's own would have, so every deadline holds exactly as before.
+    """
+
+    PERIOD = 1.0
+
+    def __init__(self) -> None:
+        self._waiting: dict[asyncio.Timeout, float] = {}  # hop's timeout -> loop time its budget ends
+        self._tick_handle: asyncio.TimerHandle | None = None
+
+    def add(self, timeout: asyncio.Timeout, when: float) -> None:
+        loop = asyncio.get_running_loop()
+        if when - loop.time() <= 2 * self.PERIOD:
+            timeout.reschedule(when)
+            return
+        self._waiting[timeout] = when
+        if self._tick_handle is None:
+            self._tick_handle = loop.call_later(self.PERIOD, self._tick, loop)
+
+    def discard(self, timeout: asyncio.Timeout) -> None:
+        self._waiting.pop(timeout, None)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._tick_handle = None
+        near = loop.time() + 2 * self.PERIOD
+        for timeout, when in list(self._waiting.items()):
+            if when <= near:
+                del self._waiting[timeout]
+                timeout.reschedule(when)
+        if self._waiting:
+            self._tick_handle = loop.call_later(self.PERIOD, self._tick, loop)
+
+    def close(self) -> None:
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
+        self._waiting.clear()
 
 
 def without_userinfo(url: str) -> str:
@@ -844,6 +895,7 @@ class Crawler:
         self._global = asyncio.Semaphore(settings.max_concurrency)
         self._sent_headers: dict[str | None, httpx.Headers] = {}
         self._timeouts: dict[str, float | None] = {}
+        self._watch = _DeadlineWatch()
         self._pools: Pools | None = None
 
     @property
@@ -853,13 +905,17 @@ class Crawler:
 
     async def __aenter__(self) -> Crawler:
         timeout = httpx.Timeout(self.settings.timeout, connect=min(10.0, self.settings.timeout))
-        self._timeouts = timeout.as_dict()
+        # No read or write timeout: every read and write of a request happens within its attempt's deadline,
+        # which never ends later than they would (it is at most ``timeout`` from the hop's start, they are
+        # ``timeout`` from their own). Each was a timer set and cancelled per read that waited.
+        self._timeouts = {**timeout.as_dict(), "read": None, "write": None}
         # One TLS context for every pool: each loads the whole CA bundle (about 14 ms of CPU apiece).
         tls = httpx.create_ssl_context(trust_env=False)
         self._pools = Pools(PinnedBackend(self._policy), keep=self.settings.max_concurrency, ssl_context=tls)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self._watch.close()
         if self._pools is not None:
             await self._pools.aclose()
             self._pools = None
@@ -1015,7 +1071,7 @@ class Crawler:
 
     async def _attempt(self, url: str) -> FetchResult:
         chain = _Chain(url=url, final_url=url)
-        deadline = _Deadline(self.settings.timeout)
+        deadline = _Deadline(self.settings.timeout, self._watch)
         jar = httpx.Cookies()
         seen: set[tuple[str, tuple[tuple[str, str, str, str], ...]]] = set()
         try:

@@ -24,7 +24,7 @@ from monitor.fetch import Crawler, network_state
 from monitor.models import FetchError, FetchResult, Network
 from monitor.netstream import AsyncioBackend
 from monitor.settings import Settings
-from tests.server import TestServer, bomb, drip, endless, html, redirect, respond, sequence
+from tests.server import TestServer, bomb, drip, endless, hang, html, redirect, respond, sequence
 
 T = TypeVar("T")
 LOCAL = Settings(allow_hosts=frozenset({"127.0.0.1"}), host_request_interval=0)
@@ -368,6 +368,19 @@ def test_a_drip_server_ends_within_the_deadline(server: TestServer) -> None:
     assert (result.error, result.status, result.attempts) == (FetchError.TIMEOUT, 200, 2)
     assert "within 0.3 s" in result.error_detail
     assert elapsed < 1.5  # two attempts of 0.3 s, and nothing else
+
+
+@pytest.mark.parametrize("answer", ["silent", "drip"])
+def test_a_deadline_armed_late_by_the_watch_still_ends_the_attempt(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    # A budget longer than two of the watch's periods gets its timer from the watch's tick, not at once; reads
+    # have no timeout of their own, so a server that never finishes its answer must still be cut off.
+    monkeypatch.setattr(fetch_module._DeadlineWatch, "PERIOD", 0.05)
+    server.route("/slow", hang(server) if answer == "silent" else drip(0.05))
+    settings = Settings(allow_hosts=frozenset({"127.0.0.1"}), timeout=0.3, max_retries=0)
+    result = fetch(server.url("/slow"), settings)
+    assert result.error is FetchError.TIMEOUT and "within 0.3 s" in result.error_detail
 
 
 def test_a_corrupt_gzip_body_is_a_protocol_error(server: TestServer) -> None:
