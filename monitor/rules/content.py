@@ -415,11 +415,11 @@ _OUTDATED = re.compile(
 # a "see v..." or a "recommended" somewhere near the top, and the regex costs a tenth of a millisecond a region.
 _OUTDATED_WORDS = (
     "out of date", "out-of-date", "outdated", "deprecated", "obsolete", "unmaintained", "archived", "superseded",
-    "stale", "no longer", "i don't", "i do not", "see new", "see the new", "see updated", "see the updated",
-    " moved", "now live",
+    "stale", "no longer", "i don't", "i do not", " moved", "now live",
 )  # fmt: skip
-# The "see v2" / "see version 3" branch: a digit as \d reads one (any decimal digit), or "version".
-_SEE_VERSION = re.compile(r"see (?:the )?v(?:\d|ersion)")
+# The "see v2" / "see version 3" / "see the new..." / "see updated..." branch, in one search: a digit as \d reads
+# one (any decimal digit), or "version", or the words "new" and "updated" (each a search of its own before).
+_SEE_VERSION = re.compile(r"see (?:the )?(?:v(?:\d|ersion)|new|updated)")
 # Under re.IGNORECASE these match ASCII letters of the words, but str.lower() leaves them non-ASCII.
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
 
@@ -447,7 +447,9 @@ def marked_outdated(inp: RuleInput) -> list[Finding]:
         return []
     if _OUTDATED_TITLE.search(page.title):
         return [_outdated(inp.entry, page.title, "The title of the page")]
-    for region in (page.watched[:_TOP_CHARS], page.text[:_TOP_CHARS]):
+    watched_top, top = page.watched[:_TOP_CHARS], page.text[:_TOP_CHARS]
+    # Where the watched region is the whole page (no main, no article), its top is the page's: read it once.
+    for region in (watched_top,) if top == watched_top else (watched_top, top):
         match = _OUTDATED.search(region) if _may_say_outdated(region) else None
         if match:
             return [_outdated(inp.entry, _sentence_around(region, match.start(), match.end()), "The page")]
