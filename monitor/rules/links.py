@@ -253,7 +253,7 @@ def _may_hold(text: str, words: tuple[str, ...]) -> bool:
     """Whether a case-insensitive pattern each of whose branches needs one of `words` (lower-case ASCII,
     taken literally) may match in `text`: ruling a text out with str.find (in C) saves a regex that tries
     every branch at every position."""
-    if any(char in text for char in _FOLD_TO_ASCII):
+    if not text.isascii() and any(char in text for char in _FOLD_TO_ASCII):
         return True
     lowered = text.lower()
     return any(word in lowered for word in words)
