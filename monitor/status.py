@@ -507,17 +507,19 @@ _MAX_SENTENCE = 400
 
 class _LastPage:
     """The sentences of the last text read: the status rules and the state all ask for them, one page at a
-    time. Held by identity (the text kept alive with it), so another text is never taken for this one."""
+    time. Held by identity (the text kept alive with it), so another text is never taken for this one. Text
+    and sentences are one tuple, swapped whole: a page read on the event loop while the worker thread reads
+    another never gets the other's sentences."""
 
     def __init__(self) -> None:
-        self.text: str | None = None
-        self.sentences: tuple[str, ...] = ()
+        self.last: tuple[str | None, tuple[str, ...]] = (None, ())
 
     def of(self, text: str) -> list[str]:
-        if self.text is not text:
-            self.sentences = tuple(_find_status_sentences(text))
-            self.text = text
-        return list(self.sentences)
+        last = self.last
+        if last[0] is not text:
+            last = (text, tuple(_find_status_sentences(text)))
+            self.last = last
+        return list(last[1])
 
 
 _last_page = _LastPage()

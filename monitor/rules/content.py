@@ -710,10 +710,30 @@ def _denoise(text: str) -> str:
     return "\n".join(lines)
 
 
+class _LastFingerprint:
+    """The fingerprint of the last text hashed: content-changed and the page's verdict (the state's
+    watched_hash) both ask for it, one page at a time. Held by identity (the text kept alive with it), so
+    another text is never taken for this one; text and value are one tuple, swapped whole, so a page read on
+    the event loop while the worker thread reads another never gets the other's value."""
+
+    def __init__(self) -> None:
+        self.last: tuple[str | None, str] = (None, "")
+
+    def of(self, text: str) -> str:
+        last = self.last
+        if last[0] is not text:
+            last = (text, hashlib.sha256(_denoise(text).encode("utf-8", "replace")).hexdigest())
+            self.last = last
+        return last[1]
+
+
+_last_fingerprint = _LastFingerprint()
+
+
 def fingerprint(text: str) -> str:
     """Hash of `text` that ignores whitespace, clock times, "updated ..." stamps, "5 minutes ago", view
     counters and request ids: the value the state file stores as `watched_hash`."""
-    return hashlib.sha256(_denoise(text or "").encode("utf-8", "replace")).hexdigest()
+    return _last_fingerprint.of(text or "")
 
 
 _DIFF_LINES = 40

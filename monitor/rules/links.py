@@ -508,17 +508,19 @@ _VERDICTS: tuple[_Detector, ...] = (
 class _LastVerdict:
     """The verdict of the last input diagnosed: every rule of this module asks for it, one input at a time
     (fifteen verdict passes per entry were a sixth of a run's CPU). Held by identity, and the input is
-    kept alive with it, so a new input can never be mistaken for the last one."""
+    kept alive with it, so a new input can never be mistaken for the last one. Input and verdict are one
+    tuple, swapped whole: a page read on the event loop while the worker thread reads another (a worker of
+    one is a thread) never gets the other's verdict."""
 
     def __init__(self) -> None:
-        self.inp: RuleInput | None = None
-        self.finding: Finding | None = None
+        self.last: tuple[RuleInput | None, Finding | None] = (None, None)
 
     def of(self, inp: RuleInput) -> Finding | None:
-        if self.inp is not inp:
-            self.finding = _diagnose(inp)
-            self.inp = inp
-        return self.finding
+        last = self.last
+        if last[0] is not inp:
+            last = (inp, _diagnose(inp))
+            self.last = last
+        return last[1]
 
 
 _last_verdict = _LastVerdict()
