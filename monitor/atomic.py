@@ -12,36 +12,57 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import itertools
 import os
 import queue
 import re
 import signal
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 TEMP_SUFFIX = ".tmp"
-# Our temp files' names: ".<file name>.hub-monitor.", mkstemp's eight random characters, ".tmp". The tool's
-# mark in the name is what lets a later run delete a leftover: a ".x.abcdefgh.tmp" of another program is
-# never touched.
+# Our temp files' names: ".<file name>.hub-monitor.", eight characters, ".tmp". The tool's mark in the name is
+# what lets a later run delete a leftover: a ".x.abcdefgh.tmp" of another program is never touched.
 TEMP_MARK = "hub-monitor"
 _TEMP_NAME = re.compile(rf"\..+\.{TEMP_MARK}\.[A-Za-z0-9_]{{8}}\.tmp")
 
 _PIECES_PER_WRITE = 4096
 
+# The eight characters: four drawn at random once per process (again in a forked child, and whenever a name
+# is taken), then a counter. mkstemp drew eight for every file, and made it 0600 to be changed by a second
+# call; a first night makes thousands. Any name of the tool's form is safe to try: O_EXCL refuses one that
+# exists (another process's, or a file of this one 65,536 names ago), and the next try has new characters.
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+_NAME_TRIES = 100
+_counter = itertools.count()
+_prefix = ""
 
-def _umask() -> int:
-    # Reading the umask means setting it: done once, at import, before any thread writes a file.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+
+def _new_prefix() -> None:
+    global _prefix
+    _prefix = "".join(_NAME_CHARS[byte % len(_NAME_CHARS)] for byte in os.urandom(4))
 
 
-# mkstemp makes 0600 files; a report is as readable as any file the user's umask lets them create.
-_MODE = 0o666 & ~_umask()
+_new_prefix()
+os.register_at_fork(after_in_child=_new_prefix)  # a crawl shard names its files apart from the run's
+
+# O_NOFOLLOW and O_EXCL as mkstemp: never through a symlink, never an existing file. 0o666 as any program
+# creates a file: the kernel applies the user's umask (or the folder's default ACL).
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_temp(folder: str, name: str) -> tuple[int, str]:
+    """A new temp file for ``name`` in ``folder``, open for writing: its descriptor and its path."""
+    for _ in range(_NAME_TRIES):
+        temp = f"{folder}/.{name}.{TEMP_MARK}.{_prefix}{next(_counter) & 0xFFFF:04x}{TEMP_SUFFIX}"
+        try:
+            return os.open(temp, _CREATE, 0o666), temp
+        except FileExistsError:
+            _new_prefix()
+    raise FileExistsError(errno.EEXIST, "no free temp file name", folder)
 
 
 class WriteError(Exception):
@@ -136,9 +157,8 @@ def _stage(path: Path, data: FileData, made: list[str], ahead: StagedFile | None
         data = data.content()
     try:
         with interrupts_deferred():  # a Ctrl-C between the two would leave the file unknown, so never deleted
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_MARK}.", suffix=TEMP_SUFFIX, dir=path.parent)
+            fd, tmp = _create_temp(os.path.abspath(path.parent), path.name)
             made.append(tmp)
-        os.fchmod(fd, _MODE)
     except OSError as exc:
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}; the previous files are intact") from exc
     try:
@@ -201,14 +221,17 @@ class StagedFile:
     def committed(self, path: Path) -> None:
         self._final = path
 
-    def _write(self, made: list[str]) -> None:
+    def _write(self, where: str, made: list[str]) -> None:
+        """Write the file in ``where`` (the folder's path as text), made first if it is missing."""
         assert self._data is not None
         fd = -1
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".staged.{TEMP_MARK}.", suffix=TEMP_SUFFIX, dir=self.folder)
+            try:
+                fd, tmp = _create_temp(where, "staged")
+            except FileNotFoundError:  # the folder is new tonight, or was deleted during the run: made again
+                self.folder.mkdir(parents=True, exist_ok=True)
+                fd, tmp = _create_temp(where, "staged")
             made.append(tmp)
-            os.fchmod(fd, _MODE)
             view = memoryview(self._data)
             while view:
                 view = view[os.write(fd, view):]
@@ -253,6 +276,7 @@ class Staging:
 
     def __init__(self, folder: Path, backlog: int = 256) -> None:
         self.folder = folder
+        self._where = os.path.abspath(folder)  # as mkstemp gave: a shard's file names the same file in the run
         self._backlog = backlog  # files queued at most; past it, `stage` says no and the caller keeps its data
         self._queue: queue.SimpleQueue[StagedFile | None] = queue.SimpleQueue()
         self._made: list[str] = []
@@ -286,7 +310,7 @@ class Staging:
             if self._closing:
                 item._cancel()
             else:
-                item._write(self._made)
+                item._write(self._where, self._made)
 
     def close(self) -> None:
         """Stop the thread (files still queued are not written) and delete every temp file not committed."""

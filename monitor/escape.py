@@ -60,6 +60,12 @@ def _escape_md_cached(text: str, limit: int | None) -> str:
 
 
 def _escape_md(text: str | None, limit: int | None) -> str:
+    if type(text) is str and (limit is None or len(text) <= limit) and _inert(text):
+        return text  # most of a report's texts ("Resource 12", dates, section names): nothing to do
+    return _escape_each_step(text, limit)
+
+
+def _escape_each_step(text: str | None, limit: int | None) -> str:
     flat = _flatten(text, limit)
     parts: list[str] = []
     pos = 0
@@ -71,6 +77,18 @@ def _escape_md(text: str | None, limit: int | None) -> str:
         pos = m.start() + len(token)
     parts.append(_escape_text(flat[pos:]))
     return _LEADING.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], "".join(parts))
+
+
+# Text that `_escape_each_step` leaves as it is: words of characters none of the steps touch, one space
+# apart, no space at either end. Without ":", "@" and "&" there is no URL, address, emoji, reference or
+# entity; "www." and a line's leading markers are checked apart.
+_QUIET = r"[^\s\\`*_\[\]<>#|~!$&@:\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+_INERT = re.compile(rf"{_QUIET}+(?: {_QUIET}+)*")
+
+
+def _inert(text: str) -> bool:
+    return (_INERT.fullmatch(text) is not None and _LEADING.match(text) is None
+            and ("." not in text or "www." not in text.lower()))
 
 
 def _trim_url(token: str) -> str:

@@ -20,6 +20,7 @@ holds thousands of idle sockets.
 from __future__ import annotations
 
 import functools
+import logging
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,11 +28,17 @@ from typing import Any
 import h11
 import httpcore
 import httpx
+from httpcore._async.http11 import AsyncHTTP11UpgradeStream, HTTPConnectionState
+from httpcore._synchronization import AsyncShieldCancellation
 
 Origin = tuple[str, str, int]  # scheme, host (lower case, no trailing dot), port
 
 # httpx's default: a connection idle longer than this is closed rather than reused.
 KEEPALIVE_EXPIRY = 5.0
+
+_HTTP11_LOG = logging.getLogger("httpcore.http11")  # httpcore traces a request when this is at DEBUG
+_NEW, _ACTIVE, _IDLE = HTTPConnectionState.NEW, HTTPConnectionState.ACTIVE, HTTPConnectionState.IDLE
+_END_OF_BODY = (h11.EndOfMessage, h11.PAUSED)
 
 
 class OriginPool:
@@ -55,14 +62,13 @@ class OriginPool:
         connection = await self._idle_connection() or await self._connect(request)
         self._busy.add(connection)
         try:
-            response = await connection.handle_async_request(request)
+            # Its body comes back to _returned when closed (see _Connection.handle_async_request).
+            return await connection.handle_async_request(request)
         except BaseException:
             # httpcore has closed the connection already (its _response_closed on any failure).
             self._busy.discard(connection)
             await connection.aclose()
             raise
-        response.stream = _Returned(response.stream, self, connection)
-        return response
 
     async def _idle_connection(self) -> _Connection | None:
         while self._idle:
@@ -81,7 +87,7 @@ class OriginPool:
         if origin.scheme == b"https":
             server_name = request.extensions.get("sni_hostname") or host
             stream = await stream.start_tls(self._ssl_context, server_hostname=server_name, timeout=timeout)
-        return _Connection(origin=origin, stream=stream, keepalive_expiry=KEEPALIVE_EXPIRY)
+        return _Connection(origin=origin, stream=stream, keepalive_expiry=KEEPALIVE_EXPIRY, pool=self)
 
     def _returned(self, connection: _Connection) -> None:
         self._busy.discard(connection)
@@ -104,7 +110,8 @@ class OriginPool:
 
 
 class _Connection(httpcore.AsyncHTTP11Connection):
-    """httpcore's HTTP/1.1 connection, without the lock around its state.
+    """httpcore's HTTP/1.1 connection, without the lock around its state, its traces when nobody traces, and
+    with a body that gives the connection back to its pool when closed.
 
     The lock serves a pool whose tasks race for connections; here one request at a time has the connection,
     from the moment the pool hands it out until its response is closed. httpcore's lock is anyio's, which
@@ -115,9 +122,74 @@ class _Connection(httpcore.AsyncHTTP11Connection):
     # h11's and httpcore's per-event code. The stream hands over what it holds, at most its 256 KB buffer.
     READ_NUM_BYTES = 256 * 1024
 
-    def __init__(self, origin: httpcore.Origin, stream: httpcore.AsyncNetworkStream, keepalive_expiry: float) -> None:
+    def __init__(
+        self, origin: httpcore.Origin, stream: httpcore.AsyncNetworkStream, keepalive_expiry: float, pool: OriginPool
+    ) -> None:
         super().__init__(origin=origin, stream=stream, keepalive_expiry=keepalive_expiry)
         self._state_lock = _NoLock()  # type: ignore[assignment]
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        """httpcore's ``handle_async_request``, step for step, without its five ``Trace`` objects (each
+        asks the logger and the request whether to trace) and with one body object instead of three nested
+        generators. When someone traces (a "trace" extension, httpcore's log at DEBUG), httpcore's own."""
+        if "trace" in request.extensions or _HTTP11_LOG.isEnabledFor(logging.DEBUG):
+            response = await super().handle_async_request(request)
+            response.stream = _Returned(response.stream, self._pool, self)
+            return response
+        if not self.can_handle_request(request.url.origin):
+            raise RuntimeError(f"Attempted to send request to {request.url.origin} on connection to {self._origin}")
+        if self._state not in (_NEW, _IDLE):
+            raise httpcore.ConnectionNotAvailable()
+        self._request_count += 1
+        self._state = _ACTIVE
+        self._expire_at = None
+        try:
+            try:
+                await self._send_request_headers(request)
+                await self._send_request_body(request)
+            except httpcore.WriteError:
+                # As httpcore: a server may close its end early and still answer (413, say); read it.
+                pass
+            timeout = request.extensions.get("timeout", {}).get("read")
+            while True:
+                event = await self._receive_event(timeout=timeout)
+                if isinstance(event, h11.Response):
+                    break
+                if isinstance(event, h11.InformationalResponse) and event.status_code == 101:
+                    break
+            network_stream = self._network_stream
+            if event.status_code == 101:  # the crawler sends GETs only, never CONNECT
+                trailing_data, _ = self._h11_state.trailing_data
+                network_stream = AsyncHTTP11UpgradeStream(network_stream, trailing_data)
+            response = httpcore.Response.__new__(httpcore.Response)
+            # As httpcore.Response(...) makes it; h11's headers are (bytes, bytes) already.
+            response.status = event.status_code
+            response.headers = event.headers.raw_items()
+            response.stream = _Body(self, timeout)
+            response.extensions = {"http_version": b"HTTP/" + event.http_version, "reason_phrase": event.reason,
+                                   "network_stream": network_stream}  # fmt: skip
+            response._stream_consumed = False
+            return response
+        except BaseException:
+            with AsyncShieldCancellation():
+                await self._response_closed()
+            raise
+
+    async def _receive_event(self, timeout: float | None = None) -> h11.Event | type[h11.PAUSED]:
+        # As httpcore's, with a plain try instead of its map_exceptions context manager (a generator).
+        h11_state = self._h11_state
+        while True:
+            try:
+                event = h11_state.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise httpcore.RemoteProtocolError(exc) from exc
+            if event is not h11.NEED_DATA:
+                return event  # type: ignore[return-value]
+            data = await self._network_stream.read(self.READ_NUM_BYTES, timeout=timeout)
+            if data == b"" and h11_state.their_state == h11.SEND_RESPONSE:
+                raise httpcore.RemoteProtocolError("Server disconnected without sending a response.")
+            h11_state.receive_data(data)
 
     async def _send_request_headers(self, request: httpcore.Request) -> None:
         # As httpcore's, with the headers checked once per distinct set rather than once per request.
@@ -159,8 +231,42 @@ class _NoLock:
         return None
 
 
+class _Body:
+    """A response's body as httpcore's ``HTTP11ConnectionByteStream`` reads it, in one generator; closing it
+    ends the answer on the connection (kept for the next request, or closed) and gives it back to the pool."""
+
+    def __init__(self, connection: _Connection, timeout: float | None) -> None:
+        self._connection = connection
+        self._timeout = timeout
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection, timeout = self._connection, self._timeout
+        try:
+            while True:
+                event = await connection._receive_event(timeout=timeout)
+                if isinstance(event, h11.Data):
+                    yield bytes(event.data)
+                elif isinstance(event, _END_OF_BODY):
+                    break
+        except BaseException:
+            # As httpcore: the answer is ended (the connection closed) before the error goes on.
+            with AsyncShieldCancellation():
+                await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._connection._response_closed()
+        finally:
+            self._connection._pool._returned(self._connection)
+
+
 class _Returned:
-    """A response body whose closing gives its connection back to the pool."""
+    """A response body whose closing gives its connection back to the pool (httpcore's own, when traced)."""
 
     def __init__(self, stream: Any, pool: OriginPool, connection: _Connection) -> None:
         self._stream = stream

@@ -86,6 +86,7 @@ from monitor.challenge import challenge_in
 from monitor.exchange import Pools, answer_headers, raw_body
 from monitor.models import FetchError, FetchResult, Hop, Network
 from monitor.patterns import compile_pattern
+from monitor.plainurl import parse_url
 from monitor.settings import HostSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -401,7 +402,7 @@ def host_key(url: str) -> tuple[str, int]:
 def _parse_url(text: str) -> httpx.URL:
     """``text`` as a URL; a host name that is not valid IDNA raises InvalidHost, reported for its entry."""
     try:
-        return httpx.URL(text)
+        return parse_url(text)  # httpx.URL(text), at a tenth of the cost for a plain URL
     except UnicodeError as exc:  # idna.IDNAError: an xn-- label that does not decode, an emoji name
         host = text.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
         raise InvalidHost(host, f"is not a valid internationalised domain name (IDNA: {exc})") from exc

@@ -24,6 +24,7 @@ import asyncio
 import select
 import socket
 import ssl
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,10 +32,29 @@ import httpcore
 
 READ_BUFFER_HIGH = 256 * 1024
 READ_BUFFER_LOW = 64 * 1024
+# What one receive may take, as asyncio's own transports read (256 KiB).
+_RECEIVE_SIZE = 256 * 1024
 
 
-class _StreamProtocol(asyncio.Protocol):
-    """Receives for one AsyncioStream: a bounded buffer, the end-of-stream state and write flow control."""
+class _Scratch(threading.local):
+    """Every connection of a thread receives into this one buffer and copies what came into its own at once:
+    the transport calls get_buffer, recv_into and buffer_updated in one go, with nothing else between. One per
+    thread, as recv_into releases the GIL and another thread's event loop may receive meanwhile."""
+
+    def __init__(self) -> None:
+        self.view = memoryview(bytearray(_RECEIVE_SIZE))
+
+
+_scratch = _Scratch()
+
+
+class _StreamProtocol(asyncio.BufferedProtocol):
+    """Receives for one AsyncioStream: a bounded buffer, the end-of-stream state and write flow control.
+
+    A buffered protocol, not a plain one: a plain protocol's transport makes a new 256 KiB bytes object for
+    every receive, which the allocator maps and unmaps (mmap, mremap, munmap: three system calls and fresh
+    pages to fault in, per answer); here each receive lands in one reused buffer.
+    """
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -56,7 +76,16 @@ class _StreamProtocol(asyncio.Protocol):
         self.transport = transport
         self._limit()
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _scratch.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.buffer += _scratch.view[:nbytes]
+        self._limit()
+        self.reader = _wake(self.reader)
+
     def data_received(self, data: bytes) -> None:
+        # What a transport that cannot receive into a buffer hands over instead.
         self.buffer += data
         self._limit()
         self.reader = _wake(self.reader)

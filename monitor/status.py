@@ -589,7 +589,7 @@ _OTHER_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2
 
 def _candidate_lines(text: str) -> list[str]:
     """The lines of `text` (as str.splitlines gives them, in order) that may hold an _ABOUT_APPLYING word."""
-    if any(char in text for char in _FOLD_TO_ASCII):
+    if not text.isascii() and any(char in text for char in _FOLD_TO_ASCII):
         return text.splitlines()
     lowered = text.lower()  # one character for one: positions in `lowered` are positions in `text`
     hits: list[int] = []

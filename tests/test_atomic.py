@@ -48,10 +48,10 @@ def test_read_only_folder_gives_clear_error_and_keeps_previous(tmp_path, monkeyp
     target.write_text("previous")
 
     def read_only(*_args, **_kwargs):
-        # What mkstemp raises in a read-only folder (simulated: tests run as root, which ignores modes).
+        # What creating a file raises in a read-only folder (simulated: tests run as root, which ignores modes).
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("tempfile.mkstemp", read_only)
+    monkeypatch.setattr(atomic, "_create_temp", read_only)
     with pytest.raises(WriteError, match=r"cannot write .*Permission denied"):
         write_atomic(target, "new")
     assert target.read_text() == "previous"
@@ -120,7 +120,7 @@ def test_a_file_staged_ahead_is_committed_by_rename_or_its_error_reported_then(t
     def read_only(*args, **kwargs):
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(atomic, "_create_temp", read_only)
     with atomic.Staging(folder) as staging:
         staged = staging.stage(b"never written")
         with pytest.raises(WriteError, match=r"a\.txt: Read-only file system; the previous files are intact"):
@@ -135,7 +135,7 @@ def test_an_unexpected_error_in_the_staging_thread_fails_the_commit_instead_of_h
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(atomic.os, "fchmod", broken)
+    monkeypatch.setattr(atomic, "_create_temp", broken)
     with atomic.Staging(folder) as staging:
         first, second = staging.stage(b"one"), staging.stage(b"two")
         with pytest.raises(WriteError, match=r"a\.txt: RuntimeError: a bug; the previous files are intact"):

@@ -6,6 +6,7 @@ Requests go as the crawler sends them: an ``httpx.Request`` to ``PinnedTransport
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 
 import httpx
@@ -115,6 +116,22 @@ def test_a_broken_answer_is_httpx_error_and_the_connection_is_dropped() -> None:
             assert http.origin_pool.connections == 0
 
     run(scenario())
+
+
+def test_with_httpcore_tracing_on_connections_are_kept_and_given_back_alike(caplog: pytest.LogCaptureFixture) -> None:
+    # httpcore's own request path (with its traces) runs when its log is at DEBUG; the pool works the same.
+    caplog.set_level(logging.DEBUG, logger="httpcore.http11")
+
+    async def scenario() -> None:
+        async with Site(ok(b"x" * 100_000)) as site, transport() as http:
+            assert [await get(http, site.url(f"/{n}")) for n in range(3)] == [(200, b"x" * 100_000)] * 3
+            assert await get(http, site.url(), read=False) == (200, b"")
+            assert await get(http, site.url()) == (200, b"x" * 100_000)
+            assert http.origin_pool.connections == 1
+        assert (site.connections, site.requests) == (2, 5)
+
+    run(scenario())
+    assert "receive_response_body.complete" in caplog.text
 
 
 @pytest.fixture(scope="module")

@@ -273,7 +273,7 @@ def test_read_only_reports_folder_exits_1_and_leaves_the_files(
         # What a read-only mount answers (simulated: tests run as root, which ignores file modes).
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(monitor.atomic.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(monitor.atomic, "_create_temp", read_only)
     assert main(["check", str(catalog), *reports.args(), *FAST]) == ExitCode.INTERNAL_ERROR
     err = capsys.readouterr().err
     assert "latest.json: Read-only file system; the previous files are intact" in err

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from monitor import atomic
 from monitor.atomic import run_lock, write_all_atomic
 from monitor.cli import main
 from monitor.inputfile import CATALOG_LIMIT, InputFileError, read_capped
@@ -160,14 +160,14 @@ def test_a_run_sharing_only_the_report_folder_with_another_is_refused(
 
 
 def test_ctrl_c_as_a_temp_file_is_made_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = tempfile.mkstemp
+    real = atomic._create_temp
 
-    def interrupted(*args: object, **kwargs: object) -> tuple[int, str]:
-        made = real(*args, **kwargs)  # type: ignore[call-overload]
+    def interrupted(folder: str, name: str) -> tuple[int, str]:
+        made = real(folder, name)
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C lands just after the file exists
         return made
 
-    monkeypatch.setattr(tempfile, "mkstemp", interrupted)
+    monkeypatch.setattr(atomic, "_create_temp", interrupted)
     (tmp_path / "latest.json").write_text("old")
     with pytest.raises(KeyboardInterrupt):
         write_all_atomic([(tmp_path / "latest.json", "new"), (tmp_path / "latest.md", "new")])

@@ -199,14 +199,17 @@ def test_a_bad_acceptance_is_a_clear_error_with_its_line(tmp_path: Path, item: s
     assert any(str(p).startswith(f"{path}:1") and problem in str(p) for p in caught.value.problems), caught.value
 
 
+@pytest.mark.parametrize("how", ["written", "staged"])  # a report, or a snapshot a Staging wrote ahead
 @pytest.mark.parametrize(("umask", "mode"), [("022", 0o644), ("077", 0o600), ("002", 0o664)])
-def test_written_files_honour_the_umask(tmp_path: Path, umask: str, mode: int) -> None:
+def test_written_files_honour_the_umask(tmp_path: Path, umask: str, mode: int, how: str) -> None:
     import subprocess
     import sys
 
     target = tmp_path / "latest.md"
-    code = ("from pathlib import Path; from monitor.atomic import write_atomic; "
-            f"write_atomic(Path({str(target)!r}), 'x')")
+    code = ("from pathlib import Path; from monitor.atomic import Staging, write_atomic; "
+            f"target = Path({str(target)!r})\n"
+            "with Staging(target.parent) as staging:\n"
+            f"    write_atomic(target, {'staging.stage(bytes(1))' if how == 'staged' else repr('x')})")
     subprocess.run(["sh", "-c", f'umask {umask} && exec "$0" -c "$1"', sys.executable, code], check=True,
                    cwd=Path(__file__).resolve().parents[1])  # fmt: skip
     assert target.stat().st_mode & 0o777 == mode

@@ -197,13 +197,15 @@ def test_socket_options_and_nodelay_are_set() -> None:
 def peak(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The largest unread buffer any stream held, recorded after each delivery from the transport."""
     seen = [0]
-    original = netstream._StreamProtocol.data_received
+    # A delivery is buffer_updated (the transports receive into the protocol's buffer), or data_received.
+    for name in ("buffer_updated", "data_received"):
+        original = getattr(netstream._StreamProtocol, name)
 
-    def recording(self: netstream._StreamProtocol, data: bytes) -> None:
-        original(self, data)
-        seen[0] = max(seen[0], len(self.buffer))
+        def recording(self: netstream._StreamProtocol, got: object, original: Any = original) -> None:
+            original(self, got)
+            seen[0] = max(seen[0], len(self.buffer))
 
-    monkeypatch.setattr(netstream._StreamProtocol, "data_received", recording)
+        monkeypatch.setattr(netstream._StreamProtocol, name, recording)
     return seen
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -366,6 +367,24 @@ def test_math_and_emoji_stay_plain() -> None:
     assert ":white_check_mark:" not in out and ":+1:" not in out
     assert out.replace(report.WORD_JOINER, "").count("white_check_mark") == 1
     assert "10:30:00" in out.replace(report.WORD_JOINER, "")
+
+
+def test_plain_text_shortcut_escapes_exactly_as_every_step_does() -> None:
+    # Plain text skips the escaping steps; any text the steps would change must not take that shortcut.
+    from monitor import escape
+
+    rng = random.Random(15)
+    pieces = [*"abcXYZ019 .-+=)(:/@#&$!|~<>[]_*`\\\t\n\x00\x1f\u200e\u2066\xa0\u3000wW", "www.", "WWW.", "http://",
+              "://", "1.", "2)", "- ", "+", "==", ":ok:", "a@b.co", "  "]
+    plain = [*"abcdefghijklmnopqrstuvwxyz0123456789 .-+=()'\"?,;/é"]
+    shortcuts = 0
+    for _ in range(40_000):
+        alphabet = pieces if rng.random() < 0.5 else plain + pieces[:8]
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        limit = rng.choice([None, 300, 6, 1])
+        assert escape._escape_md(text, limit) == escape._escape_each_step(text, limit), (text, limit)
+        shortcuts += escape._escape_md(text, limit) is text
+    assert shortcuts > 5_000  # the shortcut is taken, so the comparison covers it
 
 
 def test_escape_md_keeps_the_words_and_cuts_long_quotes() -> None:

@@ -488,6 +488,11 @@ _NOISY_WORDS = [
     "an hour ago", "a few seconds ago", "just now", "JUST NOW", "Just  Now", "AGO", "Ago", "agony", "Chicago",
     "ag", "o", "just", "now", "juſt now", "took 5 ms", "in 0.3s", "9d0e7b3a-5c21-4f08-8e6b-71a4c2d9f005",
     "5f3e2a1b9c8d7e6f5a4b3c2d1e0f", "1700000000", "0", "7", "42", "\n9 views", "8:45", "٣ views", "３:４５",
+    # The words and shapes each pattern's gate looks for, and characters re.I takes for their ASCII letters.
+    "Retrieved", "built", "buılt", "MODİFİED", "ſerver time", "as of", "Today is", "page loaded", "3 March 2026",
+    "2026-01-01", "12/03/2026", "09:01", "٣:٤٥", "T", "-", ":", "1,200", "stars", "3K", "followers", "downloads:",
+    "Views (12)", "likes", "online", "ın", "İN", "tooK", "took", "5", "ſ", "S", "MS", "seconds", "0.3", "deadbeef",
+    "DEADBEEF", "0123456789abcdef01234567", "9d0e7b3a", "-5c21", "1500000000000",
     # Digits that are not ASCII (\d matches them), characters whose casefold is longer or differs.
     "٣", "３", "߁", "𝟘", "ß", "ẞ", "ﬀ", "İ", "ŉ", "ẚ", "Σ", "ꭰ", "’", "é", "\u00a0", "\u200b",
     # Every line break str.splitlines knows, and empty lines.
@@ -528,6 +533,32 @@ def test_denoise_matches_the_line_by_line_search(text: str) -> None:
     assert _denoise(text) == _reference_denoise(text)
     assert fingerprint(text) == hashlib.sha256(_reference_denoise(text).encode("utf-8", "replace")).hexdigest()
 
+
+
+# One instance of each noise each pattern's gate must let through: every stamp word and counter word, each shape.
+_NOISE_INSTANCES = [
+    "2026-11-25T09:01:59Z", "2026-11-25 09:01", "٢٠٢٦-١١-٢٥ ٠٩:٠١", "Last updated 3 March 2026", "Modified: 2026-01-02",
+    "last edited June 3, 2026", "Last checked 1/2/2026", "Built on 3 March 2026", "Generated 2026-01-02",
+    "Rendered 12.03.2026", "Fetched Tuesday, March 3, 2026", "Retrieved 3 March 2026", "As of March 3, 2026",
+    "Current time: 3/3/2026", "Server time 2026-03-03", "Today is 3 March 2026", "Page loaded 3/3/26",
+    "MODİFİED 3 March 2026", "buılt 2026-01-01", "ſerver time 2026-03-03", "12:30", "٣:٤٥", "9:01 PM (PST)",
+    "5 minutes ago", "1 DAY AGO", "an hour ago", "a few seconds ago", "Just now", "JUſT NOW", "1,240 views",
+    "12 visits", "3 visitors", "5 reads", "1.2k stars", "9 forks", "4 watchers", "2 comments", "5 karma",
+    "10 points", "3 votes", "7 likes", "1M downloads", "5 followers", "8 clicks", "12 online", "3 reactions",
+    "Views: 12", "visitors (5)", "Stars 5", "forks: 2", "watchers 3", "comments: 9", "karma 7", "downloads 5k",
+    "followers: 12", "in 5 ms", "took 0.3s", "IN 5 S", "TOOK 3 MS", "ın 5 ſeconds", "took 2 ſ", "tooK 1 s",
+    "9d0e7b3a-5c21-4f08-8e6b-71a4c2d9f005", "9D0E7B3A5C214F088E6B71A4C2D9F005", "deadbeefdeadbeefdeadbeef1",
+    "DEADBEEFDEADBEEFDEADBEEF1", "1700000000", "1500000000000",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("noise", _NOISE_INSTANCES)
+@pytest.mark.parametrize("around", ["{}", "Intro\n{} here\n3 apples", "Intro 2024\nword {} word\nend"])
+def test_each_noise_is_taken_as_without_the_gates(noise: str, around: str) -> None:
+    from monitor.rules.content import _denoise
+
+    text = around.format(noise)
+    assert _denoise(text) == _reference_denoise(text) != " ".join(text.split(" "))
 
 # marked_outdated before the word prefilter: _OUTDATED searched in every region. Kept as the reference.
 def _reference_marked_outdated(page: PageText) -> list[Finding]:

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from monitor.findings import Code, Finding, Severity
 from monitor.models import Entry, FetchError, FetchResult, Hop, PageText
-from monitor.rules import RuleInput
+from monitor.rules import RuleInput, links
 from monitor.rules.links import RULES, chain_text
 
 URL = "https://site.example/guide/intro"
@@ -295,3 +297,76 @@ def test_walls_are_explained_as_unverified_not_dead() -> None:
 def test_chain_text_marks_meta_refresh() -> None:
     fetch = ok(hops=(hop(URL, 200, "https://new.example/", via="meta-refresh"),))
     assert chain_text(fetch) == f"200 (meta refresh) {URL} → 200 https://new.example/"
+
+
+# Words of every wording the verdicts look for in a title, heading or page top, and characters re.IGNORECASE
+# takes for ASCII letters: the word pre-checks must never rule out a text that the wording's pattern matches.
+_WALL_PARTS = [
+    "Just a moment", "...", "Attention Required!", "|", "Cloudflare", "used Cloudflare to restrict access", "checking",
+    "your browser", "if the site connection is secure", "DDoS-Guard", "verify", "verifying", "you are", "a human",
+    "Are you a robot?", "robot or human", "Human verification", "Pardon Our Interruption", "denied", "has been",
+    "Access to this page", "Sucuri WebSite Firewall", "One more step", "Please wait", "enable JavaScript and cookies",
+    "to continue", "while your request is being verified", "before you are allowed to see this page",
+    "Request unsuccessful. Incapsula incident", "DDoS protection by", "enable JS and disable any ad blocker",
+    "Sign in", "Log in", "Login", "You need access", "you need permission", "Request access", "- Google Accounts",
+    ": Sign-in", "Private repository", "Members only", "Page", "not found", "Not Found", "404", "Error", "Page 404",
+    "Issue #404", "This page", "doesn't exist", "does not exist", "no longer exists", "can't be found", "We",
+    "couldn't find", "Nothing was found", "Video", "is unavailable", "isn't available", "has been removed",
+    "deleted", "word", "\n", " ", "-", "\u0131", "\u0130", "\u017f", "\u212a", "SIGN \u0130N", "\u017fign in",
+    "ver\u0131fy\u0131ng",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(
+    title=st.lists(st.sampled_from(_WALL_PARTS), max_size=8).map(" ".join),
+    heading=st.lists(st.sampled_from(_WALL_PARTS), max_size=8).map("".join),
+    text=st.lists(st.sampled_from(_WALL_PARTS), max_size=30).map(" ".join),
+    status=st.sampled_from([200, 403, 503]),
+)
+@example(title="Error 404", heading="", text="", status=200)
+@example(title="", heading="Sign \u0130n", text="", status=200)
+@example(title="", heading="", text="Ver\u0131fying you are human", status=503)
+def test_word_prechecks_never_change_a_verdict(title: str, heading: str, text: str, status: int) -> None:
+    # Only a text holding a word its pattern needs is searched; with every text searched, the verdict is the same.
+    def verdict() -> Finding | None:
+        inp = RuleInput(Entry("guide", "Guides", "Guide", URL), ok(status=status), page(title, heading, text),
+                        date(2026, 11, 25))
+        return links.diagnose(inp)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(links, "_may_hold", lambda text, words: True)
+        searched = verdict()
+    assert verdict() == searched
+
+
+# One wording for each branch of the patterns the pre-checks guard, as a page would put it.
+_WALL_WORDINGS = [
+    "Just a moment...", "Attention Required! | Cloudflare", "This site used Cloudflare to restrict access",
+    "Checking your browser", "Checking if the site connection is secure", "DDoS-Guard", "Verify you are human",
+    "Are you a robot?", "Robot or human?", "Human Verification", "Pardon Our Interruption",
+    "Access to this page has been denied", "Sucuri WebSite Firewall - Access Denied", "One more step",
+    "Please wait... | Cloudflare", "Enable JavaScript and cookies to continue", "Verifying you are human.",
+    "Verifying your browser", "Please wait while your request is being verified",
+    "Please enable JavaScript before you are allowed to see this page", "Request unsuccessful. Incapsula incident ID",
+    "DDoS protection by DDoS-Guard", "Please enable JS and disable any ad blocker", "Sign in", "Log in", "Login",
+    "You need permission", "Request access", "Sign in - Google Accounts", "Example | Sign-in", "Private video",
+    "Members only", "Page not found", "Not found", "404 - page missing", "Error: 404", "Error 404",
+    "This page doesn't exist", "Page cannot be found", "Video unavailable", "File has been deleted",
+    "We couldn't find it", "Nothing found", "Vıdeo unavaılable", "SIGN İN", "ſign in", "Verifying your browſer",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("wording", _WALL_WORDINGS)
+@pytest.mark.parametrize(("where", "status"), [("title", 200), ("heading", 200), ("text", 503), ("text", 200)])
+def test_each_wording_is_judged_as_when_every_text_is_searched(wording: str, where: str, status: int) -> None:
+    texts = {"title": "Guide", "heading": "", "text": "Some words."} | {where: wording}
+
+    def verdict() -> Finding | None:
+        inp = RuleInput(Entry("guide", "Guides", "Guide", URL), ok(status=status), page(**texts), date(2026, 11, 25))
+        return links.diagnose(inp)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(links, "_may_hold", lambda text, words: True)
+        searched = verdict()
+    assert verdict() == searched

@@ -18,7 +18,7 @@ import calendar
 import hashlib
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from monitor.findings import Code, Finding
@@ -236,7 +236,10 @@ def dated_mentions(text: str, today: date) -> list[tuple[str, date]]:
     A period is a year ("2022"), a range ("2023-2024", "2024-25"), a part of a year ("end of 2022",
     "summer 2023", "Q3 2024", "winter 2023") or a month ("November 2023"). Returns (words, day it ended).
     """
-    text = _FULL_DATE.sub(" ", text or "")
+    text = text or ""
+    if "19" not in text and "20" not in text:
+        return []  # every period names a year 19xx or 20xx, and blanking the full dates makes no such digits
+    text = _FULL_DATE.sub(" ", text)
     found: list[tuple[str, date]] = []
     for match in _PERIOD.finditer(text):
         end = _period_end(match)
@@ -415,17 +418,17 @@ _OUTDATED = re.compile(
 # a "see v..." or a "recommended" somewhere near the top, and the regex costs a tenth of a millisecond a region.
 _OUTDATED_WORDS = (
     "out of date", "out-of-date", "outdated", "deprecated", "obsolete", "unmaintained", "archived", "superseded",
-    "stale", "no longer", "i don't", "i do not", "see new", "see the new", "see updated", "see the updated",
-    " moved", "now live",
+    "stale", "no longer", "i don't", "i do not", " moved", "now live",
 )  # fmt: skip
-# The "see v2" / "see version 3" branch: a digit as \d reads one (any decimal digit), or "version".
-_SEE_VERSION = re.compile(r"see (?:the )?v(?:\d|ersion)")
+# The "see v2" / "see version 3" / "see the new..." / "see updated..." branch, in one search: a digit as \d reads
+# one (any decimal digit), or "version", or the words "new" and "updated" (each a search of its own before).
+_SEE_VERSION = re.compile(r"see (?:the )?(?:v(?:\d|ersion)|new|updated)")
 # Under re.IGNORECASE these match ASCII letters of the words, but str.lower() leaves them non-ASCII.
 _FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
 
 
 def _may_say_outdated(region: str) -> bool:
-    if any(char in region for char in _FOLD_TO_ASCII):
+    if not region.isascii() and any(char in region for char in _FOLD_TO_ASCII):
         return True
     lowered = region.lower()
     return any(word in lowered for word in _OUTDATED_WORDS) or _SEE_VERSION.search(lowered) is not None
@@ -447,7 +450,9 @@ def marked_outdated(inp: RuleInput) -> list[Finding]:
         return []
     if _OUTDATED_TITLE.search(page.title):
         return [_outdated(inp.entry, page.title, "The title of the page")]
-    for region in (page.watched[:_TOP_CHARS], page.text[:_TOP_CHARS]):
+    watched_top, top = page.watched[:_TOP_CHARS], page.text[:_TOP_CHARS]
+    # Where the watched region is the whole page (no main, no article), its top is the page's: read it once.
+    for region in (watched_top,) if top == watched_top else (watched_top, top):
         match = _OUTDATED.search(region) if _may_say_outdated(region) else None
         if match:
             return [_outdated(inp.entry, _sentence_around(region, match.start(), match.end()), "The page")]
@@ -561,6 +566,59 @@ _NOISE_IN_LINES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _DIGIT = re.compile(r"\d")
 
 
+def _holding(words: tuple[str, ...]) -> Callable[[str], bool]:
+    """A test that a case-insensitive pattern each of whose branches needs one of `words` (lower-case ASCII, taken
+    literally) may match a text: str.find (in C) on the lower-cased text; a text holding a character re.I takes
+    for an ASCII letter that str.lower() leaves alone (_FOLD_TO_ASCII) may always match."""
+
+    def may_match(text: str) -> bool:
+        if not text.isascii() and any(char in text for char in _FOLD_TO_ASCII):
+            return True
+        lowered = text.lower()
+        return any(word in lowered for word in words)
+
+    return may_match
+
+
+def _searching(pattern: str, flags: int = 0, needs: str = "") -> Callable[[str], bool]:
+    """A test that `pattern` (which begins with a digit or a literal, so the search skips to those in C) matches
+    a text holding each character of `needs` (a str.find each, in C). In ASCII text \\d is [0-9], a range the
+    search tests inline rather than by a call per character."""
+    any_digit = re.compile(pattern, flags)
+    ascii_digit = re.compile(pattern.replace(r"\d", "[0-9]"), flags)
+
+    def may_match(text: str) -> bool:
+        if not all(char in text for char in needs):
+            return False
+        return (ascii_digit if text.isascii() else any_digit).search(text) is not None
+
+    return may_match
+
+
+# For each of _NOISE_IN_LINES, a cheap test that the pattern may match the noisy lines (a condition each of its
+# matches meets), tried before it: most noisy lines hold digits that no pattern takes (a date, a price), and the
+# patterns, which begin with \b or a look-ahead, are tried at every position of the text. Each test is the
+# pattern's own opening without the \b (its characters looked for first), or the words its branches need.
+# A gate of None: the pattern runs only if the one before it did (both ids need a run of 8 hex digits, and the
+# "<id>" the first writes makes none), and then only where a run of 24 is.
+_NOISE_GATES: tuple[Callable[[str], bool] | None, ...] = (
+    _searching(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d", needs="-:"),
+    _holding(("updated", "modified", "edited", "checked", "built", "generated", "rendered", "fetched", "retrieved",
+              "as of", "current time", "server time", "today is", "page loaded")),
+    _searching(r"\d:\d\d", needs=":"),
+    _holding(("ago",)),
+    _holding(("just now", "ago")),
+    _holding(("view", "visit", "read", "star", "fork", "watcher", "comment", "karma", "point", "vote", "like",
+              "download", "follower", "click", "online", "reaction")),
+    _searching(r"\d *(?:ms|s|seconds)\b", re.I),
+    # [a-f] under re.I is [a-fA-F] and no more (re.I adds other characters to i, s and k alone).
+    _searching(r"[0-9a-fA-F]{8}"),
+    None,
+    _searching(r"1[5-9]\d{8}"),
+)
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{24}")
+
+
 def _noisy_lines(joined: str) -> list[int]:
     """The indexes of the lines of `joined` that may hold noise: a digit, or "ago" or "just now" once casefolded.
 
@@ -642,8 +700,11 @@ def _denoise(text: str) -> str:
         if not noisy:
             return joined
     joined = "\n".join(lines[i] for i in noisy)
-    for pattern, token in _NOISE_IN_LINES:
-        joined = pattern.sub(token, joined)
+    ran = False
+    for (pattern, token), may_match in zip(_NOISE_IN_LINES, _NOISE_GATES, strict=True):
+        ran = may_match(joined) if may_match is not None else ran and _HEX_RUN.search(joined) is not None
+        if ran:
+            joined = pattern.sub(token, joined)
     for i, line in zip(noisy, joined.split("\n"), strict=True):
         lines[i] = line
     return "\n".join(lines)

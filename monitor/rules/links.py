@@ -51,6 +51,10 @@ _NOT_FOUND = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
+# Every branch above needs one of these words (the "404" ones, "found", "find", "exist", "available",
+# "removed", "deleted"): a title or heading holding none of them, lower-cased, is not a "not found" page.
+_NOT_FOUND_WORDS = ("found", "404", "exist", "available", "removed", "deleted", "find")
+
 # "Page 404", "Issue #404", "Chapter 404": a page's number is not an error code. Removed before the wording
 # above is tried, so "Page 404" says nothing while "Error 404" and "404 - Page not found" still do.
 _NUMBERED = re.compile(
@@ -121,6 +125,11 @@ _CHALLENGE_TEXT = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+# Every branch of _CHALLENGE_TEXT needs one of these words, of _CHALLENGE_TITLE one of the next.
+_CHALLENGE_TEXT_WORDS = ("enable", "verifying", "browser", "verified", "incapsula", "ddos")
+_CHALLENGE_TITLE_WORDS = (
+    "moment", "cloudflare", "checking", "ddos", "human", "robot", "interruption", "denied", "sucuri", "step",
+)
 # A challenge page says little: its wording is only trusted on a page this short (or on a refusal status).
 _CHALLENGE_PAGE_CHARS = 2000
 
@@ -142,6 +151,8 @@ _ACCESS_TITLE = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+# Every branch of _ACCESS_TITLE needs one of these words ("log" for "log in" and "login").
+_ACCESS_TITLE_WORDS = ("sign", "log", "need", "request", "private", "members")
 _GOOGLE_DOC_HOSTS = ("docs.google.com", "drive.google.com", "sites.google.com")
 _GOOGLE_ACCESS_TEXT = re.compile(r"\byou\s+need\s+(access|permission)\b|\b(ask|request)\s+(for\s+)?access\b", re.I)
 
@@ -233,6 +244,21 @@ def _may_say_parked(text: str) -> bool:
     return any(word in folded for word in _PARKED_WORDS)
 
 
+# Under re.IGNORECASE these match the ASCII letters "i" and "s", which str.lower() does not make them; every
+# other character re.I takes for an ASCII letter or digit lower-cases to it (checked over all of Unicode).
+_FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
+
+
+def _may_hold(text: str, words: tuple[str, ...]) -> bool:
+    """Whether a case-insensitive pattern each of whose branches needs one of `words` (lower-case ASCII,
+    taken literally) may match in `text`: ruling a text out with str.find (in C) saves a regex that tries
+    every branch at every position."""
+    if not text.isascii() and any(char in text for char in _FOLD_TO_ASCII):
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in words)
+
+
 def _words(page: PageText | None) -> list[str]:
     return [_plain(t) for t in (page.title, page.heading) if t.strip()] if page else []
 
@@ -307,10 +333,11 @@ def _bot_signal(fetch: FetchResult, page: PageText | None) -> str | None:
     if known:
         return known
     for words in _words(page):
-        if _CHALLENGE_TITLE.search(words):
+        if _may_hold(words, _CHALLENGE_TITLE_WORDS) and _CHALLENGE_TITLE.search(words):
             return f"challenge page “{_quote(words)}”"
     if page is not None and (fetch.status in (403, 429, 503) or len(page.text) <= _CHALLENGE_PAGE_CHARS):
-        found = _CHALLENGE_TEXT.search(page.text[:_CHALLENGE_PAGE_CHARS])
+        top = page.text[:_CHALLENGE_PAGE_CHARS]
+        found = _CHALLENGE_TEXT.search(top) if _may_hold(top, _CHALLENGE_TEXT_WORDS) else None
         if found:
             return f"challenge page saying “{_quote(found.group(0))}”"
     return None
@@ -370,7 +397,7 @@ def _access_signal(inp: RuleInput, fetch: FetchResult) -> str | None:
     if fetch.hops and _LOGIN_PATH.search(final.path + "?") and not _LOGIN_PATH.search(original.path + "?"):
         return f"redirected to the login page {fetch.final_url}"
     for words in _words(inp.page):
-        if _ACCESS_TITLE.search(words):
+        if _may_hold(words, _ACCESS_TITLE_WORDS) and _ACCESS_TITLE.search(words):
             return f"the page says “{_quote(words)}”"
     if inp.page is not None and _on(final_host, _GOOGLE_DOC_HOSTS):
         found = _GOOGLE_ACCESS_TEXT.search(inp.page.text[:3000])
@@ -445,7 +472,8 @@ def _soft_404(inp: RuleInput, fetch: FetchResult) -> Finding | None:
     where = inp.entry.where
     fix = f"Find the resource's new address (search its title, or the Wayback Machine) and update {where}."
     for words in _words(inp.page):
-        if _NOT_FOUND.search(_NUMBERED.sub(" ", words)):
+        # _NUMBERED's blanks leave no word that was not in the words already: the check may come first.
+        if _may_hold(words, _NOT_FOUND_WORDS) and _NOT_FOUND.search(_NUMBERED.sub(" ", words)):
             return Finding(
                 Code.SOFT_404,
                 f"{inp.entry.url} answers {fetch.status}, but the page says “{_quote(words)}”: it is a "
