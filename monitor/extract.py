@@ -361,15 +361,6 @@ class _Scan:
 def _scan(root: etree._Element) -> _Scan:
     """Anchors, refresh, script weight, and what to drop before reading; lxml's C iterators do the walking."""
     scan = _Scan()
-    large = _COUNT_ELEMENTS(root) > _LARGE_TREE
-    for element in _ids_of(root) if large else _WITH_ID(root):
-        element_id = element.get("id")
-        scan.ids.add(element_id)
-        if element_id in _SPA_ROOT_IDS and not "".join(element.itertext()).strip():
-            scan.empty_spa_root = True
-        if element_id == "notion-app":
-            scan.spa_signature = True
-    scan.ids.update(str(name) for name in _ANCHOR_NAMES(root))
     dropped: set[etree._Element] = set()
     # One walk for every tag the scan looks at (each root.iter walks the whole tree); document order is kept.
     for element in root.iter(*_SCANNED_TAGS):
@@ -389,38 +380,48 @@ def _scan(root: etree._Element) -> _Scan:
                 scan.meta_refresh = _refresh_target(element)
         elif tag in ("header", "footer") and not _in_sectioning(element):
             dropped.add(element)
-    dropped.update(e for e in (_maybe_hidden_of(root) if large else _MAYBE_HIDDEN(root)) if _is_hidden(e))
+    _scan_attributes(root, scan, dropped, own=True)
+    # libxml2 can leave elements after </html> outside the root element: their anchors count, as before (an
+    # XPath from the document found them), and so does their being hidden (dropping them changes nothing read).
+    for outside in (*root.itersiblings(etree.Element, preceding=True), *root.itersiblings(etree.Element)):
+        _scan_attributes(outside, scan, dropped, own=False)
     scan.root_dropped = root in dropped
-    # In no particular order: _drop_all gives the same tree for any order. (It may hold elements that libxml2
-    # left after </html>, outside the root: dropping them changes nothing read.)
+    # In no particular order: _drop_all gives the same tree for any order.
     scan.dropped = list(dropped)
     return scan
 
 
 _SCANNED_TAGS = (*_INVISIBLE_TAGS, *_CHROME_TAGS, "meta", "header", "footer")
-# An element is found through its attribute ("*/@id/..") because libxml2 walks that several times faster than
-# a test on every element ("*[@id]"): 44 -> 14 us for ids, and 205 -> 63 us for the four below, on a
-# 400-element page. "//" is not "descendant-or-self::" here: libxml2 can leave elements after </html> outside
-# the root element.
-_WITH_ID = etree.XPath("descendant-or-self::*/@id/..")
-_ANCHOR_NAMES = etree.XPath("//a/@name")
-_MAYBE_HIDDEN = etree.XPath("(//@hidden | //@aria-hidden | //@style | //@role)/..")
-# But libxml2 merges node-sets by comparing each node with all those already kept: a union, or the parent step
-# of thousands of attributes, is quadratic (2 MiB of <br role=a style=b> took 41 s). Past this many elements
-# (counting them costs 9 us on a 400-element page) a test on every element is used instead: linear, twice the
-# cost on a small page, and 0.1 s instead of 9 s on 40,000 such elements.
-_LARGE_TREE = 2000
-_COUNT_ELEMENTS = etree.XPath("count(//*)")
-_WITH_ID_LINEAR = etree.XPath("descendant-or-self::*[@id]")
-_MAYBE_HIDDEN_LINEAR = etree.XPath("//*[@hidden or @aria-hidden or @style or @role]")
+# The attributes the scan reads: ids, anchor names, and those that may hide an element (see _is_hidden).
+_SCANNED_ATTRIBUTES = frozenset({"id", "name", "hidden", "aria-hidden", "style", "role"})
 
 
-def _ids_of(root: etree._Element) -> list[etree._Element]:
-    return list(_WITH_ID_LINEAR(root))
+def _scan_attributes(top: etree._Element, scan: _Scan, dropped: set[etree._Element], own: bool) -> None:
+    """Ids (of the root's own elements only), anchor names and hidden elements under `top`, in one walk.
 
-
-def _maybe_hidden_of(root: etree._Element) -> list[etree._Element]:
-    return list(_MAYBE_HIDDEN_LINEAR(root))
+    One pass over the elements, each asked for its attribute names, instead of an XPath query per attribute:
+    an XPath call costs ~15,000 instructions before it walks anything (five per page were 40% of a 3 KB page's
+    scan), "//@a" materialises every node of the tree before it looks at one attribute, and libxml2 merges
+    node-sets quadratically (2 MiB of <br role=a style=b> took 41 s through a union); this is linear.
+    """
+    ids = scan.ids
+    for element in top.iter(etree.Element):
+        names = element.keys()
+        if not names or _SCANNED_ATTRIBUTES.isdisjoint(names):
+            continue
+        if own and "id" in names:
+            element_id = element.get("id")
+            ids.add(element_id)
+            if element_id in _SPA_ROOT_IDS and not "".join(element.itertext()).strip():
+                scan.empty_spa_root = True
+            if element_id == "notion-app":
+                scan.spa_signature = True
+        if "name" in names and element.tag == "a":
+            ids.add(element.get("name"))
+        if ("hidden" in names or "aria-hidden" in names or "style" in names or "role" in names) and _is_hidden(
+            element
+        ):
+            dropped.add(element)
 
 
 def _is_hidden(element: etree._Element) -> bool:
