@@ -335,7 +335,7 @@ def test_word_prechecks_never_change_a_verdict(title: str, heading: str, text: s
         return links.diagnose(inp)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(links, "_may_hold", lambda text, words: True)
+        patch.setattr(links, "may_hold", lambda text, words: True)
         searched = verdict()
     assert verdict() == searched
 
@@ -367,6 +367,6 @@ def test_each_wording_is_judged_as_when_every_text_is_searched(wording: str, whe
         return links.diagnose(inp)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(links, "_may_hold", lambda text, words: True)
+        patch.setattr(links, "may_hold", lambda text, words: True)
         searched = verdict()
     assert verdict() == searched

@@ -26,6 +26,21 @@ class RuleInput:
 
 Rule = Callable[[RuleInput], list[Finding]]
 
+# Under re.IGNORECASE these match the ASCII letters "i" and "s", which str.lower() does not make them; every
+# other character re.I takes for an ASCII letter or digit lower-cases to it (checked over all of Unicode).
+FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
+
+
+def may_hold(text: str, words: tuple[str, ...]) -> bool:
+    """Whether a case-insensitive pattern each of whose branches needs one of `words` (lower-case ASCII,
+    taken literally) may match in `text`: ruling a text out with str.find (in C) on the lower-cased text
+    saves a regex that tries every branch at every position. A text holding a FOLD_TO_ASCII character may
+    always match."""
+    if not text.isascii() and any(char in text for char in FOLD_TO_ASCII):
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in words)
+
 
 def all_rules() -> list[Rule]:
     # Imported here so that each rule module can import RuleInput from this package without a cycle.

@@ -23,7 +23,7 @@ from datetime import date
 
 from monitor.findings import Code, Finding
 from monitor.models import Entry, PageText
-from monitor.rules import Rule, RuleInput
+from monitor.rules import FOLD_TO_ASCII, Rule, RuleInput, may_hold
 from monitor.status import Deadline, State, StatusReading, classify, find_status_sentences, parse_deadlines
 
 __all__ = ["DATED_AFTER_MONTHS", "RULES", "dated_mentions", "fingerprint"]
@@ -423,12 +423,10 @@ _OUTDATED_WORDS = (
 # The "see v2" / "see version 3" / "see the new..." / "see updated..." branch, in one search: a digit as \d reads
 # one (any decimal digit), or "version", or the words "new" and "updated" (each a search of its own before).
 _SEE_VERSION = re.compile(r"see (?:the )?(?:v(?:\d|ersion)|new|updated)")
-# Under re.IGNORECASE these match ASCII letters of the words, but str.lower() leaves them non-ASCII.
-_FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
 
 
 def _may_say_outdated(region: str) -> bool:
-    if not region.isascii() and any(char in region for char in _FOLD_TO_ASCII):
+    if not region.isascii() and any(char in region for char in FOLD_TO_ASCII):
         return True
     lowered = region.lower()
     return any(word in lowered for word in _OUTDATED_WORDS) or _SEE_VERSION.search(lowered) is not None
@@ -606,17 +604,8 @@ _DIGIT = re.compile(r"\d")
 
 
 def _holding(words: tuple[str, ...]) -> Callable[[str], bool]:
-    """A test that a case-insensitive pattern each of whose branches needs one of `words` (lower-case ASCII, taken
-    literally) may match a text: str.find (in C) on the lower-cased text; a text holding a character re.I takes
-    for an ASCII letter that str.lower() leaves alone (_FOLD_TO_ASCII) may always match."""
-
-    def may_match(text: str) -> bool:
-        if not text.isascii() and any(char in text for char in _FOLD_TO_ASCII):
-            return True
-        lowered = text.lower()
-        return any(word in lowered for word in words)
-
-    return may_match
+    """`may_hold` of `words`, as a gate."""
+    return lambda text: may_hold(text, words)
 
 
 def _searching(pattern: str, flags: int = 0, needs: str = "") -> Callable[[str], bool]:

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 from monitor.challenge import challenge_in
 from monitor.findings import Code, Finding
 from monitor.models import Entry, FetchError, FetchResult, Hop, PageText
-from monitor.rules import Rule, RuleInput
+from monitor.rules import Rule, RuleInput, may_hold
 
 __all__ = ["RULES", "chain_text", "diagnose"]
 
@@ -244,21 +244,6 @@ def _may_say_parked(text: str) -> bool:
     return any(word in folded for word in _PARKED_WORDS)
 
 
-# Under re.IGNORECASE these match the ASCII letters "i" and "s", which str.lower() does not make them; every
-# other character re.I takes for an ASCII letter or digit lower-cases to it (checked over all of Unicode).
-_FOLD_TO_ASCII = ("\u0130", "\u0131", "\u017f")
-
-
-def _may_hold(text: str, words: tuple[str, ...]) -> bool:
-    """Whether a case-insensitive pattern each of whose branches needs one of `words` (lower-case ASCII,
-    taken literally) may match in `text`: ruling a text out with str.find (in C) saves a regex that tries
-    every branch at every position."""
-    if not text.isascii() and any(char in text for char in _FOLD_TO_ASCII):
-        return True
-    lowered = text.lower()
-    return any(word in lowered for word in words)
-
-
 def _words(page: PageText | None) -> list[str]:
     return [_plain(t) for t in (page.title, page.heading) if t.strip()] if page else []
 
@@ -333,11 +318,11 @@ def _bot_signal(fetch: FetchResult, page: PageText | None) -> str | None:
     if known:
         return known
     for words in _words(page):
-        if _may_hold(words, _CHALLENGE_TITLE_WORDS) and _CHALLENGE_TITLE.search(words):
+        if may_hold(words, _CHALLENGE_TITLE_WORDS) and _CHALLENGE_TITLE.search(words):
             return f"challenge page “{_quote(words)}”"
     if page is not None and (fetch.status in (403, 429, 503) or len(page.text) <= _CHALLENGE_PAGE_CHARS):
         top = page.text[:_CHALLENGE_PAGE_CHARS]
-        found = _CHALLENGE_TEXT.search(top) if _may_hold(top, _CHALLENGE_TEXT_WORDS) else None
+        found = _CHALLENGE_TEXT.search(top) if may_hold(top, _CHALLENGE_TEXT_WORDS) else None
         if found:
             return f"challenge page saying “{_quote(found.group(0))}”"
     return None
@@ -397,7 +382,7 @@ def _access_signal(inp: RuleInput, fetch: FetchResult) -> str | None:
     if fetch.hops and _LOGIN_PATH.search(final.path + "?") and not _LOGIN_PATH.search(original.path + "?"):
         return f"redirected to the login page {fetch.final_url}"
     for words in _words(inp.page):
-        if _may_hold(words, _ACCESS_TITLE_WORDS) and _ACCESS_TITLE.search(words):
+        if may_hold(words, _ACCESS_TITLE_WORDS) and _ACCESS_TITLE.search(words):
             return f"the page says “{_quote(words)}”"
     if inp.page is not None and _on(final_host, _GOOGLE_DOC_HOSTS):
         found = _GOOGLE_ACCESS_TEXT.search(inp.page.text[:3000])
@@ -473,7 +458,7 @@ def _soft_404(inp: RuleInput, fetch: FetchResult) -> Finding | None:
     fix = f"Find the resource's new address (search its title, or the Wayback Machine) and update {where}."
     for words in _words(inp.page):
         # _NUMBERED's blanks leave no word that was not in the words already: the check may come first.
-        if _may_hold(words, _NOT_FOUND_WORDS) and _NOT_FOUND.search(_NUMBERED.sub(" ", words)):
+        if may_hold(words, _NOT_FOUND_WORDS) and _NOT_FOUND.search(_NUMBERED.sub(" ", words)):
             return Finding(
                 Code.SOFT_404,
                 f"{inp.entry.url} answers {fetch.status}, but the page says “{_quote(words)}”: it is a "
