@@ -135,7 +135,7 @@ class _Connection(httpcore.AsyncHTTP11Connection):
         generators. When someone traces (a "trace" extension, httpcore's log at DEBUG), httpcore's own."""
         if "trace" in request.extensions or _HTTP11_LOG.isEnabledFor(logging.DEBUG):
             response = await super().handle_async_request(request)
-            response.stream = _Returned(response.stream, self._pool, self)
+            response.stream = _Returned(response.stream, self)
             return response
         if not self.can_handle_request(request.url.origin):
             raise RuntimeError(f"Attempted to send request to {request.url.origin} on connection to {self._origin}")
@@ -231,14 +231,33 @@ class _NoLock:
         return None
 
 
-class _Body:
+class _GivenBack:
+    """A response body whose closing (once) ends the answer and gives its connection back to the pool."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+        self._closed = False
+
+    async def _end(self) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._end()
+        finally:
+            self._connection._pool._returned(self._connection)
+
+
+class _Body(_GivenBack):
     """A response's body as httpcore's ``HTTP11ConnectionByteStream`` reads it, in one generator; closing it
-    ends the answer on the connection (kept for the next request, or closed) and gives it back to the pool."""
+    ends the answer on the connection (kept for the next request, or closed)."""
 
     def __init__(self, connection: _Connection, timeout: float | None) -> None:
-        self._connection = connection
+        super().__init__(connection)
         self._timeout = timeout
-        self._closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         connection, timeout = self._connection, self._timeout
@@ -255,36 +274,22 @@ class _Body:
                 await self.aclose()
             raise
 
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._connection._response_closed()
-        finally:
-            self._connection._pool._returned(self._connection)
+    async def _end(self) -> None:
+        await self._connection._response_closed()
 
 
-class _Returned:
-    """A response body whose closing gives its connection back to the pool (httpcore's own, when traced)."""
+class _Returned(_GivenBack):
+    """httpcore's own body (when traced), given back to the pool when closed."""
 
-    def __init__(self, stream: Any, pool: OriginPool, connection: _Connection) -> None:
+    def __init__(self, stream: Any, connection: _Connection) -> None:
+        super().__init__(connection)
         self._stream = stream
-        self._pool = pool
-        self._connection = connection
-        self._closed = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._stream.__aiter__()  # type: ignore[no-any-return]
 
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._stream.aclose()
-        finally:
-            self._pool._returned(self._connection)
+    async def _end(self) -> None:
+        await self._stream.aclose()
 
 
 class PinnedTransport(httpx.AsyncHTTPTransport):
